@@ -1,0 +1,42 @@
+import { loadConfig } from './config.js';
+import { buildApp } from './server/app.js';
+import { scanModels, type ModelCatalog } from './runtime/catalog.js';
+import { InferenceWorker } from './worker/worker-client.js';
+import { JobQueue } from './jobs/queue.js';
+import { ensureDefaultModels, DEFAULT_MODEL_ID } from './runtime/default-models.js';
+
+/** Wires config → models → inference worker → queue → HTTP, and shuts down cleanly on SIGINT/SIGTERM. */
+async function main() {
+  const config = loadConfig();
+  await ensureDefaultModels(config);
+  let catalog: ModelCatalog = await scanModels(config.modelsDir);
+  const defaultModel = process.env.DEFAULT_MODEL || (catalog.models.has(DEFAULT_MODEL_ID) ? DEFAULT_MODEL_ID : null);
+
+  const worker = new InferenceWorker({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads });
+  const queue = new JobQueue([worker], config.maxQueue);
+  let ready = false;
+  const app = buildApp({ config, catalog: () => catalog, queue, defaultModel, ready: () => ready });
+
+  if (config.defaultApiKey) {
+    app.log.warn('API_KEYS is not set: accepting the documented default key "enterprise_api_key"; set API_KEYS in production');
+  }
+  await app.listen({ host: config.host, port: config.port });
+  app.log.info({ models: [...catalog.models.keys()], providers: config.executionProviders }, 'models found');
+  // Loading happens on the worker at first use; readiness flips once the model list is known.
+  catalog = await scanModels(config.modelsDir);
+  ready = catalog.models.size > 0;
+
+  const shutdown = async (signal: string) => {
+    app.log.info(`${signal}: shutting down`);
+    await app.close();
+    await worker.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

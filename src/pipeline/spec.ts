@@ -1,0 +1,86 @@
+import type { RawImage } from '../image/types.js';
+import type { SchedulerConfig } from '../schedulers/types.js';
+
+/**
+ * A generation job as the HTTP side hands it to an inference worker: plain data (structured-clone
+ * safe), already validated, with every model resolved to files on disk.
+ */
+export interface BaseModelFiles {
+  id: string;
+  dir: string;
+  tokenizerDir: string;
+  textEncoder: string;
+  unet: string;
+  vaeDecoder: string;
+  vaeEncoder: string | null;
+  schedulerConfig: SchedulerConfig;
+  /** The VAE's latent scaling factor (0.18215 for SD 1.x). */
+  vaeScalingFactor: number;
+}
+
+export interface ControlUnit {
+  /** The contract's controlnet_model entry. */
+  name: string;
+  /** The hint type its preprocessor produces (controlnet_type). */
+  type: string;
+  modelPath: string;
+  conditioningScale: number;
+  /** The image the hint is made from (auto_hint) or the hint itself. */
+  image: RawImage;
+}
+
+export interface HintSettings {
+  detectResolution: number;
+  lowThreshold: number;
+  highThreshold: number;
+}
+
+export interface GenerationSpec {
+  id: string;
+  model: BaseModelFiles;
+  controlnets: ControlUnit[];
+  autoHint: boolean;
+  guessMode: boolean;
+  prompt: string;
+  negativePrompt: string;
+  /** Source for img2img (strength < 1) and inpaint. */
+  initImage: RawImage | null;
+  /** Inpaint mask (white = repaint). Requires initImage. */
+  maskImage: RawImage | null;
+  strength: number;
+  width: number;
+  height: number;
+  samples: number;
+  steps: number;
+  guidanceScale: number;
+  scheduler: string;
+  useKarrasSigmas: boolean;
+  algorithmType: string | null;
+  seed: bigint;
+  hint: HintSettings;
+}
+
+export type GenerationMode = 'txt2img' | 'img2img' | 'inpaint';
+
+/** Per-model time inside session.run(), in milliseconds, summed over the job. */
+export type RunTimings = Record<string, number>;
+
+export interface GenerationResult {
+  /** One PNG per sample. */
+  images: Uint8Array[];
+  mode: GenerationMode;
+  /** Denoising steps really run (fewer than `steps` for img2img/inpaint with strength < 1). */
+  stepsRun: number;
+  usedKarrasSigmas: boolean;
+  /** The algorithm type really used (DPMSolverMultistep only), else null. */
+  algorithmType: string | null;
+  /** Execution provider per component, e.g. { unet: "cpu" }. */
+  providers: Record<string, string>;
+  warnings: string[];
+  timings: { totalMs: number; runMs: RunTimings; hintMs: number; encodeMs: number };
+}
+
+export interface ProgressEvent {
+  step: number;
+  total: number;
+}

@@ -1,0 +1,161 @@
+import { HINT_TYPES } from '../preprocessors/registry.js';
+import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
+import type { ModelCatalog } from '../runtime/catalog.js';
+import type { BaseModelFiles } from '../pipeline/spec.js';
+import { badRequest } from '../util/errors.js';
+import { LIMITS, type ControlNetRequest } from './contract.js';
+
+/** The contract's fields of a request, resolved against the models on disk; images still unloaded. */
+export interface GenerationPlan {
+  model: BaseModelFiles;
+  units: { name: string; type: string; modelPath: string; conditioningScale: number; imageField: string; imageValue: string }[];
+  useKarrasSigmas: boolean;
+  algorithmType: string | null;
+  warnings: string[];
+}
+
+const ALGORITHM_TYPES = ['dpmsolver++', 'sde-dpmsolver++', 'dpmsolver+++'];
+const DPM_MULTISTEP = 'DPMSolverMultistepScheduler';
+const KNOWN_FIELDS = new Set([
+  'key', 'model_id', 'controlnet_model', 'controlnet_type', 'auto_hint', 'guess_mode', 'prompt', 'negative_prompt',
+  'init_image', 'control_image', 'mask_image', 'control_images', 'width', 'height', 'samples', 'num_inference_steps',
+  'scheduler', 'use_karras_sigmas', 'algorithm_type', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
+  'seed', 'clip_skip', 'base64', 'temp', 'webhook', 'track_id', 'detect_resolution', 'low_threshold', 'high_threshold',
+  'safety_checker', 'enhance_prompt', 'multi_lingual', 'tomesd', 'upscale', 'vae', 'lora_model', 'lora_strength',
+  'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale', 'ip_adapter_image',
+]);
+
+const list = (values: Iterable<string>) => [...values].join(', ') || '(none installed)';
+const split = (s: string | null) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const explicitlyYes = (raw: Record<string, unknown>, field: string) => ['yes', 'true', '1', true].includes(
+  typeof raw[field] === 'string' ? (raw[field] as string).trim().toLowerCase() : (raw[field] as never),
+);
+
+export function resolveModelId(catalog: ModelCatalog, requested: string | null, defaultModel: string | null): BaseModelFiles {
+  const id = requested ?? defaultModel ?? catalog.models.keys().next().value ?? null;
+  const model = id === null ? undefined : catalog.models.get(catalog.aliases.get(id) ?? id);
+  if (!model) {
+    throw badRequest(
+      id === null
+        ? 'model_id: no model is installed on this server (see README "Models")'
+        : `model_id: unknown model "${id}"; available: ${list([...catalog.models.keys(), ...catalog.aliases.keys()])}`,
+    );
+  }
+  return model;
+}
+
+/**
+ * Checks everything about a request that can be checked without its images, so a bad request is
+ * answered at once (and never occupies the queue).
+ */
+export function planGeneration(
+  req: ControlNetRequest,
+  raw: Record<string, unknown>,
+  catalog: ModelCatalog,
+  defaultModel: string | null,
+): GenerationPlan {
+  const warnings: string[] = [];
+  rejectMissingFeatures(req);
+
+  const model = resolveModelId(catalog, req.model_id, defaultModel);
+  const available = catalog.controlnets.get(model.id) ?? new Map<string, string>();
+  const names = split(req.controlnet_model);
+  if (names.length === 0) {
+    throw badRequest(`controlnet_model: required; one or more (comma-separated) of: ${list(available.keys())}`);
+  }
+  if (names.length > LIMITS.maxControlNets) {
+    throw badRequest(`controlnet_model: at most ${LIMITS.maxControlNets} ControlNets per request, got ${names.length}`);
+  }
+  const types = split(req.controlnet_type);
+  if (types.length > names.length) {
+    throw badRequest(`controlnet_type: ${types.length} types given for ${names.length} ControlNet(s)`);
+  }
+  const scales = req.controlnet_conditioning_scale ?? [1];
+  if (scales.length !== 1 && scales.length !== names.length) {
+    throw badRequest(`controlnet_conditioning_scale: give one value, or one per ControlNet (${names.length}), got ${scales.length}`);
+  }
+  if (req.control_images && req.control_images.length !== names.length) {
+    throw badRequest(`control_images: give one image per ControlNet (${names.length}), got ${req.control_images.length}`);
+  }
+
+  const units = names.map((name, k) => {
+    const modelPath = available.get(name);
+    if (!modelPath) {
+      throw badRequest(`controlnet_model: unknown ControlNet "${name}" for model "${model.id}"; available: ${list(available.keys())}`);
+    }
+    const type = types[k] ?? name;
+    if (!HINT_TYPES.includes(type)) {
+      const why = types[k] ? `unknown controlnet_type "${type}"` : `give a controlnet_type for ControlNet "${name}"`;
+      throw badRequest(`controlnet_type: ${why}; one of: ${HINT_TYPES.join(', ')}`);
+    }
+    const [imageField, imageValue] = req.control_images
+      ? [`control_images[${k}]`, req.control_images[k]]
+      : req.control_image
+        ? ['control_image', req.control_image]
+        : ['init_image', req.init_image];
+    if (!imageValue) {
+      throw badRequest(`init_image: required (or control_image): ControlNet "${name}" needs an image to follow`);
+    }
+    if (req.auto_hint && type === 'inpaint' && !req.mask_image) {
+      throw badRequest('mask_image: required for the inpaint hint (controlnet_type "inpaint" with auto_hint "yes")');
+    }
+    return { name, type, modelPath, conditioningScale: scales.length === 1 ? scales[0] : scales[k], imageField, imageValue };
+  });
+
+  if (req.mask_image && !req.init_image) throw badRequest('init_image: required with mask_image (the image to inpaint)');
+  const partial = req.mask_image || (req.init_image && req.strength < 1);
+  if (partial && Math.floor(req.num_inference_steps * req.strength) < 1) {
+    throw badRequest(
+      `strength: ${req.strength} × num_inference_steps ${req.num_inference_steps} leaves no denoising step; raise strength or num_inference_steps`,
+    );
+  }
+
+  const scheduler = req.scheduler ?? 'UniPCMultistepScheduler';
+  if (!SCHEDULER_NAMES.includes(scheduler)) {
+    throw badRequest(`scheduler: unknown scheduler "${scheduler}"; one of: ${SCHEDULER_NAMES.join(', ')}`);
+  }
+  const info = schedulerInfo(scheduler);
+  if (!info.usableForGeneration) throw badRequest(`scheduler: ${scheduler} cannot be used for generation: ${info.reason}`);
+
+  let algorithmType: string | null = null;
+  if (req.algorithm_type !== null) {
+    if (!ALGORITHM_TYPES.includes(req.algorithm_type)) {
+      throw badRequest(`algorithm_type: unknown value "${req.algorithm_type}"; one of: ${ALGORITHM_TYPES.join(', ')}`);
+    }
+    if (scheduler === DPM_MULTISTEP) algorithmType = req.algorithm_type;
+    else warnings.push(`algorithm_type: applies only to ${DPM_MULTISTEP}; not used with ${scheduler}`);
+  }
+  const useKarrasSigmas = req.use_karras_sigmas && info.supportsKarrasSigmas;
+  if (req.use_karras_sigmas && !info.supportsKarrasSigmas && explicitlyYes(raw, 'use_karras_sigmas')) {
+    warnings.push(`use_karras_sigmas: ${scheduler} has no Karras sigmas; not used`);
+  }
+
+  if (!req.init_image && req.strength < 1) {
+    warnings.push('strength: applies only with init_image (img2img) or mask_image (inpaint); not used');
+  }
+  if (req.enhance_prompt) warnings.push('enhance_prompt: this server has no prompt enhancer; the prompt was used as given');
+  if (req.multi_lingual) warnings.push('multi_lingual: this server has no translator; the prompt was used as given');
+  if (req.tomesd) warnings.push('tomesd: token merging is not implemented; generation ran without it');
+  if (req.temp) warnings.push('temp: temporary outputs are not implemented yet; outputs are kept');
+  const unknown = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
+  if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
+
+  return { model, units, useKarrasSigmas, algorithmType, warnings };
+}
+
+/** Features of the hosted API this server does not have: refused by name rather than silently skipped. */
+function rejectMissingFeatures(req: ControlNetRequest) {
+  const refuse = (field: string, why: string) => {
+    throw badRequest(`${field}: ${why}`);
+  };
+  if (req.safety_checker) refuse('safety_checker', 'no NSFW safety checker is installed on this server; send "no"');
+  if (req.upscale && !['no', '0', '1', 'none', 'false'].includes(req.upscale.trim().toLowerCase())) {
+    refuse('upscale', 'upscaling is not available on this server; send "no"');
+  }
+  if (req.vae) refuse('vae', 'custom VAEs are not supported yet; omit it to use the model\'s own VAE');
+  if (req.lora_model) refuse('lora_model', 'LoRA is not supported by this server yet');
+  if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
+  if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
+  if (req.clip_skip > 1) refuse('clip_skip', 'values above 1 are not supported yet (the text encoder exports have no hidden-state outputs)');
+  if (req.webhook) refuse('webhook', 'webhooks are not supported yet');
+}

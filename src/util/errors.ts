@@ -1,0 +1,15 @@
+/**
+ * An error whose message is safe to show the client, with the HTTP status to answer it with.
+ * Anything else that escapes a handler is a 500 with a generic message (and a log line).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const badRequest = (message: string) => new ApiError(400, message);

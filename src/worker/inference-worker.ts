@@ -1,0 +1,49 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { generate, GenerationError } from '../pipeline/generate.js';
+import { ModelSessions } from '../pipeline/model-sessions.js';
+import { HintError, AnnotatorMissingError } from '../preprocessors/registry.js';
+import { SchedulerError } from '../schedulers/registry.js';
+import { SignatureError } from '../runtime/signatures.js';
+import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
+
+/**
+ * The inference worker thread: owns the onnxruntime sessions (session.run() keeps a thread busy for
+ * the whole model call) and runs one job at a time, as the queue hands them over.
+ */
+const port = parentPort!;
+const { settings } = workerData as WorkerData;
+const models = new ModelSessions(settings);
+
+const post = (message: FromWorker) => port.postMessage(message);
+
+/** Errors caused by the request or the model files (reported to the client as 4xx), not by us. */
+function isClientError(err: unknown): boolean {
+  return (
+    err instanceof GenerationError ||
+    err instanceof HintError ||
+    err instanceof AnnotatorMissingError ||
+    err instanceof SchedulerError ||
+    err instanceof SignatureError
+  );
+}
+
+port.on('message', async (message: ToWorker) => {
+  switch (message.type) {
+    case 'generate': {
+      const { spec } = message;
+      try {
+        const result = await generate(spec, models, (p) => post({ type: 'progress', id: spec.id, ...p }));
+        post({ type: 'result', id: spec.id, result });
+      } catch (err) {
+        post({ type: 'failed', id: spec.id, message: (err as Error).message ?? String(err), clientError: isClientError(err) });
+      }
+      return;
+    }
+    case 'release':
+      post({ type: 'reply', requestId: message.requestId, value: await models.release(message.prefix) });
+      return;
+    case 'loaded':
+      post({ type: 'reply', requestId: message.requestId, value: await models.loaded() });
+      return;
+  }
+});

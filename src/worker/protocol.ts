@@ -1,0 +1,18 @@
+import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+import type { SessionSettings } from '../runtime/session.js';
+
+/** Messages between the HTTP thread and an inference worker thread. */
+export type ToWorker =
+  | { type: 'generate'; spec: GenerationSpec }
+  | { type: 'release'; requestId: number; prefix: string }
+  | { type: 'loaded'; requestId: number };
+
+export type FromWorker =
+  | { type: 'progress'; id: string; step: number; total: number }
+  | { type: 'result'; id: string; result: GenerationResult }
+  | { type: 'failed'; id: string; message: string; clientError: boolean }
+  | { type: 'reply'; requestId: number; value: unknown };
+
+export interface WorkerData {
+  settings: SessionSettings;
+}

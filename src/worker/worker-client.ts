@@ -1,0 +1,117 @@
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
+import type { SessionSettings } from '../runtime/session.js';
+import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
+
+/** A job failure, with whether the client caused it (4xx) or the server did (5xx). */
+export class JobFailedError extends Error {
+  constructor(
+    message: string,
+    readonly clientError: boolean,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  resolve: (r: GenerationResult) => void;
+  reject: (e: Error) => void;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+/**
+ * The HTTP thread's handle on one inference worker thread. If the thread dies (an exception that
+ * escaped, or running out of memory), the job in flight fails with a clear error and a fresh thread
+ * takes the next one: one bad job never takes the server down.
+ */
+export class InferenceWorker {
+  private worker!: Worker;
+  private readonly jobs = new Map<string, Pending>();
+  private readonly requests = new Map<number, (value: unknown) => void>();
+  private nextRequest = 1;
+  private closing = false;
+
+  constructor(private readonly settings: SessionSettings) {
+    this.spawn();
+  }
+
+  run(spec: GenerationSpec, onProgress?: (e: ProgressEvent) => void): Promise<GenerationResult> {
+    return new Promise((resolve, reject) => {
+      this.jobs.set(spec.id, { resolve, reject, onProgress });
+      this.send({ type: 'generate', spec });
+    });
+  }
+
+  /** Closes the sessions whose model path starts with `prefix` (all by default). */
+  release(prefix = ''): Promise<number> {
+    return this.request({ type: 'release', requestId: 0, prefix }) as Promise<number>;
+  }
+
+  loaded(): Promise<{ path: string; provider: string }[]> {
+    return this.request({ type: 'loaded', requestId: 0 }) as Promise<{ path: string; provider: string }[]>;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+
+  private spawn() {
+    const entry = new URL(import.meta.url.endsWith('.ts') ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
+    // Under tsx/vitest the sources are TypeScript: the worker needs the same loader.
+    const execArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const workerData: WorkerData = { settings: this.settings };
+    this.worker = new Worker(fileURLToPath(entry), { workerData, execArgv });
+    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.worker.on('error', (err) => this.failAll(`inference worker crashed: ${err.message}`));
+    this.worker.on('exit', (code) => {
+      if (this.closing) return;
+      this.failAll(`inference worker exited with code ${code}`);
+      this.spawn();
+    });
+  }
+
+  private onMessage(m: FromWorker) {
+    switch (m.type) {
+      case 'progress':
+        this.jobs.get(m.id)?.onProgress?.({ step: m.step, total: m.total });
+        return;
+      case 'result': {
+        const job = this.jobs.get(m.id);
+        this.jobs.delete(m.id);
+        job?.resolve(m.result);
+        return;
+      }
+      case 'failed': {
+        const job = this.jobs.get(m.id);
+        this.jobs.delete(m.id);
+        job?.reject(new JobFailedError(m.message, m.clientError));
+        return;
+      }
+      case 'reply':
+        this.requests.get(m.requestId)?.(m.value);
+        this.requests.delete(m.requestId);
+        return;
+    }
+  }
+
+  private request(message: ToWorker & { requestId: number }): Promise<unknown> {
+    const requestId = this.nextRequest++;
+    return new Promise((resolve) => {
+      this.requests.set(requestId, resolve);
+      this.send({ ...message, requestId });
+    });
+  }
+
+  private send(message: ToWorker) {
+    this.worker.postMessage(message);
+  }
+
+  private failAll(reason: string) {
+    for (const job of this.jobs.values()) job.reject(new JobFailedError(reason, false));
+    this.jobs.clear();
+    for (const resolve of this.requests.values()) resolve(undefined);
+    this.requests.clear();
+  }
+}
