@@ -15,6 +15,8 @@ export interface ClipSpecialTokenNames {
   bos: string;
   eos: string;
   unk: string;
+  /** Registered as a special token too, as transformers does: SD 2.x's "!" then never merges (diffusers issue 4153). */
+  pad?: string;
 }
 
 /** The subset of the tokenizer.json schema this module writes. */
@@ -70,27 +72,31 @@ export function buildClipTokenizerJson(
   special: ClipSpecialTokenNames,
 ): ClipTokenizerJson {
   const idOf = (token: string): number => {
-    const id = vocab[token];
+    const id = Object.hasOwn(vocab, token) ? vocab[token] : undefined;
     if (id === undefined) throw new Error(`special token ${JSON.stringify(token)} is not in the vocabulary`);
     return id;
   };
   const bosId = idOf(special.bos);
   const eosId = idOf(special.eos);
-  const specialToken = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    // Matched after lowercasing, as OpenAI's tokenizer lowercases before its regex finds them.
-    normalized: true,
-    special: true,
-  });
+  // Every named special token is an added token, matched in the text before BPE, as in transformers.
+  const specialNames = [...new Set([special.bos, special.eos, special.unk, special.pad ?? special.eos])];
+  const addedTokens = specialNames
+    .map((content) => ({
+      id: idOf(content),
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      // Matched after lowercasing, as OpenAI's tokenizer lowercases before its regex finds them.
+      normalized: true,
+      special: true,
+    }))
+    .sort((a, b) => a.id - b.id);
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [specialToken(special.bos, bosId), specialToken(special.eos, eosId)],
+    added_tokens: addedTokens,
     normalizer: {
       type: 'Sequence',
       normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],

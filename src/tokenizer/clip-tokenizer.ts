@@ -66,9 +66,12 @@ export class ClipTokenizer {
     return ClipTokenizer.fromVocabAndMerges(JSON.parse(vocabText), mergesText, settings);
   }
 
-  /** From a parsed `tokenizer.json`. */
+  /**
+   * From a parsed `tokenizer.json`. The settings' special tokens join its added tokens when missing,
+   * as transformers adds the config's special tokens on load.
+   */
   static fromTokenizerJson(json: Record<string, unknown>, settings: TokenizerSettings = CLIP_DEFAULT_SETTINGS): ClipTokenizer {
-    const tokenizer = new Tokenizer({ added_tokens: [], ...json }, tokenizerConfig(settings));
+    const tokenizer = new Tokenizer(withSpecialTokens(json, settings), tokenizerConfig(settings));
     return new ClipTokenizer(tokenizer, settings);
   }
 
@@ -82,6 +85,7 @@ export class ClipTokenizer {
       bos: settings.bosToken,
       eos: settings.eosToken,
       unk: settings.unkToken,
+      pad: settings.padToken,
     });
     return new ClipTokenizer(new Tokenizer(json, tokenizerConfig(settings)), settings);
   }
@@ -110,6 +114,24 @@ export class ClipTokenizer {
       .decode(Array.from(ids), { clean_up_tokenization_spaces: this.cleanUpTokenizationSpaces })
       .trim();
   }
+}
+
+interface AddedTokenJson {
+  id: number;
+  content: string;
+  [key: string]: unknown;
+}
+
+function withSpecialTokens(json: Record<string, unknown>, settings: TokenizerSettings): Record<string, unknown> {
+  const added = Array.isArray(json.added_tokens) ? [...(json.added_tokens as AddedTokenJson[])] : [];
+  const model = json.model as { vocab?: unknown } | undefined;
+  const vocab = model && typeof model.vocab === 'object' && model.vocab !== null ? (model.vocab as Record<string, unknown>) : {};
+  for (const content of new Set([settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken])) {
+    const id = Object.hasOwn(vocab, content) ? vocab[content] : undefined;
+    if (typeof id !== 'number' || added.some((token) => token.content === content)) continue;
+    added.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  }
+  return { ...json, added_tokens: added };
 }
 
 function tokenizerConfig(settings: TokenizerSettings): Record<string, unknown> {

@@ -17,7 +17,7 @@ describe('parseMerges', () => {
 });
 
 describe('buildClipTokenizerJson', () => {
-  const vocab = { a: 0, 'a</w>': 1, '<|startoftext|>': 2, '<|endoftext|>': 3 };
+  const vocab = { '!': 0, a: 1, 'a</w>': 4, '<|startoftext|>': 2, '<|endoftext|>': 3 };
 
   it('wires the special tokens and CLIP\'s BPE settings', () => {
     const json = buildClipTokenizerJson(vocab, [], { bos: '<|startoftext|>', eos: '<|endoftext|>', unk: '<|endoftext|>' });
@@ -25,11 +25,14 @@ describe('buildClipTokenizerJson', () => {
       ['<|startoftext|>', 2, true],
       ['<|endoftext|>', 3, true],
     ]);
+    const withPad = buildClipTokenizerJson(vocab, [], { bos: '<|startoftext|>', eos: '<|endoftext|>', unk: '<|endoftext|>', pad: '!' });
+    expect(withPad.added_tokens.map((t) => t.content)).toEqual(['!', '<|startoftext|>', '<|endoftext|>']);
     expect(json.post_processor).toMatchObject({ cls: ['<|startoftext|>', 2], sep: ['<|endoftext|>', 3] });
     expect(json.model).toMatchObject({ end_of_word_suffix: '</w>', continuing_subword_prefix: '', unk_token: '<|endoftext|>' });
   });
 
   it('refuses special tokens missing from the vocabulary', () => {
     expect(() => buildClipTokenizerJson(vocab, [], { bos: '<s>', eos: '<|endoftext|>', unk: '<|endoftext|>' })).toThrow(/<s>/);
+    expect(() => buildClipTokenizerJson(vocab, [], { bos: 'toString', eos: '<|endoftext|>', unk: '<|endoftext|>' })).toThrow(/toString/);
   });
 });

@@ -101,6 +101,10 @@ describe('ClipTokenizer from vocab.json + merges.txt', () => {
     expect(tokenizer.tokenIds('a <|endoftext|> b')).toEqual([320, EOS, 321]);
   });
 
+  it('merges "!" runs when the pad token is <|endoftext|> (SD 1.x)', () => {
+    expect(tokenizer.tokenIds('! !! !!!')).toEqual([256, 748, 995]);
+  });
+
   it('loads well under a second and encodes well under a millisecond once warm', () => {
     expect(loadMs).toBeLessThan(1000);
     const prompt = golden[3]!.prompt;
@@ -112,7 +116,7 @@ describe('ClipTokenizer from vocab.json + merges.txt', () => {
 });
 
 describe('ClipTokenizer from other folder layouts', () => {
-  it('reads tokenizer.json, and pad token and length from tokenizer_config.json (SD 2.x pads with "!")', async () => {
+  it('reads tokenizer.json, with pad token and length from tokenizer_config.json (SD 2.x pads with "!")', async () => {
     const vocab = JSON.parse(await readFile(join(CLIP_DIR, 'vocab.json'), 'utf8')) as Record<string, number>;
     const merges = (await readFile(join(CLIP_DIR, 'merges.txt'), 'utf8')).split('\n').slice(1).filter(Boolean);
     // Written the way Hugging Face saves CLIPTokenizerFast.
@@ -159,19 +163,32 @@ describe('ClipTokenizer from other folder layouts', () => {
         merges,
       },
     };
-    const dir = await tempFolder({
-      'tokenizer.json': JSON.stringify(tokenizerJson),
-      'tokenizer_config.json': JSON.stringify({
-        bos_token: { __type: 'AddedToken', content: '<|startoftext|>' },
-        eos_token: '<|endoftext|>',
-        pad_token: '!',
-        model_max_length: 77,
-        tokenizer_class: 'CLIPTokenizer',
+    const sd1 = await ClipTokenizer.fromFolder(
+      await tempFolder({
+        'tokenizer.json': JSON.stringify(tokenizerJson),
+        'tokenizer_config.json': JSON.stringify({
+          bos_token: { __type: 'AddedToken', content: '<|startoftext|>' },
+          eos_token: '<|endoftext|>',
+          pad_token: '<|endoftext|>',
+          model_max_length: 77,
+          tokenizer_class: 'CLIPTokenizer',
+        }),
       }),
-    });
-    const fromJson = await ClipTokenizer.fromFolder(dir);
-    expect(fromJson.padId).toBe(0);
-    for (const { prompt, ids } of golden) expectPaddedLike(fromJson.encode(prompt).ids, ids, 0);
+    );
+    for (const { prompt, ids } of golden) expectPaddedLike(sd1.encode(prompt).ids, ids, EOS);
+
+    const sd2 = await ClipTokenizer.fromFolder(
+      await tempFolder({
+        'tokenizer.json': JSON.stringify(tokenizerJson),
+        'tokenizer_config.json': JSON.stringify({ pad_token: '!', model_max_length: 77 }),
+      }),
+    );
+    expect(sd2.padId).toBe(0);
+    const plain = golden.filter(({ prompt }) => !prompt.includes('!'));
+    expect(plain.length).toBeGreaterThan(2);
+    for (const { prompt, ids } of plain) expectPaddedLike(sd2.encode(prompt).ids, ids, 0);
+    // The config's pad token becomes a special token on load, as in transformers: "!" never merges.
+    expect(sd2.tokenIds('! !! !!!')).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('lets special_tokens_map.json override tokenizer_config.json, as transformers does', async () => {
@@ -185,6 +202,8 @@ describe('ClipTokenizer from other folder layouts', () => {
     const sd2 = await ClipTokenizer.fromFolder(dir);
     expect([sd2.padId, sd2.maxLength]).toEqual([0, 77]);
     expectPaddedLike(sd2.encode(golden[0]!.prompt).ids, golden[0]!.ids, 0);
+    // The pad token is a special token, so each "!" stays alone, as in diffusers (issue 4153).
+    expect(sd2.tokenIds('! !! !!!')).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('says what it expected when a folder has no tokenizer', async () => {
@@ -197,6 +216,6 @@ describe('ClipTokenizer from other folder layouts', () => {
       'vocab.json',
       'merges.txt',
     ]);
-    await expect(ClipTokenizer.fromFolder(dir)).rejects.toThrow(/pad token "<pad>"/);
+    await expect(ClipTokenizer.fromFolder(dir)).rejects.toThrow(/"<pad>" is not in the vocabulary/);
   });
 });
