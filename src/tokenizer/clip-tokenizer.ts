@@ -1,0 +1,147 @@
+/**
+ * The CLIP BPE tokenizer for prompts, as diffusers calls it:
+ * `tokenizer(prompt, padding="max_length", max_length=77, truncation=True)` — bos, up to 75 prompt
+ * tokens, eos, then the pad token up to 77 ids — and the cut-off text diffusers logs.
+ *
+ * A model folder carries either `tokenizer.json`, or CLIP's `vocab.json` + `merges.txt` from which
+ * the equivalent tokenizer.json is built in memory; `tokenizer_config.json` and
+ * `special_tokens_map.json`, when present, name the special tokens and the length.
+ */
+
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { buildClipTokenizerJson, parseMerges } from './clip-tokenizer-json.js';
+import { CLIP_DEFAULT_SETTINGS, readTokenizerSettings, type TokenizerSettings } from './tokenizer-settings.js';
+
+/** CLIP text encoders have 77 positions. */
+export const CLIP_MAX_LENGTH = 77;
+
+export interface ClipEncoding {
+  /** Exactly `maxLength` ids: bos, up to maxLength - 2 prompt tokens, eos, then the pad id. */
+  ids: Int32Array;
+  /** The decoded text of the prompt tokens that did not fit, or null when nothing was cut. */
+  truncated: string | null;
+}
+
+export class ClipTokenizer {
+  readonly maxLength: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly padId: number;
+  private readonly cleanUpTokenizationSpaces: boolean;
+
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    settings: TokenizerSettings,
+  ) {
+    const idOf = (token: string, role: string): number => {
+      const id = tokenizer.token_to_id(token);
+      if (id === undefined) throw new Error(`${role} token ${JSON.stringify(token)} is not in the vocabulary`);
+      return id;
+    };
+    this.bosId = idOf(settings.bosToken, 'bos');
+    this.eosId = idOf(settings.eosToken, 'eos');
+    this.padId = idOf(settings.padToken, 'pad');
+    this.maxLength = settings.modelMaxLength ?? CLIP_MAX_LENGTH;
+    this.cleanUpTokenizationSpaces = settings.cleanUpTokenizationSpaces;
+  }
+
+  /**
+   * Loads the tokenizer of a model folder (e.g. `models/<id>/tokenizer`): `tokenizer.json` if
+   * present, else `vocab.json` + `merges.txt`.
+   */
+  static async fromFolder(dir: string): Promise<ClipTokenizer> {
+    const settings = await readTokenizerSettings(dir);
+    const tokenizerJsonPath = join(dir, 'tokenizer.json');
+    if (await isFile(tokenizerJsonPath)) {
+      return ClipTokenizer.fromTokenizerJson(JSON.parse(await readFile(tokenizerJsonPath, 'utf8')), settings);
+    }
+    const vocabPath = join(dir, 'vocab.json');
+    const mergesPath = join(dir, 'merges.txt');
+    if (!(await isFile(vocabPath)) || !(await isFile(mergesPath))) {
+      throw new Error(`${dir}: no tokenizer found (expected tokenizer.json, or vocab.json and merges.txt)`);
+    }
+    const [vocabText, mergesText] = await Promise.all([readFile(vocabPath, 'utf8'), readFile(mergesPath, 'utf8')]);
+    return ClipTokenizer.fromVocabAndMerges(JSON.parse(vocabText), mergesText, settings);
+  }
+
+  /**
+   * From a parsed `tokenizer.json`. The settings' special tokens join its added tokens when missing,
+   * as transformers adds the config's special tokens on load.
+   */
+  static fromTokenizerJson(json: Record<string, unknown>, settings: TokenizerSettings = CLIP_DEFAULT_SETTINGS): ClipTokenizer {
+    const tokenizer = new Tokenizer(withSpecialTokens(json, settings), tokenizerConfig(settings));
+    return new ClipTokenizer(tokenizer, settings);
+  }
+
+  /** From a parsed `vocab.json` and the text (or parsed lines) of `merges.txt`. */
+  static fromVocabAndMerges(
+    vocab: Record<string, number>,
+    merges: string | string[],
+    settings: TokenizerSettings = CLIP_DEFAULT_SETTINGS,
+  ): ClipTokenizer {
+    const json = buildClipTokenizerJson(vocab, typeof merges === 'string' ? parseMerges(merges) : merges, {
+      bos: settings.bosToken,
+      eos: settings.eosToken,
+      unk: settings.unkToken,
+      pad: settings.padToken,
+    });
+    return new ClipTokenizer(new Tokenizer(json, tokenizerConfig(settings)), settings);
+  }
+
+  /** The prompt's token ids, without bos/eos, padding or truncation. */
+  tokenIds(prompt: string): number[] {
+    return this.tokenizer.encode(prompt, { add_special_tokens: false }).ids;
+  }
+
+  /** The fixed-length ids the text encoder takes, and what truncation cut off. */
+  encode(prompt: string): ClipEncoding {
+    const tokens = this.tokenIds(prompt);
+    const room = this.maxLength - 2;
+    const kept = Math.min(tokens.length, room);
+    const ids = new Int32Array(this.maxLength).fill(this.padId);
+    ids[0] = this.bosId;
+    for (let i = 0; i < kept; i++) ids[i + 1] = tokens[i]!;
+    ids[kept + 1] = this.eosId;
+    return { ids, truncated: tokens.length > room ? this.decode(tokens.slice(room)) : null };
+  }
+
+  /** Text of token ids, as CLIPTokenizerFast decodes it ("</w>" ends a word; trimmed). */
+  decode(ids: ArrayLike<number>): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer
+      .decode(Array.from(ids), { clean_up_tokenization_spaces: this.cleanUpTokenizationSpaces })
+      .trim();
+  }
+}
+
+interface AddedTokenJson {
+  id: number;
+  content: string;
+  [key: string]: unknown;
+}
+
+function withSpecialTokens(json: Record<string, unknown>, settings: TokenizerSettings): Record<string, unknown> {
+  const added = Array.isArray(json.added_tokens) ? [...(json.added_tokens as AddedTokenJson[])] : [];
+  const model = json.model as { vocab?: unknown } | undefined;
+  const vocab = model && typeof model.vocab === 'object' && model.vocab !== null ? (model.vocab as Record<string, unknown>) : {};
+  for (const content of new Set([settings.bosToken, settings.eosToken, settings.unkToken, settings.padToken])) {
+    const id = Object.hasOwn(vocab, content) ? vocab[content] : undefined;
+    if (typeof id !== 'number' || added.some((token) => token.content === content)) continue;
+    added.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  }
+  return { ...json, added_tokens: added };
+}
+
+function tokenizerConfig(settings: TokenizerSettings): Record<string, unknown> {
+  return { clean_up_tokenization_spaces: settings.cleanUpTokenizationSpaces };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
