@@ -699,6 +699,7 @@ def build_tiny_random_models(seed: int = 0) -> Tuple[BaseModel, Dict[str, torch.
                 num_hidden_layers=2,
                 num_attention_heads=4,
                 max_position_embeddings=TEXT_LENGTH,
+                attn_implementation="eager",  # as _load_clip_text_encoder asks for
             )
         )
     except ImportError:
@@ -720,6 +721,14 @@ def model_config(module: torch.nn.Module) -> Dict[str, object]:
     config = {k: v for k, v in dict(module.config).items() if not k.startswith("_")}
     config["_class_name"] = type(module).__name__
     return json.loads(json.dumps(config, default=str))
+
+
+def write_tokenizer(tokenizer, folder: Path) -> None:
+    """tokenizer_config.json, special_tokens_map.json, vocab.json, merges.txt (+ tokenizer.json from a fast one)."""
+    tokenizer.save_pretrained(str(folder))
+    # A fast-only tokenizer (transformers 5) may write tokenizer.json alone; the BPE files are the common ground.
+    if not (folder / "vocab.json").exists() or not (folder / "merges.txt").exists():
+        tokenizer.save_vocabulary(str(folder))
 
 
 def write_model_index(model_dir: Path, base: BaseModel, info: Dict[str, object]) -> None:
@@ -896,7 +905,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if base.text_encoder is not None:
             base.text_encoder.config.to_json_file(str(model_dir / "text_encoder" / "config.json"))
         if base.tokenizer is not None:
-            base.tokenizer.save_pretrained(str(model_dir / "tokenizer"))
+            write_tokenizer(base.tokenizer, model_dir / "tokenizer")
         write_json(model_dir / "scheduler" / "scheduler_config.json", base.scheduler_config)
         write_model_index(
             model_dir,
