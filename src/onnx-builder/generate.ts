@@ -99,9 +99,14 @@ function checkControlnetNames(names: readonly string[]): ControlNetName[] {
   return names as ControlNetName[];
 }
 
+/** The base model folder of a variant: `tiny-sd15`, `tiny-sd15-fp16`. */
+function setFolder(set: ModelSetConfig, variant: Variant): string {
+  return variant === 'fp32' ? set.baseName : `${set.baseName}-${variant}`;
+}
+
 /** Writes one variant of one config: the base folder and its ControlNets. */
 function writeSet(out: string, set: ModelSetConfig, format: ExportFormat, tokenizer: TokenizerFiles, controlnets: readonly ControlNetName[]): GeneratedFile[] {
-  const base = join(out, format.variant === 'fp32' ? set.baseName : `${set.baseName}-${format.variant}`);
+  const base = join(out, setFolder(set, format.variant));
   const files: GeneratedFile[] = [];
   const text = (path: string, contents: string) => {
     mkdirSync(dirname(path), { recursive: true });
@@ -118,9 +123,10 @@ function writeSet(out: string, set: ModelSetConfig, format: ExportFormat, tokeni
   model(join(base, 'text_encoder', 'model.onnx'), buildTextEncoder(set, format, tokenizer.vocabSize));
   model(join(base, 'unet', 'model.onnx'), buildUNet(set, format));
   model(join(base, 'vae_decoder', 'model.onnx'), buildVaeDecoder(set, format));
-  text(join(base, 'vae_decoder', 'config.json'), jsonFile(vaeConfig(set)));
+  const vae = jsonFile(vaeConfig(set));
+  text(join(base, 'vae_decoder', 'config.json'), vae);
   model(join(base, 'vae_encoder', 'model.onnx'), buildVaeEncoder(set, format));
-  text(join(base, 'vae_encoder', 'config.json'), jsonFile(vaeConfig(set)));
+  text(join(base, 'vae_encoder', 'config.json'), vae);
   text(join(base, 'scheduler', 'scheduler_config.json'), jsonFile(SD15_SCHEDULER_CONFIG));
   text(join(base, 'model_index.json'), jsonFile(modelIndex()));
 
@@ -148,7 +154,7 @@ export function generateModelSets(opts: GenerateOptions): GeneratedSet[] {
     const format = FORMATS[variant];
     if (format === undefined) throw new Error(`unknown variant "${variant}" (known: ${Object.keys(FORMATS).join(', ')})`);
     const key = `${set.name}/${variant}`;
-    const folder = variant === 'fp32' ? set.baseName : `${set.baseName}-${variant}`;
+    const folder = setFolder(set, variant);
     const hash = sha256(JSON.stringify({ version: GENERATOR_VERSION, set, format, controlnets, tokenizer: tokenizer.files }));
     const previous = stamp.sets[key];
     if (!opts.force && upToDate(opts.out, previous, hash)) {

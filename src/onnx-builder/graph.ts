@@ -56,6 +56,8 @@ export interface ParamOptions {
   storage: 'float32' | 'float16' | 'none';
 }
 
+const elementCount = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
 function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
@@ -123,8 +125,7 @@ export class GraphBuilder {
   }
 
   private addInitializer(name: string, dtype: TensorDType, dims: readonly number[], data: ArrayBufferView): string {
-    const count = dims.reduce((a, b) => a * b, 1);
-    if (data.byteLength !== count * bytesPerElement(dtype)) throw new Error(`initializer ${name}: ${data.byteLength} bytes for ${dtype}[${dims.join(',')}]`);
+    if (data.byteLength !== elementCount(dims) * bytesPerElement(dtype)) throw new Error(`initializer ${name}: ${data.byteLength} bytes for ${dtype}[${dims.join(',')}]`);
     this.initializers.push({ name, dtype, dims, bytes: bytesOf(data) });
     return name;
   }
@@ -153,7 +154,7 @@ export class GraphBuilder {
    * stream; returns a float32 value (a Cast follows float16 storage).
    */
   param(name: string, dims: readonly number[], init: ParamInit): string {
-    const count = dims.reduce((a, b) => a * b, 1);
+    const count = elementCount(dims);
     this.paramCount += count;
     if (this.params.storage === 'none') return this.claim(name);
     const values = new Float32Array(count);

@@ -64,14 +64,14 @@ describe('generateModelSets (tiny)', () => {
   it('writes models onnxruntime loads, with the fp16 set in float16', async () => {
     const paths = first.flatMap((s) => s.files.map((f) => f.path)).filter((p) => p.endsWith('.onnx'));
     expect(paths).toHaveLength(2 * (4 + CONTROLNET_NAMES.length));
-    for (const path of paths) {
+    await Promise.all(paths.map(async (path) => {
       // Loading validates the graph (types, shapes); optimising it is the slow part and not under test here.
       const s = await ort.InferenceSession.create(join(outA, path), { graphOptimizationLevel: 'disabled' });
       const sample = s.inputMetadata.find((m) => m.name === 'sample' || m.name === 'latent_sample' || m.name === 'input_ids');
       expect(sample?.isTensor, path).toBe(true);
       if (sample?.isTensor && sample.name !== 'input_ids') expect(sample.type, path).toBe(path.includes('-fp16') ? 'float16' : 'float32');
       await s.release();
-    }
+    }));
   });
 
   it('sizes the text encoder\'s embedding to the tokenizer\'s vocabulary', () => {

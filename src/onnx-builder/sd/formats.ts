@@ -2,8 +2,9 @@
  * I/O conventions of one model-set variant. Real exports differ in exactly these points, so the two generated
  * variants take opposite choices and the runtime's adaptation to each is exercised.
  */
-import { onnxDType, type Dim, type TensorDType } from '../onnx.js';
+import { onnxDType, type Dim } from '../onnx.js';
 import type { GraphBuilder } from '../graph.js';
+import { BATCH } from './dims.js';
 
 export interface ExportFormat {
   variant: 'fp32' | 'fp16';
@@ -53,6 +54,6 @@ export function floatOutput(g: GraphBuilder, format: ExportFormat, value: string
 /** Declares the timestep input; returns it as float32 of shape [batch] or [] (both broadcast over the batch). */
 export function timestepInput(g: GraphBuilder, format: ExportFormat): string {
   const { dtype, rank } = format.timestep;
-  g.input('timestep', dtype as TensorDType, rank === 1 ? ['batch'] : []);
+  g.input('timestep', dtype, rank === 1 ? [BATCH] : []);
   return dtype === 'float32' ? 'timestep' : g.op('Cast', ['timestep'], { to: onnxDType('float32') }, 'timestep/Cast');
 }
