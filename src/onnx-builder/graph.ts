@@ -10,13 +10,9 @@ import { bytesPerElement, onnxDType, type Dim, type TensorDType } from './onnx.j
 export class FloatAttr {
   constructor(readonly value: number) {}
 }
-export class FloatsAttr {
-  constructor(readonly values: readonly number[]) {}
-}
 export const float = (value: number): FloatAttr => new FloatAttr(value);
-export const floats = (values: readonly number[]): FloatsAttr => new FloatsAttr(values);
 
-export type Attr = number | readonly number[] | string | FloatAttr | FloatsAttr;
+export type Attr = number | readonly number[] | string | FloatAttr;
 export type Attrs = Record<string, Attr>;
 
 export interface ValueDecl {

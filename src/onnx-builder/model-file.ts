@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IR_VERSION, OPSET_VERSION, onnx, onnxDType, type AttributeProto, type Dim, type ModelProto, type TensorProto, type ValueInfoProto } from './onnx.js';
-import { FloatAttr, FloatsAttr, type Attr, type GraphBuilder, type Initializer, type ValueDecl } from './graph.js';
+import { FloatAttr, type Attr, type GraphBuilder, type Initializer, type ValueDecl } from './graph.js';
 
 export const PRODUCER_NAME = 'controlnet-server onnx-builder';
 
@@ -36,7 +36,6 @@ export interface SavedModel {
 function attribute(name: string, value: Attr): AttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (value instanceof FloatAttr) return { name, type: T.FLOAT, f: value.value };
-  if (value instanceof FloatsAttr) return { name, type: T.FLOATS, floats: [...value.values] };
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') return { name, type: T.INT, i: value };
   return { name, type: T.INTS, ints: [...value] };
