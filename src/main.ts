@@ -8,8 +8,10 @@ import { ensureDefaultModels, DEFAULT_MODEL_ID } from './runtime/default-models.
 /** Wires config → models → inference worker → queue → HTTP, and shuts down cleanly on SIGINT/SIGTERM. */
 async function main() {
   const config = loadConfig();
-  await ensureDefaultModels(config);
-  let catalog: ModelCatalog = await scanModels(config.modelsDir);
+  if (await ensureDefaultModels(config, (line) => console.log(line))) {
+    console.log(`wrote the built-in tiny models to ${config.modelsDir}`);
+  }
+  const catalog: ModelCatalog = await scanModels(config.modelsDir);
   const defaultModel = process.env.DEFAULT_MODEL || (catalog.models.has(DEFAULT_MODEL_ID) ? DEFAULT_MODEL_ID : null);
 
   const worker = new InferenceWorker({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads });
@@ -22,8 +24,14 @@ async function main() {
   }
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ models: [...catalog.models.keys()], providers: config.executionProviders }, 'models found');
-  // Loading happens on the worker at first use; readiness flips once the model list is known.
-  catalog = await scanModels(config.modelsDir);
+  // Open the default model's sessions now, so the first request is not the slow one; /readyz says when.
+  const model = defaultModel ? catalog.models.get(defaultModel) : undefined;
+  if (model) {
+    const controlnets = [...(catalog.controlnets.get(model.id)?.values() ?? [])];
+    const failure = await worker.preload(model, controlnets);
+    if (failure) app.log.error(`loading ${model.id} failed: ${failure}`);
+    else app.log.info({ loaded: await worker.loaded() }, `${model.id} loaded`);
+  }
   ready = catalog.models.size > 0;
 
   const shutdown = async (signal: string) => {

@@ -11,6 +11,7 @@ import {
   type VaeSignature,
 } from '../runtime/signatures.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import type { BaseModelFiles } from './spec.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -55,6 +56,18 @@ export class ModelSessions {
       t.catch(() => this.tokenizers.delete(dir));
     }
     return t;
+  }
+
+  /** Opens every session of a base model and the given ControlNets, and its tokenizer. */
+  async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
+    await Promise.all([
+      this.tokenizer(model.tokenizerDir),
+      this.textEncoder(model.textEncoder),
+      this.unet(model.unet),
+      this.vaeDecoder(model.vaeDecoder),
+      ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),
+      ...controlnets.map((c) => this.controlnet(c)),
+    ]);
   }
 
   /** Paths of the sessions currently open, with their providers. */

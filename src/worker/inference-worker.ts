@@ -42,6 +42,14 @@ port.on('message', async (message: ToWorker) => {
     case 'release':
       post({ type: 'reply', requestId: message.requestId, value: await models.release(message.prefix) });
       return;
+    case 'preload':
+      try {
+        await models.preload(message.model, message.controlnets);
+        post({ type: 'reply', requestId: message.requestId, value: null });
+      } catch (err) {
+        post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
+      }
+      return;
     case 'loaded':
       post({ type: 'reply', requestId: message.requestId, value: await models.loaded() });
       return;

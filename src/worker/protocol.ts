@@ -1,11 +1,12 @@
-import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+import type { BaseModelFiles, GenerationResult, GenerationSpec } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
 
 /** Messages between the HTTP thread and an inference worker thread. */
 export type ToWorker =
   | { type: 'generate'; spec: GenerationSpec }
   | { type: 'release'; requestId: number; prefix: string }
-  | { type: 'loaded'; requestId: number };
+  | { type: 'loaded'; requestId: number }
+  | { type: 'preload'; requestId: number; model: BaseModelFiles; controlnets: string[] };
 
 export type FromWorker =
   | { type: 'progress'; id: string; step: number; total: number }

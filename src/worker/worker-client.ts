@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
+import type { BaseModelFiles, GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 
@@ -46,6 +46,11 @@ export class InferenceWorker {
   /** Closes the sessions whose model path starts with `prefix` (all by default). */
   release(prefix = ''): Promise<number> {
     return this.request({ type: 'release', requestId: 0, prefix }) as Promise<number>;
+  }
+
+  /** Opens a model's sessions ahead of the first request; resolves to an error message, or null. */
+  preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null> {
+    return this.request({ type: 'preload', requestId: 0, model, controlnets }) as Promise<string | null>;
   }
 
   loaded(): Promise<{ path: string; provider: string }[]> {
@@ -96,7 +101,7 @@ export class InferenceWorker {
     }
   }
 
-  private request(message: ToWorker & { requestId: number }): Promise<unknown> {
+  private request(message: Extract<ToWorker, { requestId: number }>): Promise<unknown> {
     const requestId = this.nextRequest++;
     return new Promise((resolve) => {
       this.requests.set(requestId, resolve);
