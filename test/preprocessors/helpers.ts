@@ -69,3 +69,43 @@ export function coveredFraction(a: Uint8Array, b: Uint8Array, w: number, h: numb
   }
   return total === 0 ? 1 : hit / total;
 }
+
+/** Whether (x, y) lies inside the convex polygon `corners` (either winding). */
+function insideConvex(corners: readonly (readonly [number, number])[], x: number, y: number): boolean {
+  let sign = 0;
+  for (let i = 0; i < corners.length; i++) {
+    const [ax, ay] = corners[i]!;
+    const [bx, by] = corners[(i + 1) % corners.length]!;
+    const cross = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
+    if (cross === 0) continue;
+    if (sign === 0) sign = Math.sign(cross);
+    else if (Math.sign(cross) !== sign) return false;
+  }
+  return true;
+}
+
+/**
+ * A gray RGB image with an anti-aliased convex polygon (corners in pixel coordinates, pixel centres at
+ * integers): each pixel blends `fg` over `bg` by the share of its 8×8 subsamples inside the polygon.
+ */
+export function paintPolygon(w: number, h: number, corners: readonly (readonly [number, number])[], fg: number, bg: number): RawImage {
+  const s = 8;
+  return paintRgb(w, h, (x, y) => {
+    let hits = 0;
+    for (let j = 0; j < s; j++) for (let i = 0; i < s; i++) if (insideConvex(corners, x - 0.5 + (i + 0.5) / s, y - 0.5 + (j + 0.5) / s)) hits++;
+    return Math.round(bg + ((fg - bg) * hits) / (s * s));
+  });
+}
+
+/** Corners of a square of side `side` centred at (cx, cy), turned by `degrees`. */
+export function squareCorners(cx: number, cy: number, side: number, degrees: number): [number, number][] {
+  const a = (degrees * Math.PI) / 180;
+  const c = Math.cos(a) * (side / 2);
+  const s = Math.sin(a) * (side / 2);
+  return [
+    [cx - c + s, cy - s - c],
+    [cx + c + s, cy + s - c],
+    [cx + c - s, cy + s + c],
+    [cx - c - s, cy - s + c],
+  ];
+}
