@@ -25,12 +25,12 @@ export function detectSize(width: number, height: number, resolution: number): {
 /** Resizes with sharp (libvips); returns the input itself when the size already matches. */
 export async function resizeImage(image: RawImage, width: number, height: number, kernel: ResizeKernel): Promise<RawImage> {
   if (image.width === width && image.height === height) return image;
-  const { data, info } = await sharp(image.data, {
+  let pipeline = sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: image.channels },
-  })
-    .resize(width, height, { fit: 'fill', kernel })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  }).resize(width, height, { fit: 'fill', kernel });
+  // sharp widens one-channel output to sRGB unless told to stay gray.
+  if (image.channels === 1) pipeline = pipeline.toColourspace('b-w');
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== image.channels) throw new Error(`sharp returned ${info.channels} channels, expected ${image.channels}`);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: image.channels };
 }

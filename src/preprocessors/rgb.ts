@@ -57,3 +57,19 @@ export function rgbToGray(rgb: RawImage): Uint8Array {
   }
   return out;
 }
+
+/** Luma as PIL's `convert("L")` computes it (ITU-R 601-2 weights in Q16, rounded); alpha is ignored. */
+export function pilLuma(image: RawImage): Uint8Array {
+  const n = image.width * image.height;
+  const c = image.channels;
+  const d = image.data;
+  const out = new Uint8Array(n);
+  if (c === 1) {
+    out.set(d);
+    return out;
+  }
+  for (let i = 0, s = 0; i < n; i++, s += c) {
+    out[i] = (d[s] * 19595 + d[s + 1] * 38470 + d[s + 2] * 7471 + 0x8000) >>> 16;
+  }
+  return out;
+}
