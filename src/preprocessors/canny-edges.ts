@@ -34,24 +34,24 @@ export function cannyEdges(image: RawImage, lowThreshold: number, highThreshold:
     const g = y * w;
     for (let x = 0; x < w; x++) {
       const i = row + x;
-      const m = mag[i]!;
+      const m = mag[i];
       if (m <= low) continue;
-      const xs = gx[g + x]!;
-      const ys = gy[g + x]!;
+      const xs = gx[g + x];
+      const ys = gy[g + x];
       const ax = xs < 0 ? -xs : xs;
       const ay = (ys < 0 ? -ys : ys) * (1 << CANNY_SHIFT);
       const tg22x = ax * TG22;
       let isMax: boolean;
       if (ay < tg22x) {
         // Near-horizontal gradient: compare with the left and right neighbours.
-        isMax = m > mag[i - 1]! && m >= mag[i + 1]!;
+        isMax = m > mag[i - 1] && m >= mag[i + 1];
       } else if (ay > tg22x + ax * (1 << (CANNY_SHIFT + 1))) {
         // Near-vertical gradient: compare with the pixels above and below.
-        isMax = m > mag[i - ms]! && m >= mag[i + ms]!;
+        isMax = m > mag[i - ms] && m >= mag[i + ms];
       } else {
         // Diagonal: the sign of dx*dy picks which diagonal.
         const s = (xs ^ ys) < 0 ? -1 : 1;
-        isMax = m > mag[i - ms - s]! && m > mag[i + ms + s]!;
+        isMax = m > mag[i - ms - s] && m > mag[i + ms + s];
       }
       if (!isMax) continue;
       if (m > high) {
@@ -65,7 +65,7 @@ export function cannyEdges(image: RawImage, lowThreshold: number, highThreshold:
 
   // Hysteresis: grow strong edges through weak candidates, 8-connected. Each pixel is pushed once at most.
   while (top > 0) {
-    const i = stack[--top]!;
+    const i = stack[--top];
     if (map[i - 1] === 0) { map[i - 1] = 2; stack[top++] = i - 1; }
     if (map[i + 1] === 0) { map[i + 1] = 2; stack[top++] = i + 1; }
     if (map[i - ms - 1] === 0) { map[i - ms - 1] = 2; stack[top++] = i - ms - 1; }
@@ -113,9 +113,9 @@ function sobelBestChannel(
       let bestX = 0;
       let bestY = 0;
       for (let k = 0; k < cn; k++) {
-        const a = data[up + l + k]!, b = data[up + c + k]!, cc = data[up + r + k]!;
-        const d = data[mid + l + k]!, f = data[mid + r + k]!;
-        const g = data[down + l + k]!, hh = data[down + c + k]!, ii = data[down + r + k]!;
+        const a = data[up + l + k], b = data[up + c + k], cc = data[up + r + k];
+        const d = data[mid + l + k], f = data[mid + r + k];
+        const g = data[down + l + k], hh = data[down + c + k], ii = data[down + r + k];
         const dx = cc - a + 2 * (f - d) + ii - g;
         const dy = g + 2 * hh + ii - a - 2 * b - cc;
         const m = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy);

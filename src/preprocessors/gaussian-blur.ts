@@ -14,12 +14,15 @@ export function gaussianBlur(src: Float32Array, w: number, h: number, sigma: num
   }
   for (let i = 0; i < n; i++) kernel[i] /= total;
 
+  // Horizontal pass over each row copied into a buffer padded with its reflection.
   const tmp = new Float32Array(w * h);
+  const padded = new Float32Array(w + 2 * half);
   for (let y = 0; y < h; y++) {
     const row = y * w;
+    for (let i = 0; i < padded.length; i++) padded[i] = src[row + reflect101(i - half, w)];
     for (let x = 0; x < w; x++) {
       let sum = 0;
-      for (let i = 0; i < n; i++) sum += src[row + reflect101(x + i - half, w)] * kernel[i];
+      for (let i = 0; i < n; i++) sum += padded[x + i] * kernel[i];
       tmp[row + x] = sum;
     }
   }

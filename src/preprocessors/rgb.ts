@@ -11,7 +11,7 @@ export function toRgb(image: RawImage): RawImage {
   const out = new Uint8Array(n * 3);
   if (channels === 1) {
     for (let i = 0, o = 0; i < n; i++, o += 3) {
-      const v = data[i]!;
+      const v = data[i];
       out[o] = v;
       out[o + 1] = v;
       out[o + 2] = v;
@@ -19,11 +19,11 @@ export function toRgb(image: RawImage): RawImage {
   } else {
     for (let i = 0, s = 0, o = 0; i < n; i++, s += 4, o += 3) {
       // float32 arithmetic as numpy does it; storing into a Uint8Array truncates like astype(uint8).
-      const a = Math.fround(data[s + 3]! / 255);
+      const a = Math.fround(data[s + 3] / 255);
       const w = Math.fround(255 * Math.fround(1 - a));
-      out[o] = Math.min(255, Math.fround(Math.fround(data[s]! * a) + w));
-      out[o + 1] = Math.min(255, Math.fround(Math.fround(data[s + 1]! * a) + w));
-      out[o + 2] = Math.min(255, Math.fround(Math.fround(data[s + 2]! * a) + w));
+      out[o] = Math.min(255, Math.fround(Math.fround(data[s] * a) + w));
+      out[o + 1] = Math.min(255, Math.fround(Math.fround(data[s + 1] * a) + w));
+      out[o + 2] = Math.min(255, Math.fround(Math.fround(data[s + 2] * a) + w));
     }
   }
   return { data: out, width, height, channels: 3 };
@@ -34,7 +34,7 @@ export function grayToRgb(gray: Uint8Array, width: number, height: number): RawI
   const n = width * height;
   const out = new Uint8Array(n * 3);
   for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const v = gray[i]!;
+    const v = gray[i];
     out[o] = v;
     out[o + 1] = v;
     out[o + 2] = v;
@@ -53,7 +53,7 @@ export function rgbToGray(rgb: RawImage): Uint8Array {
     return out;
   }
   for (let i = 0, s = 0; i < n; i++, s += c) {
-    out[i] = (d[s]! * 9798 + d[s + 1]! * 19235 + d[s + 2]! * 3735 + 16384) >> 15;
+    out[i] = (d[s] * 9798 + d[s + 1] * 19235 + d[s + 2] * 3735 + 16384) >> 15;
   }
   return out;
 }

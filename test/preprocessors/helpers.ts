@@ -33,13 +33,13 @@ export function paintRgb(w: number, h: number, paint: (x: number, y: number) => 
 /** The first channel of an interleaved image. */
 export function channel0(image: RawImage): Uint8Array {
   const out = new Uint8Array(image.width * image.height);
-  for (let i = 0; i < out.length; i++) out[i] = image.data[i * image.channels]!;
+  for (let i = 0; i < out.length; i++) out[i] = image.data[i * image.channels];
   return out;
 }
 
 export function mirrorX(map: Uint8Array, w: number, h: number): Uint8Array {
   const out = new Uint8Array(map.length);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = map[y * w + (w - 1 - x)]!;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = map[y * w + (w - 1 - x)];
   return out;
 }
 
@@ -74,8 +74,8 @@ export function coveredFraction(a: Uint8Array, b: Uint8Array, w: number, h: numb
 function insideConvex(corners: readonly (readonly [number, number])[], x: number, y: number): boolean {
   let sign = 0;
   for (let i = 0; i < corners.length; i++) {
-    const [ax, ay] = corners[i]!;
-    const [bx, by] = corners[(i + 1) % corners.length]!;
+    const [ax, ay] = corners[i];
+    const [bx, by] = corners[(i + 1) % corners.length];
     const cross = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
     if (cross === 0) continue;
     if (sign === 0) sign = Math.sign(cross);

@@ -10,8 +10,8 @@ const SIZE = { width: 256, height: 256, detectResolution: 256 };
 function outline(corners: [number, number][], w: number, h: number): Uint8Array {
   const canvas = new Uint8Array(w * h);
   for (let i = 0; i < corners.length; i++) {
-    const [ax, ay] = corners[i]!;
-    const [bx, by] = corners[(i + 1) % corners.length]!;
+    const [ax, ay] = corners[i];
+    const [bx, by] = corners[(i + 1) % corners.length];
     drawLine(canvas, w, h, Math.round(ax), Math.round(ay), Math.round(bx), Math.round(by), 255);
   }
   return canvas;

@@ -18,7 +18,7 @@ function withChannels(rgb: RawImage, channels: 1 | 3 | 4): RawImage {
   const n = rgb.width * rgb.height;
   const data = new Uint8Array(n * channels);
   for (let i = 0; i < n; i++) {
-    for (let k = 0; k < channels; k++) data[i * channels + k] = k < 3 ? rgb.data[i * 3 + Math.min(k, 2)]! : 255;
+    for (let k = 0; k < channels; k++) data[i * channels + k] = k < 3 ? rgb.data[i * 3 + Math.min(k, 2)] : 255;
   }
   return { ...rgb, data, channels };
 }

@@ -26,10 +26,10 @@ describe('noiseDisk', () => {
     let steepest = 0;
     for (let y = 0; y < 384; y++) {
       for (let x = 0; x < 512; x++) {
-        const v = field[y * 512 + x]!;
+        const v = field[y * 512 + x];
         min = Math.min(min, v);
         max = Math.max(max, v);
-        if (x > 0) steepest = Math.max(steepest, Math.abs(v - field[y * 512 + x - 1]!));
+        if (x > 0) steepest = Math.max(steepest, Math.abs(v - field[y * 512 + x - 1]));
       }
     }
     expect(min).toBe(0);

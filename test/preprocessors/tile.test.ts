@@ -8,7 +8,7 @@ import { readRgb } from './helpers.js';
 function detail(image: RawImage): number {
   const { data, width: w, height: h } = image;
   let sum = 0;
-  for (let y = 0; y < h; y++) for (let x = 1; x < w; x++) for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * 3 + k]! - data[(y * w + x - 1) * 3 + k]!);
+  for (let y = 0; y < h; y++) for (let x = 1; x < w; x++) for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * 3 + k] - data[(y * w + x - 1) * 3 + k]);
   return sum / ((w - 1) * h * 3);
 }
 
@@ -27,7 +27,7 @@ describe('tile hint', () => {
       expect(Math.abs(mean(hint) - mean(image))).toBeLessThan(2);
     }
     expect(levels[0]).toBeCloseTo(detail(image), 6); // rate 1 at the same size: the image itself
-    for (let i = 1; i < levels.length; i++) expect(levels[i]).toBeLessThan(levels[i - 1]! * 0.8);
+    for (let i = 1; i < levels.length; i++) expect(levels[i]).toBeLessThan(levels[i - 1] * 0.8);
   });
 
   it('defaults to halving and works at the output size', async () => {

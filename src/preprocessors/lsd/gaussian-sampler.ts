@@ -27,17 +27,18 @@ export function gaussianSample(src: FloatImage, scale: number, sigmaScale: numbe
     const row = y * src.width;
     for (let x = 0; x < outW; x++) {
       let sum = 0;
-      for (let i = 0, t = x * n; i < n; i++, t++) sum += src.data[row + horizontal.index[t]!]! * horizontal.weight[t]!;
+      for (let i = 0, t = x * n; i < n; i++, t++) sum += src.data[row + horizontal.index[t]] * horizontal.weight[t];
       tmp[y * outW + x] = sum;
     }
   }
+  // Vertical pass row by row: each tap adds a whole source row, which reads memory in order.
   const out = new Float64Array(outW * outH);
   for (let y = 0; y < outH; y++) {
-    const t0 = y * n;
-    for (let x = 0; x < outW; x++) {
-      let sum = 0;
-      for (let i = 0, t = t0; i < n; i++, t++) sum += tmp[vertical.index[t]! * outW + x]! * vertical.weight[t]!;
-      out[y * outW + x] = sum;
+    const o = y * outW;
+    for (let i = 0, t = y * n; i < n; i++, t++) {
+      const from = vertical.index[t] * outW;
+      const k = vertical.weight[t];
+      for (let x = 0; x < outW; x++) out[o + x] += tmp[from + x] * k;
     }
   }
   return { data: out, width: outW, height: outH };
@@ -65,7 +66,7 @@ function samplingTaps(outSize: number, inSize: number, scale: number, sigma: num
       if (j >= inSize) j = period - 1 - j;
       index[o * n + i] = j;
     }
-    for (let i = 0; i < n; i++) weight[o * n + i]! /= total;
+    for (let i = 0; i < n; i++) weight[o * n + i] /= total;
   }
   return { index, weight };
 }

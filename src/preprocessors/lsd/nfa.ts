@@ -12,8 +12,8 @@ const HALF_LN_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
 export function logGamma(x: number): number {
   const z = x - 1;
-  let a = LANCZOS[0]!;
-  for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i]! / (z + i);
+  let a = LANCZOS[0];
+  for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i] / (z + i);
   const t = z + LANCZOS_G + 0.5;
   return HALF_LN_TWO_PI + (z + 0.5) * Math.log(t) - t + Math.log(a);
 }
@@ -66,10 +66,10 @@ export function rectLogNfa(rect: Rect, lines: LevelLines, logNT: number): number
     let yLow = Infinity;
     let yHigh = -Infinity;
     for (let e = 0; e < 4; e++) {
-      const ax = cornersX[e]!;
-      const ay = cornersY[e]!;
-      const bx = cornersX[(e + 1) & 3]!;
-      const by = cornersY[(e + 1) & 3]!;
+      const ax = cornersX[e];
+      const ay = cornersY[e];
+      const bx = cornersX[(e + 1) & 3];
+      const by = cornersY[(e + 1) & 3];
       if (x < Math.min(ax, bx) || x > Math.max(ax, bx)) continue;
       if (ax === bx) {
         // A vertical edge on this very column: both its ends bound the span.

@@ -31,11 +31,11 @@ function angleError(s: LsdSegment, a: Point, b: Point): number {
 function expectSides(segments: LsdSegment[], corners: Point[], tol: number): void {
   expect(segments).toHaveLength(corners.length);
   for (let i = 0; i < corners.length; i++) {
-    const a = corners[i]!;
-    const b = corners[(i + 1) % corners.length]!;
+    const a = corners[i];
+    const b = corners[(i + 1) % corners.length];
     const matches = segments.filter((s) => endError(s, a, b) < tol);
     expect(matches, `side ${a} → ${b}`).toHaveLength(1);
-    expect(angleError(matches[0]!, a, b)).toBeLessThan(0.5);
+    expect(angleError(matches[0], a, b)).toBeLessThan(0.5);
   }
 }
 
@@ -107,7 +107,7 @@ describe('detectSegments (LSD)', () => {
     it(`draws the lines OpenCV's LSD draws on ${name}`, async () => {
       const image = await readRgb(`${name}.png`);
       const { width: w, height: h } = image;
-      const theirs = raster(reference.segments[name]!, w, h);
+      const theirs = raster(reference.segments[name], w, h);
       const unvalidated = lsdOf(image, { logEps: -Infinity }).map((s) => [s.x1, s.y1, s.x2, s.y2]);
       const validated = lsdOf(image).map((s) => [s.x1, s.y1, s.x2, s.y2]);
       const ours = raster(unvalidated, w, h);
