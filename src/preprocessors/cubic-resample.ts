@@ -49,12 +49,14 @@ export function cubicResizeCrop(
       tmp[y * cropW + x] = sum;
     }
   }
+  // Vertical pass row by row: each tap adds a whole row of `tmp`.
   const out = new Float64Array(cropW * cropH);
   for (let y = 0; y < cropH; y++) {
-    for (let x = 0; x < cropW; x++) {
-      let sum = 0;
-      for (let k = 0; k < 4; k++) sum += tmp[rows.index[y * 4 + k] * cropW + x] * rows.weight[y * 4 + k];
-      out[y * cropW + x] = sum;
+    const o = y * cropW;
+    for (let k = 0; k < 4; k++) {
+      const from = rows.index[y * 4 + k] * cropW;
+      const weight = rows.weight[y * 4 + k];
+      for (let x = 0; x < cropW; x++) out[o + x] += tmp[from + x] * weight;
     }
   }
   return out;
