@@ -1,0 +1,70 @@
+import type { RawImage } from '../image/types.js';
+import { cannyHint } from './canny.js';
+import { HintError } from './errors.js';
+import { inpaintHint } from './inpaint.js';
+import { mlsdHint } from './mlsd.js';
+import { MODEL_ANNOTATORS, missingAnnotator } from './model-based.js';
+import { scribbleHint } from './scribble.js';
+import { shuffleHint } from './shuffle.js';
+import { tileHint } from './tile.js';
+import type { Hint, HintOptions, HintProducer } from './types.js';
+import { checkImage, numberOption } from './validate.js';
+
+export { AnnotatorMissingError, HintError } from './errors.js';
+export type { Hint, HintOptions, HintProducer } from './types.js';
+export type { LineDetector, LineSegment } from './lsd/types.js';
+
+/** The contract's `controlnet_type` values, in its order. */
+export const HINT_TYPES: readonly string[] = Object.freeze([
+  'canny',
+  'depth',
+  'hed',
+  'mlsd',
+  'normal',
+  'openpose',
+  'scribble',
+  'segmentation',
+  'aesthetic-controlnet',
+  'inpaint',
+  'softedge',
+  'lineart',
+  'shuffle',
+  'tile',
+  'face_detector',
+]);
+
+const PRODUCERS: ReadonlyMap<string, HintProducer> = new Map<string, HintProducer>([
+  ['canny', cannyHint],
+  // The aesthetic ControlNet was trained on canny maps.
+  ['aesthetic-controlnet', cannyHint],
+  ['mlsd', mlsdHint],
+  ['scribble', scribbleHint],
+  ['shuffle', shuffleHint],
+  ['tile', tileHint],
+  ['inpaint', inpaintHint],
+  ...Object.entries(MODEL_ANNOTATORS).map(([type, annotator]) => [type, missingAnnotator(type, annotator)] as const),
+]);
+
+/** Hint types computed in TypeScript without model weights. */
+export const PURE_HINT_TYPES: readonly string[] = Object.freeze(HINT_TYPES.filter((t) => !(t in MODEL_ANNOTATORS)));
+
+const MAX_SIDE = 16384;
+
+/**
+ * The hint that a ControlNet of `type` expects, computed from `image` (`auto_hint: "yes"`): RGB at
+ * options.width × options.height. Throws HintError for bad input and AnnotatorMissingError for model-based
+ * types whose network is not installed.
+ */
+export async function makeHint(type: string, image: RawImage, options: HintOptions): Promise<Hint> {
+  const key = typeof type === 'string' ? type.trim().toLowerCase() : '';
+  const producer = PRODUCERS.get(key);
+  if (producer === undefined) {
+    throw new HintError(`unknown controlnet_type "${String(type)}"; valid types: ${HINT_TYPES.join(', ')}`);
+  }
+  checkImage(image, 'image');
+  for (const field of ['width', 'height'] as const) {
+    if (options[field] === undefined) throw new HintError(`${field} (the output size) is required`);
+    numberOption(options[field], field, 0, 1, MAX_SIDE, true);
+  }
+  return producer(image, options);
+}
