@@ -1,0 +1,159 @@
+/**
+ * LMSDiscreteScheduler: linear multistep (Adams–Bashforth in σ) over up to four past derivatives,
+ * each weight the exact integral of a Lagrange basis polynomial between consecutive sigmas.
+ */
+import { alphasCumprodOf, betasFromConfig } from './betas.js';
+import { oneOf, rejectEnabled, resolveConfig } from './config.js';
+import { SchedulerError } from './errors.js';
+import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule } from './k-schedule.js';
+import { SchedulerBase } from './scheduler-base.js';
+import { trainingSigmas } from './sigmas.js';
+import type { SchedulerConfig, StepResult } from './types.js';
+
+// f32() after each operation reproduces torch's float32 arithmetic, so traces match diffusers bit for bit.
+const f32 = Math.fround;
+
+/** diffusers' `step(order=4)` default: the pipelines never pass another. */
+const LMS_ORDER = 4;
+
+export const LMS_DEFAULTS = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null as number[] | null,
+  use_karras_sigmas: false,
+  use_exponential_sigmas: false,
+  use_beta_sigmas: false,
+  prediction_type: 'epsilon',
+  timestep_spacing: 'linspace',
+  steps_offset: 0,
+};
+
+/**
+ * The 21-point Gauss–Kronrod rule (QUADPACK's dqk21), with which scipy's `quad` integrates the
+ * coefficients: the integrand is a float32 polynomial, so the same nodes give the same rounding.
+ */
+const XGK = [0.995657163025808080735527280689003, 0.973906528517171720077964012084452, 0.930157491355708226001207180059508, 0.865063366688984510732096688423493, 0.780817726586416897063717578345042, 0.679409568299024406234327365114874, 0.562757134668604683339000099272694, 0.433395394129247190799265943165784, 0.294392862701460198131126603103866, 0.148874338981631210884826001129720, 0];
+const WGK = [0.011694638867371874278064396062192, 0.032558162307964727478818972459390, 0.054755896574351996031381300244580, 0.075039674810919952767043140916190, 0.093125454583697605535065465083366, 0.109387158802297641899210590325805, 0.123491976262065851077208063799460, 0.134709217311473325928054001771707, 0.142775938577060080797094273138717, 0.147739104901338491374841515972068, 0.149445554002916905664936468389821];
+
+export class LMSDiscreteScheduler extends SchedulerBase {
+  readonly name = 'LMSDiscreteScheduler';
+  private readonly cfg: typeof LMS_DEFAULTS;
+  private readonly alphasCumprod: Float64Array;
+  private readonly prediction: 'epsilon' | 'v_prediction' | 'sample';
+  override sigmas: Float64Array;
+  /** The latest derivatives, newest first (at most LMS_ORDER). */
+  private derivatives: Float32Array[] = [];
+  private readonly coefficients = new Float64Array(LMS_ORDER);
+
+  constructor(config: SchedulerConfig) {
+    super();
+    const cfg = (this.cfg = resolveConfig(this.name, LMS_DEFAULTS, config));
+    rejectEnabled(this.name, cfg, ['use_exponential_sigmas', 'use_beta_sigmas']);
+    this.prediction = oneOf(this.name, 'prediction_type', cfg.prediction_type, ['epsilon', 'v_prediction', 'sample']);
+    this.alphasCumprod = alphasCumprodOf(betasFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']));
+    this.usesKarrasSigmas = cfg.use_karras_sigmas;
+    this.sigmas = Float64Array.of(...trainingSigmas(this.alphasCumprod).reverse(), 0);
+    this.setTimesteps(cfg.num_train_timesteps);
+    this.numInferenceSteps = null;
+  }
+
+  get initNoiseSigma(): number {
+    return kInitNoiseSigma(this.sigmas, this.cfg.timestep_spacing);
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    this.validateSetTimesteps(numInferenceSteps);
+    const { timesteps, sigmas } = kSchedule({
+      alphasCumprod: this.alphasCumprod,
+      spacing: this.cfg.timestep_spacing,
+      steps: numInferenceSteps,
+      stepsOffset: this.cfg.steps_offset,
+      karras: this.cfg.use_karras_sigmas,
+    });
+    this.sigmas = Float64Array.of(...sigmas, 0).map(f32);
+    this.timesteps = timesteps.map(f32);
+    this.numInferenceSteps = numInferenceSteps;
+    this.derivatives = [];
+    this.resetStepIndex();
+  }
+
+  override scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+    const sigma = this.sigmas[this.currentStepIndex(timestep)];
+    return divideInto(this.buffer('scaled', sample.length), sample, inputScaleDivisor(sigma));
+  }
+
+  /** ∫ from σ_t to σ_{t+1} of the Lagrange basis polynomial of `current` among the last `order` sigmas. */
+  private lmsCoefficient(order: number, t: number, current: number): number {
+    const s = this.sigmas;
+    // diffusers evaluates the polynomial on float32 tensors.
+    const basis = (tau: number) => {
+      let prod = 1;
+      for (let k = 0; k < order; k++) {
+        if (k === current) continue;
+        prod = f32(prod * f32(f32(f32(tau) - s[t - k]) / f32(s[t - current] - s[t - k])));
+      }
+      return prod;
+    };
+    const a = s[t];
+    const b = s[t + 1];
+    const half = 0.5 * (b - a);
+    const mid = 0.5 * (a + b);
+    // dqk21's summation order: the centre, the Gauss nodes, then the Kronrod-only nodes.
+    let resk = WGK[10] * basis(mid);
+    for (let j = 1; j <= 5; j++) {
+      const x = half * XGK[2 * j - 1];
+      resk += WGK[2 * j - 1] * (basis(mid - x) + basis(mid + x));
+    }
+    for (let j = 1; j <= 5; j++) {
+      const x = half * XGK[2 * j - 2];
+      resk += WGK[2 * j - 2] * (basis(mid - x) + basis(mid + x));
+    }
+    return resk * half;
+  }
+
+  step(modelOutput: Float32Array, timestep: number, sample: Float32Array): StepResult {
+    this.validateStep(modelOutput, sample);
+    const index = this.currentStepIndex(timestep);
+    if (index + 1 >= this.sigmas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
+    const n = sample.length;
+    const sigma = this.sigmas[index];
+    const denoised = this.buffer('denoised', n);
+    // The oldest derivative buffer is recycled for the newest one.
+    const derivative = this.derivatives.length === LMS_ORDER ? this.derivatives.pop()! : new Float32Array(n);
+    const vScale = f32(-sigma / inputScaleDivisor(sigma));
+    const vSampleScale = f32(f32(sigma * sigma) + 1);
+    for (let i = 0; i < n; i++) {
+      const x = sample[i];
+      const m = modelOutput[i];
+      let x0: number;
+      if (this.prediction === 'epsilon') x0 = f32(x - f32(sigma * m));
+      else if (this.prediction === 'v_prediction') x0 = f32(f32(m * vScale) + f32(x / vSampleScale));
+      else x0 = m;
+      denoised[i] = x0;
+      derivative[i] = f32(x - x0) / sigma;
+    }
+    this.derivatives.unshift(derivative);
+
+    const order = Math.min(index + 1, LMS_ORDER);
+    for (let k = 0; k < order; k++) this.coefficients[k] = f32(this.lmsCoefficient(order, index, k));
+    // zip(coefficients, newest-first derivatives): after a begin index, fewer derivatives than the order.
+    const terms = Math.min(order, this.derivatives.length);
+    const out = this.outputBuffer(n);
+    for (let i = 0; i < n; i++) {
+      let acc = f32(this.coefficients[0] * this.derivatives[0][i]);
+      for (let k = 1; k < terms; k++) acc = f32(acc + f32(this.coefficients[k] * this.derivatives[k][i]));
+      out[i] = sample[i] + acc;
+    }
+    this.stepIndex = index + 1;
+    return { prevSample: out, denoised };
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
+    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
+    const out = new Float32Array(original.length);
+    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
+    return out;
+  }
+}
