@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { generateModelSets } from '../src/onnx-builder/generate.js';
+import { writeDefaultAliases } from '../src/runtime/default-models.js';
 
 /** Writes the tiny model sets once per test run (skipped in ~0.1 s when their stamp matches). */
 export default function setup() {
   generateModelSets({ out: path.resolve('models') });
+  writeDefaultAliases(path.resolve('models'));
 }

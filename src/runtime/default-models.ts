@@ -1,3 +1,5 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { generateModelSets } from '../onnx-builder/generate.js';
 import type { ServerConfig } from '../config.js';
 import { scanModels } from './catalog.js';
@@ -16,5 +18,17 @@ export async function ensureDefaultModels(config: Pick<ServerConfig, 'modelsDir'
   const hasOnlyOthers = catalog.models.size > 0 && !catalog.models.has(DEFAULT_MODEL_ID);
   if (hasOnlyOthers) return false;
   const sets = generateModelSets({ out: config.modelsDir, log });
+  writeDefaultAliases(config.modelsDir);
   return sets.some((s) => !s.skipped);
+}
+
+/**
+ * The hosted API's docs use model ids such as "midjourney"; next to the built-in set, map them to it so
+ * the docs' examples run as written. Responses say so (a warning, and meta.model). Never overwrites a
+ * user's aliases.json.
+ */
+export function writeDefaultAliases(modelsDir: string): void {
+  const file = path.join(modelsDir, 'aliases.json');
+  if (existsSync(file)) return;
+  writeFileSync(file, `${JSON.stringify({ midjourney: DEFAULT_MODEL_ID }, null, 2)}\n`);
 }

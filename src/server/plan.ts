@@ -31,7 +31,12 @@ const explicitlyYes = (raw: Record<string, unknown>, field: string) => ['yes', '
   typeof raw[field] === 'string' ? (raw[field] as string).trim().toLowerCase() : (raw[field] as never),
 );
 
-export function resolveModelId(catalog: ModelCatalog, requested: string | null, defaultModel: string | null): BaseModelFiles {
+export function resolveModelId(
+  catalog: ModelCatalog,
+  requested: string | null,
+  defaultModel: string | null,
+  warnings: string[] = [],
+): BaseModelFiles {
   const id = requested ?? defaultModel ?? catalog.models.keys().next().value ?? null;
   const model = id === null ? undefined : catalog.models.get(catalog.aliases.get(id) ?? id);
   if (!model) {
@@ -41,6 +46,8 @@ export function resolveModelId(catalog: ModelCatalog, requested: string | null, 
         : `model_id: unknown model "${id}"; available: ${list([...catalog.models.keys(), ...catalog.aliases.keys()])}`,
     );
   }
+  const alias = id === null ? undefined : catalog.aliases.get(id);
+  if (alias) warnings.push(`model_id: "${id}" is an alias of "${alias}" (models/aliases.json)`);
   return model;
 }
 
@@ -57,7 +64,7 @@ export function planGeneration(
   const warnings: string[] = [];
   rejectMissingFeatures(req);
 
-  const model = resolveModelId(catalog, req.model_id, defaultModel);
+  const model = resolveModelId(catalog, req.model_id, defaultModel, warnings);
   const available = catalog.controlnets.get(model.id) ?? new Map<string, string>();
   const names = split(req.controlnet_model);
   if (names.length === 0) {

@@ -63,11 +63,15 @@ export class InferenceWorker {
   }
 
   private spawn() {
-    const entry = new URL(import.meta.url.endsWith('.ts') ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
-    // Under tsx/vitest the sources are TypeScript: the worker needs the same loader.
-    const execArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
     const workerData: WorkerData = { settings: this.settings };
-    this.worker = new Worker(fileURLToPath(entry), { workerData, execArgv });
+    if (import.meta.url.endsWith('.ts')) {
+      // Running from TypeScript sources (tsx, vitest): register tsx's loader inside the thread first.
+      const entry = new URL('./inference-worker.ts', import.meta.url).href;
+      const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+      this.worker = new Worker(boot, { eval: true, workerData });
+    } else {
+      this.worker = new Worker(fileURLToPath(new URL('./inference-worker.js', import.meta.url)), { workerData });
+    }
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (err) => this.failAll(`inference worker crashed: ${err.message}`));
     this.worker.on('exit', (code) => {
