@@ -5,11 +5,11 @@
 import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import {
-  firstOrderCoefficients, scaledDifference, secondOrderCoefficients, thirdOrderCoefficients,
-  type DpmAlgorithm, type DpmSolverType,
+  firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType,
 } from './dpm-solver-updates.js';
 import { SchedulerError } from './errors.js';
-import { alphaSigma, clippedSteps, convertToX0, linearCombination, multistepSchedule, sigmaMinOf } from './multistep-schedule.js';
+import { linearCombination, scaledDifference } from './kernels.js';
+import { alphaSigma, clippedSteps, convertToX0, multistepSchedule, sigmaMinOf } from './multistep-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';

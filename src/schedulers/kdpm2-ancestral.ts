@@ -6,7 +6,8 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule } from './k-schedule.js';
+import { divideInto } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule } from './k-schedule.js';
 import { doubledWithLast, interleaveMidpoints, lerpHalf } from './kdpm2.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { sigmaToTimestepF32 } from './sigmas.js';
@@ -110,22 +111,15 @@ export class KDPM2AncestralDiscreteScheduler extends SchedulerBase {
     const sigmaUp = this.sigmasUp[firstOrder ? index : index - 1];
     const sigmaDown = this.sigmasDown[index - 1 < 0 ? this.sigmasDown.length - 1 : index - 1];
     const sigmaInput = firstOrder ? sigma : sigmaInterpol;
-    const vScale = f32(-sigmaInput / inputScaleDivisor(sigmaInput));
-    const vSampleScale = f32(f32(sigmaInput * sigmaInput) + 1);
     const slopeSigma = firstOrder ? sigma : sigmaInterpol;
     const dt = firstOrder ? f32(sigmaInterpol - sigma) : f32(sigmaDown - sigma);
     const draw = source ? source.randn(n) : null;
     const firstSample = this.buffer('firstSample', n);
-    const denoised = this.buffer('denoised', n);
+    const denoised = kDenoise(this.prediction, sigmaInput, modelOutput, sample, this.buffer('denoised', n));
     const out = this.outputBuffer(n);
     for (let i = 0; i < n; i++) {
       const x = sample[i];
-      const m = modelOutput[i];
-      const x0 = this.prediction === 'epsilon'
-        ? f32(x - f32(sigmaInput * m))
-        : f32(f32(m * vScale) + f32(x / vSampleScale));
-      denoised[i] = x0;
-      const derivative = f32(f32(x - x0) / slopeSigma);
+      const derivative = f32(f32(x - denoised[i]) / slopeSigma);
       if (firstOrder) {
         firstSample[i] = x;
         out[i] = x + f32(derivative * dt);

@@ -5,7 +5,8 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule } from './k-schedule.js';
+import { divideInto, linearCombination } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, type KPrediction } from './k-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { trainingSigmas } from './sigmas.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -41,7 +42,7 @@ export class LMSDiscreteScheduler extends SchedulerBase {
   readonly name = 'LMSDiscreteScheduler';
   private readonly cfg: typeof LMS_DEFAULTS;
   private readonly alphasCumprod: Float64Array;
-  private readonly prediction: 'epsilon' | 'v_prediction' | 'sample';
+  private readonly prediction: KPrediction;
   override sigmas: Float64Array;
   /** The latest derivatives, newest first (at most LMS_ORDER). */
   private derivatives: Float32Array[] = [];
@@ -119,33 +120,18 @@ export class LMSDiscreteScheduler extends SchedulerBase {
     if (index + 1 >= this.sigmas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const n = sample.length;
     const sigma = this.sigmas[index];
-    const denoised = this.buffer('denoised', n);
+    const denoised = kDenoise(this.prediction, sigma, modelOutput, sample, this.buffer('denoised', n));
     // The oldest derivative buffer is recycled for the newest one.
     const derivative = this.derivatives.length === LMS_ORDER ? this.derivatives.pop()! : new Float32Array(n);
-    const vScale = f32(-sigma / inputScaleDivisor(sigma));
-    const vSampleScale = f32(f32(sigma * sigma) + 1);
-    for (let i = 0; i < n; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
-      let x0: number;
-      if (this.prediction === 'epsilon') x0 = f32(x - f32(sigma * m));
-      else if (this.prediction === 'v_prediction') x0 = f32(f32(m * vScale) + f32(x / vSampleScale));
-      else x0 = m;
-      denoised[i] = x0;
-      derivative[i] = f32(x - x0) / sigma;
-    }
+    for (let i = 0; i < n; i++) derivative[i] = f32(sample[i] - denoised[i]) / sigma;
     this.derivatives.unshift(derivative);
 
     const order = Math.min(index + 1, LMS_ORDER);
     for (let k = 0; k < order; k++) this.coefficients[k] = f32(this.lmsCoefficient(order, index, k));
     // zip(coefficients, newest-first derivatives): after a begin index, fewer derivatives than the order.
     const terms = Math.min(order, this.derivatives.length);
-    const out = this.outputBuffer(n);
-    for (let i = 0; i < n; i++) {
-      let acc = f32(this.coefficients[0] * this.derivatives[0][i]);
-      for (let k = 1; k < terms; k++) acc = f32(acc + f32(this.coefficients[k] * this.derivatives[k][i]));
-      out[i] = sample[i] + acc;
-    }
+    const out = linearCombination(this.outputBuffer(n), Array.from(this.coefficients.subarray(0, terms)), this.derivatives.slice(0, terms));
+    for (let i = 0; i < n; i++) out[i] = sample[i] + out[i];
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
   }

@@ -192,11 +192,12 @@ export class PNDMScheduler extends SchedulerBase {
     const sampleCoeff = f32(Math.sqrt(f32(alphaProdPrev / alphaProd)));
     const denom = f32(f32(alphaProd * f32(Math.sqrt(betaProdPrev))) + f32(Math.sqrt(f32(f32(alphaProd * betaProd) * alphaProdPrev))));
     const diff = f32(alphaProdPrev - alphaProd);
+    const epsilonPrediction = this.prediction === 'epsilon';
     const out = this.outputBuffer(sample.length);
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i];
       // v-prediction converts to ε first.
-      const eps = this.prediction === 'epsilon' ? estimate[i] : f32(f32(sqrtAlpha * estimate[i]) + f32(sqrtBeta * x));
+      const eps = epsilonPrediction ? estimate[i] : f32(f32(sqrtAlpha * estimate[i]) + f32(sqrtBeta * x));
       out[i] = f32(sampleCoeff * x) - f32(f32(diff * eps) / denom);
     }
     return out;

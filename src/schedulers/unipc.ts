@@ -6,6 +6,7 @@ import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { alphaSigma, convertToX0, multistepSchedule, sigmaMinOf, type AlphaSigma } from './multistep-schedule.js';
+import { linearCombination } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { solveF32 } from './small-solve.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
@@ -193,13 +194,6 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     return { rks, d1s };
   }
 
-  /** Σ_k ρ_k · D1_k, in float32. */
-  private static weightedSum(rhos: number[], d1s: Float32Array[], i: number): number {
-    let acc = f32(rhos[0] * d1s[0][i]);
-    for (let k = 1; k < d1s.length; k++) acc = f32(acc + f32(rhos[k] * d1s[k][i]));
-    return acc;
-  }
-
   /** UniP: the predictor from σ_s0 (this step) to σ_t (the next). */
   private predict(index: number, x: Float32Array, order: number): Float32Array {
     const t = alphaSigma(this.sigmas[index + 1]);
@@ -235,18 +229,19 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     rhos: number[], modelT: Float32Array | null, rhoT: number, out = this.outputBuffer(x.length),
   ): Float32Array {
     const predictX0 = this.cfg.predict_x0;
-    const cx = predictX0 ? f32(t.sigma / s0.sigma) : f32(t.alpha / s0.alpha);
     const scale = predictX0 ? t.alpha : t.sigma;
-    const cm = f32(scale * c.hPhi1);
-    const cRes = f32(scale * c.bH);
-    const hasSum = d1s.length > 0;
-    for (let i = 0; i < x.length; i++) {
-      const base = f32(f32(cx * x[i]) - f32(cm * m0[i]));
-      let res = hasSum ? UniPCMultistepScheduler.weightedSum(rhos, d1s, i) : 0;
-      if (modelT) res = f32(res + f32(rhoT * f32(modelT[i] - m0[i])));
-      out[i] = base - f32(cRes * res);
+    const coeffs = [predictX0 ? f32(t.sigma / s0.sigma) : f32(t.alpha / s0.alpha), -f32(scale * c.hPhi1)];
+    const vectors = [x, m0];
+    if (d1s.length > 0 || modelT) {
+      // The correction term Σρ_k·D1_k (+ ρ_t·(m_t − m0)), scaled by α_t·B(h) below.
+      const res = this.buffer('res', x.length);
+      if (d1s.length > 0) linearCombination(res, rhos, d1s);
+      else res.fill(0);
+      if (modelT) for (let i = 0; i < res.length; i++) res[i] = res[i] + f32(rhoT * f32(modelT[i] - m0[i]));
+      coeffs.push(-f32(scale * c.bH));
+      vectors.push(res);
     }
-    return out;
+    return linearCombination(out, coeffs, vectors);
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
