@@ -4,6 +4,7 @@
  */
 import { alphasCumprodOf, betasFromConfig, rescaleZeroTerminalSnr, type BetaConfig, type BetaSchedule } from './betas.js';
 import { SchedulerError } from './errors.js';
+import { noisedVp } from './kernels.js';
 
 const f32 = Math.fround;
 
@@ -28,11 +29,7 @@ export function alphaAt(alphasCumprod: Float64Array, timestep: number, className
 
 /** sqrt(ᾱ) · x0 + sqrt(1 - ᾱ) · noise, in float32 as diffusers' `add_noise`. */
 export function addNoiseWithAlpha(alphaProd: number, original: Float32Array, noise: Float32Array): Float32Array {
-  const signal = f32(Math.sqrt(alphaProd));
-  const noiseScale = f32(Math.sqrt(f32(1 - alphaProd)));
-  const out = new Float32Array(original.length);
-  for (let i = 0; i < out.length; i++) out[i] = f32(signal * original[i]) + f32(noiseScale * noise[i]);
-  return out;
+  return noisedVp(f32(Math.sqrt(alphaProd)), f32(Math.sqrt(f32(1 - alphaProd))), original, noise);
 }
 
 export type Prediction = 'epsilon' | 'sample' | 'v_prediction';

@@ -5,7 +5,7 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto } from './kernels.js';
+import { divideInto, noisedBySigma } from './kernels.js';
 import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, repeatAfterFirst, type KPrediction } from './k-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -116,9 +116,6 @@ export class HeunDiscreteScheduler extends SchedulerBase {
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

@@ -50,3 +50,17 @@ export function divideInto(out: Float32Array, sample: Float32Array, divisor: num
   for (let i = 0; i < sample.length; i++) out[i] = sample[i] / divisor;
   return out;
 }
+
+/** original + noise · σ into a new array: the k-samplers' forward diffusion (`add_noise`). */
+export function noisedBySigma(original: Float32Array, noise: Float32Array, sigma: number): Float32Array {
+  const out = new Float32Array(original.length);
+  for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
+  return out;
+}
+
+/** α · original + σ · noise into a new array: forward diffusion in the VP parameterisation. */
+export function noisedVp(alpha: number, sigma: number, original: Float32Array, noise: Float32Array): Float32Array {
+  const out = new Float32Array(original.length);
+  for (let i = 0; i < out.length; i++) out[i] = f32(alpha * original[i]) + f32(sigma * noise[i]);
+  return out;
+}

@@ -5,8 +5,9 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, linearCombination } from './kernels.js';
+import { divideInto, linearCombination, noisedBySigma } from './kernels.js';
 import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, type KPrediction } from './k-schedule.js';
+import { History } from './history.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { trainingSigmas } from './sigmas.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -44,8 +45,8 @@ export class LMSDiscreteScheduler extends SchedulerBase {
   private readonly alphasCumprod: Float64Array;
   private readonly prediction: KPrediction;
   override sigmas: Float64Array;
-  /** The latest derivatives, newest first (at most LMS_ORDER). */
-  private derivatives: Float32Array[] = [];
+  /** The latest derivatives (at most LMS_ORDER). */
+  private readonly derivatives = new History(LMS_ORDER);
   private readonly coefficients = new Float64Array(LMS_ORDER);
 
   constructor(config: SchedulerConfig) {
@@ -76,7 +77,7 @@ export class LMSDiscreteScheduler extends SchedulerBase {
     this.sigmas = Float64Array.of(...sigmas, 0).map(f32);
     this.timesteps = timesteps.map(f32);
     this.numInferenceSteps = numInferenceSteps;
-    this.derivatives = [];
+    this.derivatives.clear();
     this.resetStepIndex();
   }
 
@@ -121,25 +122,21 @@ export class LMSDiscreteScheduler extends SchedulerBase {
     const n = sample.length;
     const sigma = this.sigmas[index];
     const denoised = kDenoise(this.prediction, sigma, modelOutput, sample, this.buffer('denoised', n));
-    // The oldest derivative buffer is recycled for the newest one.
-    const derivative = this.derivatives.length === LMS_ORDER ? this.derivatives.pop()! : new Float32Array(n);
+    const derivative = this.derivatives.push(n);
     for (let i = 0; i < n; i++) derivative[i] = f32(sample[i] - denoised[i]) / sigma;
-    this.derivatives.unshift(derivative);
 
     const order = Math.min(index + 1, LMS_ORDER);
     for (let k = 0; k < order; k++) this.coefficients[k] = f32(this.lmsCoefficient(order, index, k));
     // zip(coefficients, newest-first derivatives): after a begin index, fewer derivatives than the order.
     const terms = Math.min(order, this.derivatives.length);
-    const out = linearCombination(this.outputBuffer(n), Array.from(this.coefficients.subarray(0, terms)), this.derivatives.slice(0, terms));
+    const newestFirst = Array.from({ length: terms }, (_, k) => this.derivatives.at(k));
+    const out = linearCombination(this.outputBuffer(n), Array.from(this.coefficients.subarray(0, terms)), newestFirst);
     for (let i = 0; i < n; i++) out[i] = sample[i] + out[i];
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

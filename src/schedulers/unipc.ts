@@ -6,7 +6,8 @@ import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { alphaSigma, convertToX0, multistepSchedule, sigmaMinOf, type AlphaSigma } from './multistep-schedule.js';
-import { linearCombination } from './kernels.js';
+import { History } from './history.js';
+import { linearCombination, noisedVp } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { solveF32 } from './small-solve.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
@@ -61,7 +62,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
   private readonly solverType: 'bh1' | 'bh2';
   override sigmas: Float64Array = new Float64Array(0);
   /** Converted model outputs (x0, or ε when predict_x0 is off) of the last `solver_order` steps, oldest first. */
-  private modelOutputs: (Float32Array | null)[] = [];
+  private readonly modelOutputs: History;
   private lowerOrderNums = 0;
   private thisOrder = 0;
   private hasLastSample = false;
@@ -80,6 +81,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
       throw new SchedulerError(`${this.name}: solver_order must be a positive integer, got ${cfg.solver_order}`);
     }
     this.alphasCumprod = alphasCumprodFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
+    this.modelOutputs = new History(cfg.solver_order);
     if (cfg.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
     this.usesKarrasSigmas = cfg.use_karras_sigmas;
   }
@@ -101,7 +103,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     this.sigmas = Float64Array.of(...sigmas, finalSigma).map(f32);
     this.timesteps = timesteps.map(Math.trunc);
     this.numInferenceSteps = this.timesteps.length;
-    this.modelOutputs = new Array<Float32Array | null>(this.cfg.solver_order).fill(null);
+    this.modelOutputs.clear();
     this.lowerOrderNums = 0;
     this.hasLastSample = false;
     this.resetStepIndex();
@@ -128,11 +130,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     const useCorrector = index > 0 && !this.cfg.disable_corrector.includes(index - 1) && this.hasLastSample;
     if (useCorrector) x = this.correct(index, converted, lastSample, sample, this.thisOrder);
 
-    const recycled = this.modelOutputs[0];
-    const slot = recycled && recycled.length === n ? recycled : new Float32Array(n);
-    slot.set(converted);
-    this.modelOutputs.copyWithin(0, 1);
-    this.modelOutputs[slots - 1] = slot;
+    this.modelOutputs.push(n).set(converted);
 
     const order = this.cfg.lower_order_final ? Math.min(slots, this.timesteps.length - index) : slots;
     this.thisOrder = Math.min(order, this.lowerOrderNums + 1);
@@ -153,10 +151,6 @@ export class UniPCMultistepScheduler extends SchedulerBase {
       else if (p === 'sample') out[i] = f32(x - f32(a.alpha * m)) / a.sigma;
       else out[i] = f32(a.alpha * m) + f32(a.sigma * x);
     }
-  }
-
-  private history(back: number): Float32Array {
-    return this.modelOutputs[this.modelOutputs.length - 1 - back]!;
   }
 
   /** h-dependent weights: φ functions of hh = ∓h and the order conditions b, R (UniPC eq. 8, B(h) = bh1/bh2). */
@@ -185,7 +179,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
       const lk = alphaSigma(this.sigmas[sigmaIndex(k)]).lambda;
       const rk = f32(f32(lk - lambda0) / h);
       rks.push(rk);
-      const mk = this.history(k);
+      const mk = this.modelOutputs.at(k);
       const d = this.buffer(`d1.${k}`, m0.length);
       for (let i = 0; i < d.length; i++) d[i] = f32(mk[i] - m0[i]) / rk;
       d1s.push(d);
@@ -199,7 +193,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     const t = alphaSigma(this.sigmas[index + 1]);
     const s0 = alphaSigma(this.sigmas[index]);
     const h = f32(t.lambda - s0.lambda);
-    const m0 = this.history(0);
+    const m0 = this.modelOutputs.at(0);
     const { rks, d1s } = this.differences((k) => index - k, s0.lambda, h, order, m0);
     const c = this.coefficients(h, rks, order);
     let rhos: number[] = [];
@@ -212,7 +206,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     const t = alphaSigma(this.sigmas[index]);
     const s0 = alphaSigma(this.sigmas[index - 1]);
     const h = f32(t.lambda - s0.lambda);
-    const m0 = this.history(0);
+    const m0 = this.modelOutputs.at(0);
     const { rks, d1s } = this.differences((k) => index - (k + 1), s0.lambda, h, order, m0);
     const c = this.coefficients(h, rks, order);
     const rhos = order === 1 ? [0.5] : solveF32(c.r, c.b);
@@ -246,8 +240,6 @@ export class UniPCMultistepScheduler extends SchedulerBase {
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     const a = alphaSigma(this.sigmas[this.addNoiseIndex(timestep)]);
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = f32(a.alpha * original[i]) + f32(a.sigma * noise[i]);
-    return out;
+    return noisedVp(a.alpha, a.sigma, original, noise);
   }
 }
