@@ -8,6 +8,7 @@ import { resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { torchLinspaceF32 } from './reference-numerics.js';
 import { History } from './history.js';
+import { adamsBashforth } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { SchedulerConfig, StepResult } from './types.js';
 
@@ -76,26 +77,11 @@ export class IPNDMScheduler extends SchedulerBase {
     for (let i = 0; i < n; i++) e[i] = f32(sample[i] * sigma) + f32(modelOutput[i] * alpha);
 
     // Adams–Bashforth of order min(k, 4) over the combined estimates.
-    const k = this.ets.length;
-    const e1 = this.ets.at(0);
-    const estimate = this.buffer('estimate', n);
-    if (k === 1) estimate.set(e1);
-    else if (k === 2) {
-      const e2 = this.ets.at(1);
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(3 * e1[i]) - e2[i]) / 2;
-    } else if (k === 3) {
-      const [e2, e3] = [this.ets.at(1), this.ets.at(2)];
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(f32(23 * e1[i]) - f32(16 * e2[i])) + f32(5 * e3[i])) / 12;
-    } else {
-      const [e2, e3, e4] = [this.ets.at(1), this.ets.at(2), this.ets.at(3)];
-      const c = f32(1 / 24);
-      for (let i = 0; i < n; i++) {
-        estimate[i] = c * f32(f32(f32(f32(55 * e1[i]) - f32(59 * e2[i])) + f32(37 * e3[i])) - f32(9 * e4[i]));
-      }
-    }
+    const newestFirst = Array.from({ length: this.ets.length }, (_, k) => this.ets.at(k));
+    const estimate = adamsBashforth(this.buffer('estimate', n), newestFirst);
 
     const [nextSigma, nextAlpha] = [this.betas[index + 1], this.alphas[index + 1]];
-    const divisor = Math.max(alpha, 1e-8) === alpha ? alpha : f32(1e-8);
+    const divisor = alpha >= 1e-8 ? alpha : f32(1e-8); // Python's max(alpha, 1e-8)
     const out = this.outputBuffer(n);
     for (let i = 0; i < n; i++) {
       const pred = f32(f32(sample[i] - f32(sigma * estimate[i])) / divisor);

@@ -64,3 +64,28 @@ export function noisedVp(alpha: number, sigma: number, original: Float32Array, n
   for (let i = 0; i < out.length; i++) out[i] = f32(alpha * original[i]) + f32(sigma * noise[i]);
   return out;
 }
+
+/**
+ * The Adams–Bashforth (PLMS) combination of the last 1–4 noise estimates, newest first, into `out`:
+ * e1; (3e1 − e2)/2; (23e1 − 16e2 + 5e3)/12; (55e1 − 59e2 + 37e3 − 9e4)/24.
+ */
+export function adamsBashforth(out: Float32Array, newestFirst: readonly Float32Array[]): Float32Array {
+  const n = out.length;
+  const [e1, e2, e3, e4] = newestFirst;
+  switch (newestFirst.length) {
+    case 1:
+      out.set(e1);
+      break;
+    case 2:
+      for (let i = 0; i < n; i++) out[i] = f32(f32(3 * e1[i]) - e2[i]) / 2;
+      break;
+    case 3:
+      for (let i = 0; i < n; i++) out[i] = f32(f32(f32(23 * e1[i]) - f32(16 * e2[i])) + f32(5 * e3[i])) / 12;
+      break;
+    default: {
+      const c = f32(1 / 24);
+      for (let i = 0; i < n; i++) out[i] = c * f32(f32(f32(f32(55 * e1[i]) - f32(59 * e2[i])) + f32(37 * e3[i])) - f32(9 * e4[i]));
+    }
+  }
+  return out;
+}

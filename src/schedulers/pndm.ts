@@ -8,6 +8,7 @@ import { oneOf, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { numpyArange, numpyLinspace, roundHalfEven } from './reference-numerics.js';
 import { History } from './history.js';
+import { adamsBashforth } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { SchedulerConfig, StepResult } from './types.js';
 
@@ -158,18 +159,8 @@ export class PNDMScheduler extends SchedulerBase {
       for (let i = 0; i < n; i++) estimate[i] = f32(modelOutput[i] + last[i]) / 2;
       x = curSample;
       this.hasCurSample = false;
-    } else if (k === 2) {
-      const [e1, e2] = [this.ets.at(0), this.ets.at(1)];
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(3 * e1[i]) - e2[i]) / 2;
-    } else if (k === 3) {
-      const [e1, e2, e3] = [this.ets.at(0), this.ets.at(1), this.ets.at(2)];
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(f32(23 * e1[i]) - f32(16 * e2[i])) + f32(5 * e3[i])) / 12;
     } else {
-      const [e1, e2, e3, e4] = [this.ets.at(0), this.ets.at(1), this.ets.at(2), this.ets.at(3)];
-      const c = f32(1 / 24);
-      for (let i = 0; i < n; i++) {
-        estimate[i] = c * f32(f32(f32(f32(55 * e1[i]) - f32(59 * e2[i])) + f32(37 * e3[i])) - f32(9 * e4[i]));
-      }
+      adamsBashforth(estimate, Array.from({ length: k }, (_, back) => this.ets.at(back)));
     }
     return this.prevSample(x, from, to, estimate);
   }
