@@ -1,6 +1,6 @@
 /** EulerDiscreteScheduler: Euler's method on the probability-flow ODE (Karras et al. 2022, alg. 2). */
 import { alphasCumprodOf, betasFromConfig, rescaleZeroTerminalSnr } from './betas.js';
-import { oneOf, rejectEnabled, resolveConfig } from './config.js';
+import { oneOf, optionalNumber, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { divideInto, noisedBySigma } from './kernels.js';
 import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, type KPrediction } from './k-schedule.js';
@@ -44,6 +44,8 @@ export class EulerDiscreteScheduler extends SchedulerBase {
     oneOf(this.name, 'interpolation_type', cfg.interpolation_type, ['linear']);
     oneOf(this.name, 'timestep_type', cfg.timestep_type, ['discrete']);
     oneOf(this.name, 'final_sigmas_type', cfg.final_sigmas_type, ['zero', 'sigma_min']);
+    optionalNumber(this.name, 'sigma_min', cfg.sigma_min);
+    optionalNumber(this.name, 'sigma_max', cfg.sigma_max);
     const prediction = oneOf(this.name, 'prediction_type', cfg.prediction_type, ['epsilon', 'v_prediction', 'sample', 'original_sample']);
     this.prediction = prediction === 'original_sample' ? 'sample' : prediction;
     let betas = betasFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
