@@ -1,6 +1,7 @@
 /** DDPMScheduler: ancestral sampling of Ho et al. (2020), eq. 6–7: posterior mean plus fresh noise. */
 import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, predictX0AndEps, type Prediction } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
+import { SchedulerError } from './errors.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimesteps } from './timesteps.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
@@ -62,7 +63,7 @@ export class DDPMScheduler extends SchedulerBase {
   /** diffusers' `previous_timestep`: the next entry of the list, -1 after the last. */
   private previousTimestep(timestep: number): number {
     const index = this.timesteps.indexOf(timestep);
-    if (index < 0) return this.indexForMissingTimestep(timestep);
+    if (index < 0) throw new SchedulerError(`${this.name}: timestep ${timestep} is not one of the scheduler's timesteps`);
     return index === this.timesteps.length - 1 ? -1 : this.timesteps[index + 1];
   }
 
