@@ -52,6 +52,12 @@ export function oneOf<A extends string>(className: string, field: string, value:
   return value as A;
 }
 
+/** Keys whose default is None take any JSON value; this checks one that must be a number when set. */
+export function optionalNumber(className: string, key: string, value: unknown): number | null {
+  if (value === null || typeof value === 'number') return value;
+  throw badType(className, key, 'a number or null', value);
+}
+
 /** Throws for options diffusers has but this port does not implement, so they never pass silently. */
 export function rejectEnabled(className: string, cfg: ConfigDefaults, keys: readonly string[]): void {
   for (const key of keys) {

@@ -2,9 +2,8 @@
  * DDIMInverseScheduler: DDIM run backwards (image → noise), for inversion-based editing. It walks
  * the timesteps upwards, so it cannot denoise: not usable for generation.
  */
-import { alphaAt, alphasCumprodFromConfig, type Prediction } from './alpha-schedule.js';
+import { alphaAt, alphasCumprodFromConfig, predictX0AndEps, type Prediction } from './alpha-schedule.js';
 import { oneOf, resolveConfig } from './config.js';
-import { predictX0AndEps } from './ddim.js';
 import { SchedulerError } from './errors.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { numpyArange, roundHalfEven } from './reference-numerics.js';

@@ -1,5 +1,5 @@
 /** DDIMScheduler: the deterministic (η = 0) DDIM update of Song et al. (2021), eq. 12. */
-import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, type Prediction } from './alpha-schedule.js';
+import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, predictX0AndEps, type Prediction } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimesteps } from './timesteps.js';
@@ -25,42 +25,6 @@ export const DDIM_DEFAULTS = {
   timestep_spacing: 'leading',
   rescale_betas_zero_snr: false,
 };
-
-/**
- * The x0 and ε estimates of an ᾱ-parameterised model output, written into `x0Out` / `epsOut`
- * (shared by DDIM and its inverse).
- */
-export function predictX0AndEps(
-  prediction: Prediction,
-  alphaProd: number,
-  modelOutput: Float32Array,
-  sample: Float32Array,
-  clipRange: number | null,
-  x0Out: Float32Array,
-  epsOut: Float32Array,
-): void {
-  const sqrtAlpha = f32(Math.sqrt(alphaProd));
-  const sqrtBeta = f32(Math.sqrt(f32(1 - alphaProd)));
-  for (let i = 0; i < sample.length; i++) {
-    const x = sample[i];
-    const m = modelOutput[i];
-    let x0: number;
-    let eps: number;
-    if (prediction === 'epsilon') {
-      x0 = f32(f32(x - f32(sqrtBeta * m)) / sqrtAlpha);
-      eps = m;
-    } else if (prediction === 'sample') {
-      x0 = m;
-      eps = f32(f32(x - f32(sqrtAlpha * m)) / sqrtBeta);
-    } else {
-      x0 = f32(f32(sqrtAlpha * x) - f32(sqrtBeta * m));
-      eps = f32(f32(sqrtAlpha * m) + f32(sqrtBeta * x));
-    }
-    if (clipRange !== null) x0 = Math.min(Math.max(x0, -clipRange), clipRange);
-    x0Out[i] = x0;
-    epsOut[i] = eps;
-  }
-}
 
 export class DDIMScheduler extends SchedulerBase {
   readonly name = 'DDIMScheduler';

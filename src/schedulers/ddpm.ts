@@ -1,6 +1,7 @@
 /** DDPMScheduler: ancestral sampling of Ho et al. (2020), eq. 6–7: posterior mean plus fresh noise. */
-import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, type Prediction } from './alpha-schedule.js';
+import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, predictX0AndEps, type Prediction } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
+import { SchedulerError } from './errors.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimesteps } from './timesteps.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
@@ -62,7 +63,7 @@ export class DDPMScheduler extends SchedulerBase {
   /** diffusers' `previous_timestep`: the next entry of the list, -1 after the last. */
   private previousTimestep(timestep: number): number {
     const index = this.timesteps.indexOf(timestep);
-    if (index < 0) return this.indexForMissingTimestep(timestep);
+    if (index < 0) throw new SchedulerError(`${this.name}: timestep ${timestep} is not one of the scheduler's timesteps`);
     return index === this.timesteps.length - 1 ? -1 : this.timesteps[index + 1];
   }
 
@@ -75,29 +76,18 @@ export class DDPMScheduler extends SchedulerBase {
     const betaProdPrev = f32(1 - alphaProdPrev);
     const currentAlpha = f32(alphaProd / alphaProdPrev);
     const currentBeta = f32(1 - currentAlpha);
-    const sqrtAlpha = f32(Math.sqrt(alphaProd));
-    const sqrtBeta = f32(Math.sqrt(betaProd));
     // Posterior mean coefficients (Ho et al. eq. 7).
     const x0Coeff = f32(f32(f32(Math.sqrt(alphaProdPrev)) * currentBeta) / betaProd);
     const xtCoeff = f32(f32(f32(Math.sqrt(currentAlpha)) * betaProdPrev) / betaProd);
     const std = timestep > 0 ? this.noiseStd(alphaProd, alphaProdPrev) : 0;
     const draw = timestep > 0 ? this.requireNoise(noise).randn(sample.length) : null;
-    const range = this.cfg.clip_sample_range;
     const n = sample.length;
+    const clip = this.cfg.clip_sample ? this.cfg.clip_sample_range : null;
     const denoised = this.buffer('denoised', n);
+    predictX0AndEps(this.prediction, alphaProd, modelOutput, sample, clip, denoised);
     const out = this.outputBuffer(n);
-    for (let i = 0; i < n; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
-      let x0: number;
-      if (this.prediction === 'epsilon') x0 = f32(f32(x - f32(sqrtBeta * m)) / sqrtAlpha);
-      else if (this.prediction === 'sample') x0 = m;
-      else x0 = f32(f32(sqrtAlpha * x) - f32(sqrtBeta * m));
-      if (this.cfg.clip_sample) x0 = Math.min(Math.max(x0, -range), range);
-      denoised[i] = x0;
-      const mean = f32(f32(x0Coeff * x0) + f32(xtCoeff * x));
-      out[i] = draw ? mean + f32(std * draw[i]) : mean;
-    }
+    for (let i = 0; i < n; i++) out[i] = f32(x0Coeff * denoised[i]) + f32(xtCoeff * sample[i]);
+    if (draw) for (let i = 0; i < n; i++) out[i] = out[i] + f32(std * draw[i]);
     return { prevSample: out, denoised };
   }
 

@@ -6,6 +6,8 @@ import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { alphaSigma, convertToX0, multistepSchedule, sigmaMinOf, type AlphaSigma } from './multistep-schedule.js';
+import { History } from './history.js';
+import { noisedVp } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -65,8 +67,8 @@ export class DEISMultistepScheduler extends SchedulerBase {
   private readonly cfg: typeof DEIS_DEFAULTS;
   private readonly alphasCumprod: Float64Array;
   override sigmas: Float64Array = new Float64Array(0);
-  /** ε estimates of the last `solver_order` steps, oldest first. */
-  private modelOutputs: (Float32Array | null)[] = [];
+  /** ε estimates of the last `solver_order` steps. */
+  private readonly modelOutputs: History;
   private lowerOrderNums = 0;
 
   constructor(config: SchedulerConfig) {
@@ -81,6 +83,7 @@ export class DEISMultistepScheduler extends SchedulerBase {
       throw new SchedulerError(`${this.name}: solver_order must be 1, 2 or 3, got ${cfg.solver_order}`);
     }
     this.alphasCumprod = alphasCumprodFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
+    this.modelOutputs = new History(cfg.solver_order);
     this.usesKarrasSigmas = cfg.use_karras_sigmas;
   }
 
@@ -99,7 +102,7 @@ export class DEISMultistepScheduler extends SchedulerBase {
     this.sigmas = Float64Array.of(...sigmas, finalSigma).map(f32);
     this.timesteps = timesteps.map(Math.trunc);
     this.numInferenceSteps = this.timesteps.length;
-    this.modelOutputs = new Array<Float32Array | null>(this.cfg.solver_order).fill(null);
+    this.modelOutputs.clear();
     this.lowerOrderNums = 0;
     this.resetStepIndex();
   }
@@ -120,17 +123,13 @@ export class DEISMultistepScheduler extends SchedulerBase {
 
     // DEIS works on ε: x0 first (as the other solvers), then back to ε = (x - α·x0) / σ.
     const a = alphaSigma(this.sigmas[index]);
-    const recycled = this.modelOutputs[0];
-    const eps = recycled && recycled.length === n ? recycled : new Float32Array(n);
-    convertToX0(this.cfg.prediction_type, a, modelOutput, sample, eps);
+    const eps = convertToX0(this.cfg.prediction_type, a, modelOutput, sample, this.modelOutputs.push(n));
     for (let i = 0; i < n; i++) eps[i] = f32(sample[i] - f32(a.alpha * eps[i])) / a.sigma;
-    this.modelOutputs.copyWithin(0, 1);
-    this.modelOutputs[order - 1] = eps;
 
     const out = this.outputBuffer(n);
     const t = alphaSigma(this.sigmas[index + 1]);
     const s0 = a;
-    const m0 = this.history(0);
+    const m0 = this.modelOutputs.at(0);
     if (order === 1 || this.lowerOrderNums < 1 || lowerFinal) {
       const h = f32(t.lambda - s0.lambda);
       const cx = f32(t.alpha / s0.alpha);
@@ -141,7 +140,7 @@ export class DEISMultistepScheduler extends SchedulerBase {
       const [rt, r0, r1] = [rho(t), rho(s0), rho(s1)];
       const c1 = f32(integral2(rt, r0, r1) - integral2(r0, r0, r1));
       const c2 = f32(integral2(rt, r1, r0) - integral2(r0, r1, r0));
-      const m1 = this.history(1);
+      const m1 = this.modelOutputs.at(1);
       for (let i = 0; i < n; i++) {
         out[i] = t.alpha * f32(f32(f32(sample[i] / s0.alpha) + f32(c1 * m0[i])) + f32(c2 * m1[i]));
       }
@@ -152,7 +151,7 @@ export class DEISMultistepScheduler extends SchedulerBase {
       const c1 = f32(integral3(rt, r0, r1, r2) - integral3(r0, r0, r1, r2));
       const c2 = f32(integral3(rt, r1, r2, r0) - integral3(r0, r1, r2, r0));
       const c3 = f32(integral3(rt, r2, r0, r1) - integral3(r0, r2, r0, r1));
-      const [m1, m2] = [this.history(1), this.history(2)];
+      const [m1, m2] = [this.modelOutputs.at(1), this.modelOutputs.at(2)];
       for (let i = 0; i < n; i++) {
         const inner = f32(f32(f32(f32(sample[i] / s0.alpha) + f32(c1 * m0[i])) + f32(c2 * m1[i])) + f32(c3 * m2[i]));
         out[i] = t.alpha * inner;
@@ -163,14 +162,8 @@ export class DEISMultistepScheduler extends SchedulerBase {
     return { prevSample: out };
   }
 
-  private history(back: number): Float32Array {
-    return this.modelOutputs[this.modelOutputs.length - 1 - back]!;
-  }
-
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     const a = alphaSigma(this.sigmas[this.addNoiseIndex(timestep)]);
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = f32(a.alpha * original[i]) + f32(a.sigma * noise[i]);
-    return out;
+    return noisedVp(a.alpha, a.sigma, original, noise);
   }
 }

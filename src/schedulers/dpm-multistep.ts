@@ -5,11 +5,12 @@
 import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import {
-  firstOrderCoefficients, scaledDifference, secondOrderCoefficients, thirdOrderCoefficients,
-  type DpmAlgorithm, type DpmSolverType,
+  firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType,
 } from './dpm-solver-updates.js';
 import { SchedulerError } from './errors.js';
-import { alphaSigma, clippedSteps, convertToX0, linearCombination, multistepSchedule, sigmaMinOf } from './multistep-schedule.js';
+import { History } from './history.js';
+import { linearCombination, noisedVp, scaledDifference } from './kernels.js';
+import { alphaSigma, clippedSteps, convertToX0, multistepSchedule, sigmaMinOf } from './multistep-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
@@ -66,8 +67,8 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
   readonly algorithmType: DpmAlgorithm;
   private readonly solverType: DpmSolverType;
   override sigmas: Float64Array = new Float64Array(0);
-  /** x0 estimates of the last `solver_order` steps, oldest first (null before they exist). */
-  private modelOutputs: (Float32Array | null)[] = [];
+  /** x0 estimates of the last `solver_order` steps. */
+  private readonly modelOutputs: History;
   private lowerOrderNums = 0;
 
   constructor(config: SchedulerConfig) {
@@ -80,6 +81,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
       throw new SchedulerError(`${this.name}: solver_order must be 1, 2 or 3, got ${cfg.solver_order}`);
     }
     this.algorithmType = dpmAlgorithm(this.name, cfg.algorithm_type);
+    this.modelOutputs = new History(cfg.solver_order);
     this.solverType = dpmSolverType(this.name, cfg.solver_type);
     this.alphasCumprod = alphasCumprodFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
     if (cfg.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
@@ -104,7 +106,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     // diffusers casts the timesteps to int64.
     this.timesteps = timesteps.map(Math.trunc);
     this.numInferenceSteps = this.timesteps.length;
-    this.modelOutputs = new Array<Float32Array | null>(this.cfg.solver_order).fill(null);
+    this.modelOutputs.clear();
     this.lowerOrderNums = 0;
     this.resetStepIndex();
   }
@@ -124,11 +126,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     const lowerOrderSecond = index === steps - 2 && this.cfg.lower_order_final && steps < 15;
     const n = sample.length;
 
-    // Rotate the history: the oldest buffer receives the new x0 estimate.
-    const recycled = this.modelOutputs[0];
-    const x0 = recycled && recycled.length === n ? recycled : new Float32Array(n);
-    this.modelOutputs.copyWithin(0, 1);
-    this.modelOutputs[order - 1] = convertToX0(this.cfg.prediction_type, alphaSigma(this.sigmas[index]), modelOutput, sample, x0);
+    convertToX0(this.cfg.prediction_type, alphaSigma(this.sigmas[index]), modelOutput, sample, this.modelOutputs.push(n));
 
     const draw = this.algorithmType === 'sde-dpmsolver++' ? this.requireNoise(noise).randn(n) : null;
     const out = this.outputBuffer(n);
@@ -140,15 +138,11 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     return { prevSample: out };
   }
 
-  private history(back: number): Float32Array {
-    return this.modelOutputs[this.modelOutputs.length - 1 - back]!;
-  }
-
   private firstOrder(index: number, sample: Float32Array, draw: Float32Array | null, out: Float32Array): void {
     const t = alphaSigma(this.sigmas[index + 1]);
     const s = alphaSigma(this.sigmas[index]);
     const coeffs = firstOrderCoefficients(this.algorithmType, t, s);
-    linearCombination(out, coeffs, draw ? [sample, this.history(0), draw] : [sample, this.history(0)]);
+    linearCombination(out, coeffs, draw ? [sample, this.modelOutputs.at(0), draw] : [sample, this.modelOutputs.at(0)]);
   }
 
   private secondOrder(index: number, sample: Float32Array, draw: Float32Array | null, out: Float32Array): void {
@@ -157,8 +151,8 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     const s1 = alphaSigma(this.sigmas[index - 1]);
     const h = f32(t.lambda - s0.lambda);
     const r0 = f32(f32(s0.lambda - s1.lambda) / h);
-    const m0 = this.history(0);
-    const d1 = scaledDifference(this.buffer('d1', sample.length), m0, this.history(1), f32(1 / r0));
+    const m0 = this.modelOutputs.at(0);
+    const d1 = scaledDifference(this.buffer('d1', sample.length), m0, this.modelOutputs.at(1), f32(1 / r0));
     const coeffs = secondOrderCoefficients(this.algorithmType, this.solverType, t, s0, h);
     linearCombination(out, coeffs, draw ? [sample, m0, d1, draw] : [sample, m0, d1]);
   }
@@ -172,7 +166,7 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     const h = f32(t.lambda - s0.lambda);
     const r0 = f32(f32(s0.lambda - s1.lambda) / h);
     const r1 = f32(f32(s1.lambda - s2.lambda) / h);
-    const [m0, m1, m2] = [this.history(0), this.history(1), this.history(2)];
+    const [m0, m1, m2] = [this.modelOutputs.at(0), this.modelOutputs.at(1), this.modelOutputs.at(2)];
     const d10 = scaledDifference(this.buffer('d1', n), m0, m1, f32(1 / r0));
     const d11 = scaledDifference(this.buffer('d1b', n), m1, m2, f32(1 / r1));
     // D1 = D1_0 + r0/(r0+r1)·(D1_0 - D1_1), D2 = (D1_0 - D1_1)/(r0+r1).
@@ -191,8 +185,6 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     const a = alphaSigma(this.sigmas[this.addNoiseIndex(timestep)]);
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = f32(a.alpha * original[i]) + f32(a.sigma * noise[i]);
-    return out;
+    return noisedVp(a.alpha, a.sigma, original, noise);
   }
 }

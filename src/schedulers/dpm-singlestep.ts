@@ -6,11 +6,12 @@ import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { dpmAlgorithm, dpmSolverType } from './dpm-multistep.js';
 import {
-  firstOrderCoefficients, scaledDifference, secondOrderCoefficients, thirdOrderCoefficients,
-  type DpmAlgorithm, type DpmSolverType,
+  firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType,
 } from './dpm-solver-updates.js';
 import { SchedulerError } from './errors.js';
-import { alphaSigma, clippedSteps, convertToX0, linearCombination, multistepSchedule, sigmaMinOf } from './multistep-schedule.js';
+import { History } from './history.js';
+import { linearCombination, noisedVp, scaledDifference } from './kernels.js';
+import { alphaSigma, clippedSteps, convertToX0, multistepSchedule, sigmaMinOf } from './multistep-schedule.js';
 import { numpyLinspace, roundHalfEven } from './reference-numerics.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
@@ -69,7 +70,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
   private readonly algorithmType: DpmAlgorithm;
   private readonly solverType: DpmSolverType;
   override sigmas: Float64Array = new Float64Array(0);
-  private modelOutputs: (Float32Array | null)[] = [];
+  private readonly modelOutputs: History;
   private orderList: number[] = [];
   /** diffusers switches lower_order_final on for good once a schedule needs it. */
   private lowerOrderFinal: boolean;
@@ -84,6 +85,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
       throw new SchedulerError(`${this.name}: solver_order must be 1, 2 or 3, got ${cfg.solver_order}`);
     }
     this.algorithmType = dpmAlgorithm(this.name, cfg.algorithm_type);
+    this.modelOutputs = new History(cfg.solver_order);
     this.solverType = dpmSolverType(this.name, cfg.solver_type);
     this.alphasCumprod = alphasCumprodFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
     this.usesKarrasSigmas = cfg.use_karras_sigmas;
@@ -100,7 +102,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
     this.sigmas = Float64Array.of(...sigmas, finalSigma).map(f32);
     this.timesteps = timesteps.map(Math.trunc);
     this.numInferenceSteps = numInferenceSteps;
-    this.modelOutputs = new Array<Float32Array | null>(this.cfg.solver_order).fill(null);
+    this.modelOutputs.clear();
     const order = this.cfg.solver_order;
     if (numInferenceSteps % order !== 0 || this.cfg.final_sigmas_type === 'zero') this.lowerOrderFinal = true;
     this.orderList = singlestepOrders(numInferenceSteps, order, this.lowerOrderFinal, this.cfg.final_sigmas_type === 'zero');
@@ -116,15 +118,11 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
     const index = this.currentStepIndex(timestep);
     if (index >= this.orderList.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const n = sample.length;
-    const slots = this.modelOutputs.length;
-    const recycled = this.modelOutputs[0];
-    const x0 = recycled && recycled.length === n ? recycled : new Float32Array(n);
-    this.modelOutputs.copyWithin(0, 1);
-    this.modelOutputs[slots - 1] = convertToX0(this.cfg.prediction_type, alphaSigma(this.sigmas[index]), modelOutput, sample, x0);
+    convertToX0(this.cfg.prediction_type, alphaSigma(this.sigmas[index]), modelOutput, sample, this.modelOutputs.push(n));
     const draw = this.algorithmType === 'sde-dpmsolver++' ? this.requireNoise(noise).randn(n) : null;
 
-    let order = this.orderList[index];
-    while (this.modelOutputs[slots - order] === null) order--;
+    // After a begin index the interval may lack its earlier calls: lower the order to what exists.
+    const order = Math.min(this.orderList[index], this.modelOutputs.length);
     // An interval starts at an order-1 step; its sample is the base of the whole interval.
     const base = this.buffer('intervalStart', n);
     if (order === 1) base.set(sample);
@@ -136,13 +134,9 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
     return { prevSample: out };
   }
 
-  private history(back: number): Float32Array {
-    return this.modelOutputs[this.modelOutputs.length - 1 - back]!;
-  }
-
   private firstOrder(index: number, base: Float32Array, draw: Float32Array | null, out: Float32Array): void {
     const coeffs = firstOrderCoefficients(this.algorithmType, alphaSigma(this.sigmas[index + 1]), alphaSigma(this.sigmas[index]));
-    linearCombination(out, coeffs, draw ? [base, this.history(0), draw] : [base, this.history(0)]);
+    linearCombination(out, coeffs, draw ? [base, this.modelOutputs.at(0), draw] : [base, this.modelOutputs.at(0)]);
   }
 
   /** From s1 (the interval start) to t, with the midpoint evaluation at s0. */
@@ -152,7 +146,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
     const s1 = alphaSigma(this.sigmas[index - 1]);
     const h = f32(t.lambda - s1.lambda);
     const r0 = f32(f32(s0.lambda - s1.lambda) / h);
-    const [m0, m1] = [this.history(0), this.history(1)];
+    const [m0, m1] = [this.modelOutputs.at(0), this.modelOutputs.at(1)];
     const d1 = scaledDifference(this.buffer('d1', base.length), m0, m1, f32(1 / r0));
     const coeffs = secondOrderCoefficients(this.algorithmType, this.solverType, t, s1, h);
     linearCombination(out, coeffs, draw ? [base, m1, d1, draw] : [base, m1, d1]);
@@ -168,7 +162,7 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
     const h = f32(t.lambda - s2.lambda);
     const r0 = f32(f32(s0.lambda - s2.lambda) / h);
     const r1 = f32(f32(s1.lambda - s2.lambda) / h);
-    const [m0, m1, m2] = [this.history(0), this.history(1), this.history(2)];
+    const [m0, m1, m2] = [this.modelOutputs.at(0), this.modelOutputs.at(1), this.modelOutputs.at(2)];
     const d10 = scaledDifference(this.buffer('d1', n), m1, m2, f32(1 / r1));
     const d11 = scaledDifference(this.buffer('d1b', n), m0, m2, f32(1 / r0));
     if (this.solverType === 'midpoint') {
@@ -191,8 +185,6 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     const a = alphaSigma(this.sigmas[this.addNoiseIndex(timestep)]);
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = f32(a.alpha * original[i]) + f32(a.sigma * noise[i]);
-    return out;
+    return noisedVp(a.alpha, a.sigma, original, noise);
   }
 }

@@ -77,8 +77,3 @@ export function thirdOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s
   ];
 }
 
-/** out = (a - b) · k, in float32: the scaled differences D1 = (m0 - m1) / r of the solvers. */
-export function scaledDifference(out: Float32Array, a: Float32Array, b: Float32Array, k: number): Float32Array {
-  for (let i = 0; i < out.length; i++) out[i] = k * f32(a[i] - b[i]);
-  return out;
-}

@@ -5,7 +5,8 @@
 import { alphasCumprodOf, betasFromConfig, rescaleZeroTerminalSnr } from './betas.js';
 import { oneOf, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule } from './k-schedule.js';
+import { divideInto, noisedBySigma } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule } from './k-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { trainingSigmas } from './sigmas.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
@@ -75,34 +76,26 @@ export class EulerAncestralDiscreteScheduler extends SchedulerBase {
     const index = this.currentStepIndex(timestep);
     if (index + 1 >= this.sigmas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const n = sample.length;
-    const out = this.outputBuffer(n);
-    const denoised = this.buffer('denoised', n);
     const sigma = this.sigmas[index];
     const sigmaTo = this.sigmas[index + 1];
+    // Split the step: deterministic down to σ_down, fresh noise of σ_up (σ_down² + σ_up² = σ_to²).
     const from2 = f32(sigma * sigma);
     const to2 = f32(sigmaTo * sigmaTo);
     const sigmaUp = f32(Math.sqrt(f32(f32(to2 * f32(from2 - to2)) / from2)));
     const sigmaDown = f32(Math.sqrt(f32(to2 - f32(sigmaUp * sigmaUp))));
     const dt = f32(sigmaDown - sigma);
-    const vScale = f32(-sigma / inputScaleDivisor(sigma));
-    const vSampleScale = f32(from2 + 1);
+    const denoised = kDenoise(this.prediction, sigma, modelOutput, sample, this.buffer('denoised', n));
     const draw = source.randn(n);
+    const out = this.outputBuffer(n);
     for (let i = 0; i < n; i++) {
       const x = sample[i];
-      const m = modelOutput[i];
-      const x0 = this.prediction === 'epsilon' ? f32(x - f32(sigma * m)) : f32(f32(m * vScale) + f32(x / vSampleScale));
-      denoised[i] = x0;
-      const euler = f32(x + f32(f32(f32(x - x0) / sigma) * dt));
-      out[i] = euler + f32(draw[i] * sigmaUp);
+      out[i] = f32(x + f32(f32(f32(x - denoised[i]) / sigma) * dt)) + f32(draw[i] * sigmaUp);
     }
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

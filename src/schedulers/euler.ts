@@ -1,8 +1,9 @@
 /** EulerDiscreteScheduler: Euler's method on the probability-flow ODE (Karras et al. 2022, alg. 2). */
 import { alphasCumprodOf, betasFromConfig, rescaleZeroTerminalSnr } from './betas.js';
-import { oneOf, rejectEnabled, resolveConfig } from './config.js';
+import { oneOf, optionalNumber, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule } from './k-schedule.js';
+import { divideInto, noisedBySigma } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, type KPrediction } from './k-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { trainingSigmas } from './sigmas.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -33,7 +34,7 @@ export class EulerDiscreteScheduler extends SchedulerBase {
   readonly name = 'EulerDiscreteScheduler';
   private readonly cfg: typeof EULER_DEFAULTS;
   private readonly alphasCumprod: Float64Array;
-  private readonly prediction: 'epsilon' | 'v_prediction' | 'sample' | 'original_sample';
+  private readonly prediction: KPrediction;
   override sigmas: Float64Array;
 
   constructor(config: SchedulerConfig) {
@@ -43,7 +44,10 @@ export class EulerDiscreteScheduler extends SchedulerBase {
     oneOf(this.name, 'interpolation_type', cfg.interpolation_type, ['linear']);
     oneOf(this.name, 'timestep_type', cfg.timestep_type, ['discrete']);
     oneOf(this.name, 'final_sigmas_type', cfg.final_sigmas_type, ['zero', 'sigma_min']);
-    this.prediction = oneOf(this.name, 'prediction_type', cfg.prediction_type, ['epsilon', 'v_prediction', 'sample', 'original_sample']);
+    optionalNumber(this.name, 'sigma_min', cfg.sigma_min);
+    optionalNumber(this.name, 'sigma_max', cfg.sigma_max);
+    const prediction = oneOf(this.name, 'prediction_type', cfg.prediction_type, ['epsilon', 'v_prediction', 'sample', 'original_sample']);
+    this.prediction = prediction === 'original_sample' ? 'sample' : prediction;
     let betas = betasFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
     if (cfg.rescale_betas_zero_snr) betas = rescaleZeroTerminalSnr(betas);
     this.alphasCumprod = alphasCumprodOf(betas);
@@ -89,31 +93,17 @@ export class EulerDiscreteScheduler extends SchedulerBase {
     const index = this.currentStepIndex(timestep);
     if (index + 1 >= this.sigmas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const n = sample.length;
-    const out = this.outputBuffer(n);
-    const denoised = this.buffer('denoised', n);
     // s_churn = 0 (the pipelines' default): σ̂ = σ and no noise is drawn.
     const sigma = this.sigmas[index];
     const dt = f32(this.sigmas[index + 1] - sigma);
-    const vScale = -sigma / inputScaleDivisor(sigma);
-    const vSampleScale = f32(f32(sigma * sigma) + 1);
-    for (let i = 0; i < n; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
-      let x0: number;
-      if (this.prediction === 'epsilon') x0 = f32(x - f32(sigma * m));
-      else if (this.prediction === 'v_prediction') x0 = m * vScale + x / vSampleScale;
-      else x0 = m;
-      denoised[i] = x0;
-      out[i] = x + f32(f32(f32(x - x0) / sigma) * dt);
-    }
+    const denoised = kDenoise(this.prediction, sigma, modelOutput, sample, this.buffer('denoised', n));
+    const out = this.outputBuffer(n);
+    for (let i = 0; i < n; i++) out[i] = sample[i] + f32(f32(f32(sample[i] - denoised[i]) / sigma) * dt);
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + noise[i] * sigma;
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

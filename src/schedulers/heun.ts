@@ -5,7 +5,8 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule, repeatAfterFirst } from './k-schedule.js';
+import { divideInto, noisedBySigma } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, repeatAfterFirst, type KPrediction } from './k-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { SchedulerConfig, StepResult } from './types.js';
 
@@ -33,7 +34,7 @@ export class HeunDiscreteScheduler extends SchedulerBase {
   override order = 2;
   private readonly cfg: typeof HEUN_DEFAULTS;
   private readonly alphasCumprod: Float64Array;
-  private readonly prediction: 'epsilon' | 'v_prediction' | 'sample';
+  private readonly prediction: KPrediction;
   override sigmas: Float64Array = new Float64Array(0);
   /** First-order state: dt and the derivative and sample of the first evaluation (null: next step is a first one). */
   private dt: number | null = null;
@@ -88,31 +89,24 @@ export class HeunDiscreteScheduler extends SchedulerBase {
     const sigmaNext = firstOrder ? this.sigmas[index + 1] : this.sigmas[index];
     // The first evaluation is at σ, the second at σ_next.
     const sigmaInput = firstOrder ? sigma : sigmaNext;
-    const vScale = f32(-sigmaInput / inputScaleDivisor(sigmaInput));
-    const vSampleScale = f32(f32(sigmaInput * sigmaInput) + 1);
-    const range = this.cfg.clip_sample_range;
-    const denoised = this.buffer('denoised', n);
+    const clip = this.cfg.clip_sample ? this.cfg.clip_sample_range : null;
+    const denoised = kDenoise(this.prediction, sigmaInput, modelOutput, sample, this.buffer('denoised', n), clip);
     const derivative = this.buffer('derivative', n);
     const firstSample = this.buffer('firstSample', n);
     const out = this.outputBuffer(n);
     const dt = firstOrder ? f32(sigmaNext - sigma) : this.dt!;
-    for (let i = 0; i < n; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
-      let x0: number;
-      if (this.prediction === 'epsilon') x0 = f32(x - f32(sigmaInput * m));
-      else if (this.prediction === 'v_prediction') x0 = f32(f32(m * vScale) + f32(x / vSampleScale));
-      else x0 = m;
-      if (this.cfg.clip_sample) x0 = Math.min(Math.max(x0, -range), range);
-      denoised[i] = x0;
-      if (firstOrder) {
-        const d = f32(f32(x - x0) / sigma);
+    if (firstOrder) {
+      for (let i = 0; i < n; i++) {
+        const x = sample[i];
+        const d = f32(f32(x - denoised[i]) / sigma);
         derivative[i] = d;
         firstSample[i] = x;
         out[i] = x + f32(d * dt);
-      } else {
-        // Average the two slopes and step again from the first evaluation's sample.
-        const d = f32(f32(derivative[i] + f32(f32(x - x0) / sigmaNext)) / 2);
+      }
+    } else {
+      // Average the two slopes and step again from the first evaluation's sample.
+      for (let i = 0; i < n; i++) {
+        const d = f32(f32(derivative[i] + f32(f32(sample[i] - denoised[i]) / sigmaNext)) / 2);
         out[i] = firstSample[i] + f32(d * dt);
       }
     }
@@ -122,9 +116,6 @@ export class HeunDiscreteScheduler extends SchedulerBase {
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

@@ -7,6 +7,8 @@
 import { resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { torchLinspaceF32 } from './reference-numerics.js';
+import { History } from './history.js';
+import { adamsBashforth } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { SchedulerConfig, StepResult } from './types.js';
 
@@ -32,8 +34,8 @@ export class IPNDMScheduler extends SchedulerBase {
   /** σ (diffusers' `betas`) and α of each point, with the final t = 0 appended. */
   private betas = new Float64Array(0);
   private alphas = new Float64Array(0);
-  /** The last four combined estimates σ·x + α·v, oldest first. */
-  private ets: Float32Array[] = [];
+  /** The last four combined estimates σ·x + α·v. */
+  private readonly ets = new History(ORDER);
 
   constructor(config: SchedulerConfig) {
     super();
@@ -60,7 +62,7 @@ export class IPNDMScheduler extends SchedulerBase {
     }
     this.alphas = this.betas.map((b) => f32(Math.sqrt(f32(1 - f32(b * b)))));
     this.timesteps = this.betas.subarray(0, n).map((b, i) => f32(f32(f32(Math.atan2(b, this.alphas[i])) / PI32) * 2));
-    this.ets = [];
+    this.ets.clear();
     this.numInferenceSteps = n;
     this.resetStepIndex();
   }
@@ -71,27 +73,15 @@ export class IPNDMScheduler extends SchedulerBase {
     if (index + 1 >= this.betas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const n = sample.length;
     const [sigma, alpha] = [this.betas[index], this.alphas[index]];
-    const e = this.ets.length === ORDER ? this.ets.shift()! : new Float32Array(n);
+    const e = this.ets.push(n);
     for (let i = 0; i < n; i++) e[i] = f32(sample[i] * sigma) + f32(modelOutput[i] * alpha);
-    this.ets.push(e);
 
     // Adams–Bashforth of order min(k, 4) over the combined estimates.
-    const k = this.ets.length;
-    const [e1, e2, e3, e4] = [this.ets[k - 1], this.ets[k - 2], this.ets[k - 3], this.ets[k - 4]];
-    const estimate = this.buffer('estimate', n);
-    if (k === 1) estimate.set(e1);
-    else if (k === 2) for (let i = 0; i < n; i++) estimate[i] = f32(f32(3 * e1[i]) - e2[i]) / 2;
-    else if (k === 3) {
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(f32(23 * e1[i]) - f32(16 * e2[i])) + f32(5 * e3[i])) / 12;
-    } else {
-      const c = f32(1 / 24);
-      for (let i = 0; i < n; i++) {
-        estimate[i] = c * f32(f32(f32(f32(55 * e1[i]) - f32(59 * e2[i])) + f32(37 * e3[i])) - f32(9 * e4[i]));
-      }
-    }
+    const newestFirst = Array.from({ length: this.ets.length }, (_, k) => this.ets.at(k));
+    const estimate = adamsBashforth(this.buffer('estimate', n), newestFirst);
 
     const [nextSigma, nextAlpha] = [this.betas[index + 1], this.alphas[index + 1]];
-    const divisor = Math.max(alpha, 1e-8) === alpha ? alpha : f32(1e-8);
+    const divisor = alpha >= 1e-8 ? alpha : f32(1e-8); // Python's max(alpha, 1e-8)
     const out = this.outputBuffer(n);
     for (let i = 0; i < n; i++) {
       const pred = f32(f32(sample[i] - f32(sigma * estimate[i])) / divisor);

@@ -64,16 +64,38 @@ export function inputScaleDivisor(sigma: number): number {
   return f32(Math.sqrt(f32(f32(sigma * sigma) + 1)));
 }
 
-/** `sample / divisor` into `out` (a division, as torch does, not a multiplication by the inverse). */
-export function divideInto(out: Float32Array, sample: Float32Array, divisor: number): Float32Array {
-  for (let i = 0; i < sample.length; i++) out[i] = sample[i] / divisor;
-  return out;
-}
-
 /** [a, b, c] → [a, b, b, c, c] (torch's `cat([v[:1], v[1:].repeat_interleave(2)])`): the second-order lists. */
 export function repeatAfterFirst(values: Float64Array): Float64Array {
   const out = new Float64Array(Math.max(2 * values.length - 1, 0));
   if (values.length > 0) out[0] = values[0];
   for (let i = 1; i < values.length; i++) out[2 * i - 1] = out[2 * i] = values[i];
+  return out;
+}
+
+export type KPrediction = 'epsilon' | 'v_prediction' | 'sample';
+
+/**
+ * The k-samplers' x0 estimate at noise level σ, into `out`, in torch's float32 order:
+ * ε: x - σ·ε; v: v·(-σ/sqrt(σ²+1)) + x/(σ²+1); sample: the output itself. `clip` bounds |x0|.
+ */
+export function kDenoise(
+  prediction: KPrediction,
+  sigma: number,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+  out: Float32Array,
+  clip: number | null = null,
+): Float32Array {
+  const n = sample.length;
+  if (prediction === 'epsilon') {
+    for (let i = 0; i < n; i++) out[i] = sample[i] - f32(sigma * modelOutput[i]);
+  } else if (prediction === 'v_prediction') {
+    const vScale = f32(-sigma / inputScaleDivisor(sigma));
+    const sampleScale = f32(f32(sigma * sigma) + 1);
+    for (let i = 0; i < n; i++) out[i] = f32(modelOutput[i] * vScale) + f32(sample[i] / sampleScale);
+  } else {
+    out.set(modelOutput);
+  }
+  if (clip !== null) for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(out[i], -clip), clip);
   return out;
 }

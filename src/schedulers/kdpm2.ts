@@ -6,7 +6,8 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule, repeatAfterFirst } from './k-schedule.js';
+import { divideInto, noisedBySigma } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, repeatAfterFirst } from './k-schedule.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { sigmaToTimestepF32 } from './sigmas.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -113,23 +114,15 @@ export class KDPM2DiscreteScheduler extends SchedulerBase {
     const sigma = firstOrder ? this.sigmas[index] : this.sigmas[index - 1];
     const sigmaInterpol = firstOrder ? this.sigmasInterpol[index + 1] : this.sigmasInterpol[index];
     const sigmaNext = firstOrder ? this.sigmas[index + 1] : this.sigmas[index];
-    const sigmaInput = firstOrder ? sigma : sigmaInterpol;
-    const vScale = f32(-sigmaInput / inputScaleDivisor(sigmaInput));
-    const vSampleScale = f32(f32(sigmaInput * sigmaInput) + 1);
-    // First evaluation: Euler to the midpoint. Second: the midpoint's slope from the first sample.
-    const slopeSigma = firstOrder ? sigma : sigmaInterpol;
+    // First evaluation (at σ): Euler to the midpoint. Second (at the midpoint): its slope from the first sample.
+    const sigmaEval = firstOrder ? sigma : sigmaInterpol;
     const dt = firstOrder ? f32(sigmaInterpol - sigma) : f32(sigmaNext - sigma);
     const firstSample = this.buffer('firstSample', n);
-    const denoised = this.buffer('denoised', n);
+    const denoised = kDenoise(this.prediction, sigmaEval, modelOutput, sample, this.buffer('denoised', n));
     const out = this.outputBuffer(n);
     for (let i = 0; i < n; i++) {
       const x = sample[i];
-      const m = modelOutput[i];
-      const x0 = this.prediction === 'epsilon'
-        ? f32(x - f32(sigmaInput * m))
-        : f32(f32(m * vScale) + f32(x / vSampleScale));
-      denoised[i] = x0;
-      const derivative = f32(f32(x - x0) / slopeSigma);
+      const derivative = f32(f32(x - denoised[i]) / sigmaEval);
       const from = firstOrder ? x : firstSample[i];
       if (firstOrder) firstSample[i] = x;
       out[i] = from + f32(derivative * dt);
@@ -140,9 +133,6 @@ export class KDPM2DiscreteScheduler extends SchedulerBase {
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

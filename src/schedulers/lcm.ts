@@ -2,7 +2,7 @@
  * LCMScheduler: multistep latent-consistency sampling (Luo et al. 2023): each step maps the sample
  * to the consistency function's x0 estimate (`denoised`), then re-noises it to the next timestep.
  */
-import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, type Prediction } from './alpha-schedule.js';
+import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig, predictX0AndEps, type Prediction } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { SchedulerBase } from './scheduler-base.js';
@@ -79,8 +79,6 @@ export class LCMScheduler extends SchedulerBase {
     const prevTimestep = index + 1 < this.timesteps.length ? this.timesteps[index + 1] : timestep;
     const alphaProd = alphaAt(this.alphasCumprod, timestep, this.name);
     const alphaProdPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep] : this.finalAlphaCumprod;
-    const sqrtAlpha = f32(Math.sqrt(alphaProd));
-    const sqrtBeta = f32(Math.sqrt(f32(1 - alphaProd)));
     // Boundary-condition scalings c_skip, c_out of the consistency function.
     const scaled = f32(timestep * this.cfg.timestep_scaling);
     const scaled2 = f32(f32(scaled * scaled) + SIGMA_DATA ** 2);
@@ -89,22 +87,14 @@ export class LCMScheduler extends SchedulerBase {
     const draw = last ? null : this.requireNoise(noise).randn(sample.length);
     const sqrtAlphaPrev = f32(Math.sqrt(alphaProdPrev));
     const sqrtBetaPrev = f32(Math.sqrt(f32(1 - alphaProdPrev)));
-    const range = this.cfg.clip_sample_range;
     const n = sample.length;
+    const clip = this.cfg.clip_sample ? this.cfg.clip_sample_range : null;
     const denoised = this.buffer('denoised', n);
+    predictX0AndEps(this.prediction, alphaProd, modelOutput, sample, clip, denoised);
+    for (let i = 0; i < n; i++) denoised[i] = f32(cOut * denoised[i]) + f32(cSkip * sample[i]);
     const out = this.outputBuffer(n);
-    for (let i = 0; i < n; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
-      let x0: number;
-      if (this.prediction === 'epsilon') x0 = f32(f32(x - f32(sqrtBeta * m)) / sqrtAlpha);
-      else if (this.prediction === 'sample') x0 = m;
-      else x0 = f32(f32(sqrtAlpha * x) - f32(sqrtBeta * m));
-      if (this.cfg.clip_sample) x0 = Math.min(Math.max(x0, -range), range);
-      const d = f32(f32(cOut * x0) + f32(cSkip * x));
-      denoised[i] = d;
-      out[i] = draw ? f32(sqrtAlphaPrev * d) + f32(sqrtBetaPrev * draw[i]) : d;
-    }
+    if (draw) for (let i = 0; i < n; i++) out[i] = f32(sqrtAlphaPrev * denoised[i]) + f32(sqrtBetaPrev * draw[i]);
+    else out.set(denoised);
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
   }

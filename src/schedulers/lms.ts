@@ -5,7 +5,9 @@
 import { alphasCumprodOf, betasFromConfig } from './betas.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, inputScaleDivisor, kInitNoiseSigma, kSchedule } from './k-schedule.js';
+import { divideInto, linearCombination, noisedBySigma } from './kernels.js';
+import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule, type KPrediction } from './k-schedule.js';
+import { History } from './history.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { trainingSigmas } from './sigmas.js';
 import type { SchedulerConfig, StepResult } from './types.js';
@@ -41,10 +43,10 @@ export class LMSDiscreteScheduler extends SchedulerBase {
   readonly name = 'LMSDiscreteScheduler';
   private readonly cfg: typeof LMS_DEFAULTS;
   private readonly alphasCumprod: Float64Array;
-  private readonly prediction: 'epsilon' | 'v_prediction' | 'sample';
+  private readonly prediction: KPrediction;
   override sigmas: Float64Array;
-  /** The latest derivatives, newest first (at most LMS_ORDER). */
-  private derivatives: Float32Array[] = [];
+  /** The latest derivatives (at most LMS_ORDER). */
+  private readonly derivatives = new History(LMS_ORDER);
   private readonly coefficients = new Float64Array(LMS_ORDER);
 
   constructor(config: SchedulerConfig) {
@@ -75,7 +77,7 @@ export class LMSDiscreteScheduler extends SchedulerBase {
     this.sigmas = Float64Array.of(...sigmas, 0).map(f32);
     this.timesteps = timesteps.map(f32);
     this.numInferenceSteps = numInferenceSteps;
-    this.derivatives = [];
+    this.derivatives.clear();
     this.resetStepIndex();
   }
 
@@ -119,41 +121,22 @@ export class LMSDiscreteScheduler extends SchedulerBase {
     if (index + 1 >= this.sigmas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const n = sample.length;
     const sigma = this.sigmas[index];
-    const denoised = this.buffer('denoised', n);
-    // The oldest derivative buffer is recycled for the newest one.
-    const derivative = this.derivatives.length === LMS_ORDER ? this.derivatives.pop()! : new Float32Array(n);
-    const vScale = f32(-sigma / inputScaleDivisor(sigma));
-    const vSampleScale = f32(f32(sigma * sigma) + 1);
-    for (let i = 0; i < n; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
-      let x0: number;
-      if (this.prediction === 'epsilon') x0 = f32(x - f32(sigma * m));
-      else if (this.prediction === 'v_prediction') x0 = f32(f32(m * vScale) + f32(x / vSampleScale));
-      else x0 = m;
-      denoised[i] = x0;
-      derivative[i] = f32(x - x0) / sigma;
-    }
-    this.derivatives.unshift(derivative);
+    const denoised = kDenoise(this.prediction, sigma, modelOutput, sample, this.buffer('denoised', n));
+    const derivative = this.derivatives.push(n);
+    for (let i = 0; i < n; i++) derivative[i] = f32(sample[i] - denoised[i]) / sigma;
 
     const order = Math.min(index + 1, LMS_ORDER);
     for (let k = 0; k < order; k++) this.coefficients[k] = f32(this.lmsCoefficient(order, index, k));
     // zip(coefficients, newest-first derivatives): after a begin index, fewer derivatives than the order.
     const terms = Math.min(order, this.derivatives.length);
-    const out = this.outputBuffer(n);
-    for (let i = 0; i < n; i++) {
-      let acc = f32(this.coefficients[0] * this.derivatives[0][i]);
-      for (let k = 1; k < terms; k++) acc = f32(acc + f32(this.coefficients[k] * this.derivatives[k][i]));
-      out[i] = sample[i] + acc;
-    }
+    const newestFirst = Array.from({ length: terms }, (_, k) => this.derivatives.at(k));
+    const out = linearCombination(this.outputBuffer(n), Array.from(this.coefficients.subarray(0, terms)), newestFirst);
+    for (let i = 0; i < n; i++) out[i] = sample[i] + out[i];
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.addNoiseIndex(timestep)];
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + f32(noise[i] * sigma);
-    return out;
+    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }

@@ -88,23 +88,3 @@ export function convertToX0(
   return out;
 }
 
-/**
- * out = c[0]·v[0] + c[1]·v[1] + ..., each product and each partial sum rounded to float32, left
- * to right: the shape of every DPM-Solver update (sample, D0, D1, D2, noise).
- */
-export function linearCombination(out: Float32Array, coeffs: readonly number[], vectors: readonly Float32Array[]): Float32Array {
-  const k = coeffs.length;
-  const n = out.length;
-  if (k === 2) {
-    const [c0, c1] = coeffs;
-    const [v0, v1] = vectors;
-    for (let i = 0; i < n; i++) out[i] = f32(c0 * v0[i]) + f32(c1 * v1[i]);
-    return out;
-  }
-  for (let i = 0; i < n; i++) {
-    let acc = f32(coeffs[0] * vectors[0][i]);
-    for (let j = 1; j < k; j++) acc = f32(acc + f32(coeffs[j] * vectors[j][i]));
-    out[i] = acc;
-  }
-  return out;
-}

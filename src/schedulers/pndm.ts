@@ -7,6 +7,8 @@ import { addNoiseWithAlpha, alphaAt, alphasCumprodFromConfig } from './alpha-sch
 import { oneOf, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { numpyArange, numpyLinspace, roundHalfEven } from './reference-numerics.js';
+import { History } from './history.js';
+import { adamsBashforth } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import type { SchedulerConfig, StepResult } from './types.js';
 
@@ -37,8 +39,8 @@ export class PNDMScheduler extends SchedulerBase {
   private readonly prediction: 'epsilon' | 'v_prediction';
   private prkCount = 0;
   private counter = 0;
-  /** Past noise estimates, newest last (at most four). */
-  private ets: Float32Array[] = [];
+  /** The last four noise estimates (copies: the caller may reuse its model-output buffer). */
+  private readonly ets = new History(PNDM_ORDER);
   private hasCurSample = false;
 
   constructor(config: SchedulerConfig) {
@@ -87,7 +89,7 @@ export class PNDMScheduler extends SchedulerBase {
     this.prkCount = prk.length;
     this.timesteps = Float64Array.from([...prk, ...plms]);
     this.numInferenceSteps = n;
-    this.ets = [];
+    this.ets.clear();
     this.counter = 0;
     this.hasCurSample = false;
   }
@@ -114,7 +116,7 @@ export class PNDMScheduler extends SchedulerBase {
     if (phase === 0) {
       const sixth = f32(1 / 6);
       for (let i = 0; i < n; i++) acc[i] = f32(sixth * modelOutput[i]);
-      this.pushEts(modelOutput);
+      this.ets.push(modelOutput.length).set(modelOutput);
       curSample.set(sample);
       this.hasCurSample = true;
     } else if (phase === 1 || phase === 2) {
@@ -138,15 +140,14 @@ export class PNDMScheduler extends SchedulerBase {
     const stride = Math.floor(this.cfg.num_train_timesteps / this.numInferenceSteps!);
     let from = timestep;
     let to = timestep - stride;
-    if (this.counter !== 1) this.pushEts(modelOutput);
+    if (this.counter !== 1) this.ets.push(modelOutput.length).set(modelOutput);
     else {
       // The repeated timestep: redo the first interval with the averaged estimate.
       to = timestep;
       from = timestep + stride;
     }
     const curSample = this.buffer('curSample', n);
-    const e = this.ets;
-    const k = e.length;
+    const k = this.ets.length;
     const estimate = this.buffer('plms.estimate', n);
     let x = sample;
     if (k === 1 && this.counter === 0) {
@@ -154,31 +155,14 @@ export class PNDMScheduler extends SchedulerBase {
       curSample.set(sample);
       this.hasCurSample = true;
     } else if (k === 1 && this.counter === 1) {
-      const last = e[0];
+      const last = this.ets.at(0);
       for (let i = 0; i < n; i++) estimate[i] = f32(modelOutput[i] + last[i]) / 2;
       x = curSample;
       this.hasCurSample = false;
-    } else if (k === 2) {
-      const [e2, e1] = e;
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(3 * e1[i]) - e2[i]) / 2;
-    } else if (k === 3) {
-      const [e3, e2, e1] = e;
-      for (let i = 0; i < n; i++) estimate[i] = f32(f32(f32(23 * e1[i]) - f32(16 * e2[i])) + f32(5 * e3[i])) / 12;
     } else {
-      const [e4, e3, e2, e1] = e;
-      const c = f32(1 / 24);
-      for (let i = 0; i < n; i++) {
-        estimate[i] = c * f32(f32(f32(f32(55 * e1[i]) - f32(59 * e2[i])) + f32(37 * e3[i])) - f32(9 * e4[i]));
-      }
+      adamsBashforth(estimate, Array.from({ length: k }, (_, back) => this.ets.at(back)));
     }
     return this.prevSample(x, from, to, estimate);
-  }
-
-  /** Keeps the last four estimates (copies: the caller may reuse its model-output buffer). */
-  private pushEts(modelOutput: Float32Array): void {
-    const recycled = this.ets.length >= PNDM_ORDER ? this.ets.shift()! : new Float32Array(modelOutput.length);
-    recycled.set(modelOutput);
-    this.ets.push(recycled);
   }
 
   /** PNDM's transfer from `timestep` to `prevTimestep` (Liu et al. eq. 11). */
@@ -192,11 +176,12 @@ export class PNDMScheduler extends SchedulerBase {
     const sampleCoeff = f32(Math.sqrt(f32(alphaProdPrev / alphaProd)));
     const denom = f32(f32(alphaProd * f32(Math.sqrt(betaProdPrev))) + f32(Math.sqrt(f32(f32(alphaProd * betaProd) * alphaProdPrev))));
     const diff = f32(alphaProdPrev - alphaProd);
+    const epsilonPrediction = this.prediction === 'epsilon';
     const out = this.outputBuffer(sample.length);
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i];
       // v-prediction converts to ε first.
-      const eps = this.prediction === 'epsilon' ? estimate[i] : f32(f32(sqrtAlpha * estimate[i]) + f32(sqrtBeta * x));
+      const eps = epsilonPrediction ? estimate[i] : f32(f32(sqrtAlpha * estimate[i]) + f32(sqrtBeta * x));
       out[i] = f32(sampleCoeff * x) - f32(f32(diff * eps) / denom);
     }
     return out;

@@ -30,6 +30,7 @@ export abstract class SchedulerBase implements Scheduler {
     return sample;
   }
 
+  /** Schedulers that locate a step by its timestep (DDPM, DDIM, PNDM) have no use for it, as in diffusers. */
   setBeginIndex(beginIndex: number): void {
     if (!Number.isInteger(beginIndex) || beginIndex < 0) {
       throw new SchedulerError(`${this.name}: begin index must be a non-negative integer, got ${beginIndex}`);

@@ -6,6 +6,8 @@ import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
 import { alphaSigma, convertToX0, multistepSchedule, sigmaMinOf, type AlphaSigma } from './multistep-schedule.js';
+import { History } from './history.js';
+import { linearCombination, noisedVp } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { solveF32 } from './small-solve.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
@@ -60,7 +62,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
   private readonly solverType: 'bh1' | 'bh2';
   override sigmas: Float64Array = new Float64Array(0);
   /** Converted model outputs (x0, or ε when predict_x0 is off) of the last `solver_order` steps, oldest first. */
-  private modelOutputs: (Float32Array | null)[] = [];
+  private readonly modelOutputs: History;
   private lowerOrderNums = 0;
   private thisOrder = 0;
   private hasLastSample = false;
@@ -79,6 +81,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
       throw new SchedulerError(`${this.name}: solver_order must be a positive integer, got ${cfg.solver_order}`);
     }
     this.alphasCumprod = alphasCumprodFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']);
+    this.modelOutputs = new History(cfg.solver_order);
     if (cfg.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
     this.usesKarrasSigmas = cfg.use_karras_sigmas;
   }
@@ -100,7 +103,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     this.sigmas = Float64Array.of(...sigmas, finalSigma).map(f32);
     this.timesteps = timesteps.map(Math.trunc);
     this.numInferenceSteps = this.timesteps.length;
-    this.modelOutputs = new Array<Float32Array | null>(this.cfg.solver_order).fill(null);
+    this.modelOutputs.clear();
     this.lowerOrderNums = 0;
     this.hasLastSample = false;
     this.resetStepIndex();
@@ -127,11 +130,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     const useCorrector = index > 0 && !this.cfg.disable_corrector.includes(index - 1) && this.hasLastSample;
     if (useCorrector) x = this.correct(index, converted, lastSample, sample, this.thisOrder);
 
-    const recycled = this.modelOutputs[0];
-    const slot = recycled && recycled.length === n ? recycled : new Float32Array(n);
-    slot.set(converted);
-    this.modelOutputs.copyWithin(0, 1);
-    this.modelOutputs[slots - 1] = slot;
+    this.modelOutputs.push(n).set(converted);
 
     const order = this.cfg.lower_order_final ? Math.min(slots, this.timesteps.length - index) : slots;
     this.thisOrder = Math.min(order, this.lowerOrderNums + 1);
@@ -152,10 +151,6 @@ export class UniPCMultistepScheduler extends SchedulerBase {
       else if (p === 'sample') out[i] = f32(x - f32(a.alpha * m)) / a.sigma;
       else out[i] = f32(a.alpha * m) + f32(a.sigma * x);
     }
-  }
-
-  private history(back: number): Float32Array {
-    return this.modelOutputs[this.modelOutputs.length - 1 - back]!;
   }
 
   /** h-dependent weights: φ functions of hh = ∓h and the order conditions b, R (UniPC eq. 8, B(h) = bh1/bh2). */
@@ -184,7 +179,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
       const lk = alphaSigma(this.sigmas[sigmaIndex(k)]).lambda;
       const rk = f32(f32(lk - lambda0) / h);
       rks.push(rk);
-      const mk = this.history(k);
+      const mk = this.modelOutputs.at(k);
       const d = this.buffer(`d1.${k}`, m0.length);
       for (let i = 0; i < d.length; i++) d[i] = f32(mk[i] - m0[i]) / rk;
       d1s.push(d);
@@ -193,19 +188,12 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     return { rks, d1s };
   }
 
-  /** Σ_k ρ_k · D1_k, in float32. */
-  private static weightedSum(rhos: number[], d1s: Float32Array[], i: number): number {
-    let acc = f32(rhos[0] * d1s[0][i]);
-    for (let k = 1; k < d1s.length; k++) acc = f32(acc + f32(rhos[k] * d1s[k][i]));
-    return acc;
-  }
-
   /** UniP: the predictor from σ_s0 (this step) to σ_t (the next). */
   private predict(index: number, x: Float32Array, order: number): Float32Array {
     const t = alphaSigma(this.sigmas[index + 1]);
     const s0 = alphaSigma(this.sigmas[index]);
     const h = f32(t.lambda - s0.lambda);
-    const m0 = this.history(0);
+    const m0 = this.modelOutputs.at(0);
     const { rks, d1s } = this.differences((k) => index - k, s0.lambda, h, order, m0);
     const c = this.coefficients(h, rks, order);
     let rhos: number[] = [];
@@ -218,7 +206,7 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     const t = alphaSigma(this.sigmas[index]);
     const s0 = alphaSigma(this.sigmas[index - 1]);
     const h = f32(t.lambda - s0.lambda);
-    const m0 = this.history(0);
+    const m0 = this.modelOutputs.at(0);
     const { rks, d1s } = this.differences((k) => index - (k + 1), s0.lambda, h, order, m0);
     const c = this.coefficients(h, rks, order);
     const rhos = order === 1 ? [0.5] : solveF32(c.r, c.b);
@@ -235,24 +223,23 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     rhos: number[], modelT: Float32Array | null, rhoT: number, out = this.outputBuffer(x.length),
   ): Float32Array {
     const predictX0 = this.cfg.predict_x0;
-    const cx = predictX0 ? f32(t.sigma / s0.sigma) : f32(t.alpha / s0.alpha);
     const scale = predictX0 ? t.alpha : t.sigma;
-    const cm = f32(scale * c.hPhi1);
-    const cRes = f32(scale * c.bH);
-    const hasSum = d1s.length > 0;
-    for (let i = 0; i < x.length; i++) {
-      const base = f32(f32(cx * x[i]) - f32(cm * m0[i]));
-      let res = hasSum ? UniPCMultistepScheduler.weightedSum(rhos, d1s, i) : 0;
-      if (modelT) res = f32(res + f32(rhoT * f32(modelT[i] - m0[i])));
-      out[i] = base - f32(cRes * res);
+    const coeffs = [predictX0 ? f32(t.sigma / s0.sigma) : f32(t.alpha / s0.alpha), -f32(scale * c.hPhi1)];
+    const vectors = [x, m0];
+    if (d1s.length > 0 || modelT) {
+      // The correction term Σρ_k·D1_k (+ ρ_t·(m_t − m0)), scaled by α_t·B(h) below.
+      const res = this.buffer('res', x.length);
+      if (d1s.length > 0) linearCombination(res, rhos, d1s);
+      else res.fill(0);
+      if (modelT) for (let i = 0; i < res.length; i++) res[i] = res[i] + f32(rhoT * f32(modelT[i] - m0[i]));
+      coeffs.push(-f32(scale * c.bH));
+      vectors.push(res);
     }
-    return out;
+    return linearCombination(out, coeffs, vectors);
   }
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     const a = alphaSigma(this.sigmas[this.addNoiseIndex(timestep)]);
-    const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = f32(a.alpha * original[i]) + f32(a.sigma * noise[i]);
-    return out;
+    return noisedVp(a.alpha, a.sigma, original, noise);
   }
 }

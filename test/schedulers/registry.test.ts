@@ -72,9 +72,18 @@ describe('from_config semantics', () => {
     expect(() => createScheduler('EulerDiscreteScheduler', config).setTimesteps(10)).not.toThrow();
   });
 
+  it("EulerDiscreteScheduler's sigma_min / sigma_max bound its Karras sigmas", () => {
+    const s = createScheduler('EulerDiscreteScheduler', { ...sd15, sigma_min: 0.1, sigma_max: 10 }, { useKarrasSigmas: true });
+    s.setTimesteps(8);
+    expect(s.sigmas![0]).toBeCloseTo(10, 5);
+    expect(s.sigmas![7]).toBeCloseTo(0.1, 6);
+    expect(s.sigmas![8]).toBe(0);
+  });
+
   it('refuses a value of the wrong type, naming the field', () => {
     expect(() => createScheduler('DDIMScheduler', { ...sd15, steps_offset: 'one' })).toThrow(/steps_offset must be a number/);
     expect(() => createScheduler('UniPCMultistepScheduler', { ...sd15, lower_order_final: 'yes' })).toThrow(/lower_order_final/);
+    expect(() => createScheduler('EulerDiscreteScheduler', { ...sd15, sigma_min: '0.1' })).toThrow(/sigma_min must be a number or null/);
   });
 
   it('refuses options it does not implement rather than ignoring them', () => {
