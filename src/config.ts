@@ -22,6 +22,24 @@ export interface ServerConfig {
   /** Generate the tiny built-in model set into modelsDir when it is missing. */
   ensureTinyModels: boolean;
   logLevel: string;
+  jobs: JobSettings;
+  /** "local" (SQLite + in-process queue) or a redis:// URL (shared queue for several nodes). */
+  queue: string;
+  role: 'api' | 'worker' | 'both';
+  /** Open ControlNet sessions at start: "all", "none", or a comma-separated list of names. */
+  preloadControlnets: string;
+}
+
+export interface JobSettings {
+  /** A request waits this long for its result before answering "processing". */
+  syncTimeoutMs: number;
+  maxAttempts: number;
+  tempTtlMs: number;
+  sweepIntervalMs: number;
+  shutdownTimeoutMs: number;
+  webhookAttempts: number;
+  webhookTimeoutMs: number;
+  webhookBackoffMs: number;
 }
 
 export interface ImageLimits {
@@ -85,5 +103,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     ensureTinyModels: flag(env, 'ENSURE_TINY_MODELS', true),
     logLevel: env.LOG_LEVEL || 'info',
+    jobs: {
+      syncTimeoutMs: int(env, 'SYNC_TIMEOUT_S', 60, 0, 3600) * 1000,
+      maxAttempts: int(env, 'MAX_ATTEMPTS', 3, 1, 100),
+      tempTtlMs: int(env, 'TEMP_TTL_S', 24 * 3600, 1, 365 * 24 * 3600) * 1000,
+      sweepIntervalMs: int(env, 'SWEEP_INTERVAL_S', 600, 1, 24 * 3600) * 1000,
+      shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_S', 60, 0, 3600) * 1000,
+      webhookAttempts: int(env, 'WEBHOOK_ATTEMPTS', 5, 1, 50),
+      webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+      webhookBackoffMs: int(env, 'WEBHOOK_BACKOFF_MS', 2_000, 0, 3_600_000),
+    },
+    queue: queueSetting(env.QUEUE),
+    role: roleSetting(env.ROLE),
+    preloadControlnets: env.PRELOAD_CONTROLNETS || 'all',
   };
+}
+
+function queueSetting(raw: string | undefined): string {
+  const value = (raw || 'local').trim();
+  if (value === 'local' || /^rediss?:\/\//.test(value)) return value;
+  throw new Error(`config: QUEUE must be "local" or a redis:// URL, got "${raw}"`);
+}
+
+function roleSetting(raw: string | undefined): ServerConfig['role'] {
+  const value = (raw || 'both').trim();
+  if (value === 'api' || value === 'worker' || value === 'both') return value;
+  throw new Error(`config: ROLE must be api, worker or both, got "${raw}"`);
 }

@@ -1,68 +1,89 @@
-import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
-
-/** What runs a job: an inference worker thread (or a test double). */
-export interface JobRunner {
-  run(spec: GenerationSpec, onProgress?: (e: ProgressEvent) => void): Promise<GenerationResult>;
-}
-
+/** Thrown when the queue is at its bound: the request is refused (HTTP 429), nothing is accepted. */
 export class QueueFullError extends Error {
   constructor(readonly limit: number) {
     super(`the generation queue is full (${limit} jobs waiting); retry later`);
   }
 }
 
-interface Waiting {
-  spec: GenerationSpec;
-  onProgress?: (e: ProgressEvent) => void;
-  resolve: (r: GenerationResult) => void;
-  reject: (e: unknown) => void;
-}
-
 /**
- * A bounded FIFO feeding one job at a time to each runner (one runner per device). When the queue is
- * full, `submit` refuses at once instead of letting work pile up.
+ * A bounded FIFO of job ids feeding a fixed number of slots (one per inference worker): each slot
+ * runs one job at a time. Waiting jobs beyond `maxWaiting` are refused at once.
  */
-export class JobQueue {
-  private readonly waiting: Waiting[] = [];
-  private readonly idle: JobRunner[];
-  private active = 0;
+export class LocalQueue {
+  private readonly waiting: string[] = [];
+  private readonly running = new Map<number, string>();
+  private readonly idleSlots: number[];
+  private paused = false;
+  private drained: (() => void) | null = null;
 
   constructor(
-    runners: readonly JobRunner[],
     private readonly maxWaiting: number,
+    slots: number,
+    private readonly handler: (id: string, slot: number) => Promise<void>,
   ) {
-    this.idle = [...runners];
+    this.idleSlots = Array.from({ length: slots }, (_, i) => i);
   }
 
   get depth(): number {
     return this.waiting.length;
   }
 
-  get running(): number {
-    return this.active;
+  get active(): number {
+    return this.running.size;
   }
 
-  submit(spec: GenerationSpec, onProgress?: (e: ProgressEvent) => void): Promise<GenerationResult> {
-    if (this.idle.length === 0 && this.waiting.length >= this.maxWaiting) {
-      return Promise.reject(new QueueFullError(this.maxWaiting));
-    }
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ spec, onProgress, resolve, reject });
-      this.pump();
-    });
+  /** Ids in order: the running ones, then the waiting ones. */
+  snapshot(): { running: string[]; waiting: string[] } {
+    return { running: [...this.running.values()], waiting: [...this.waiting] };
+  }
+
+  /** Whether one more job would be accepted now. */
+  hasRoom(): boolean {
+    return this.waiting.length < this.maxWaiting || (this.idleSlots.length > 0 && !this.paused);
+  }
+
+  /** `force` bypasses the bound (jobs accepted before a restart are never dropped). */
+  enqueue(id: string, force = false): void {
+    if (!force && !this.hasRoom()) throw new QueueFullError(this.maxWaiting);
+    this.waiting.push(id);
+    this.pump();
+  }
+
+  /** 0 for the next job to start, 1 for the one after, ...; -1 when running; null when unknown. */
+  position(id: string): number | null {
+    const i = this.waiting.indexOf(id);
+    if (i >= 0) return i;
+    return [...this.running.values()].includes(id) ? -1 : null;
+  }
+
+  /** Removes every waiting job and returns their ids (running jobs finish). */
+  clear(): string[] {
+    return this.waiting.splice(0);
+  }
+
+  /** Stops starting jobs; resolves once the running ones have finished. */
+  pause(): Promise<void> {
+    this.paused = true;
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.drained = resolve));
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.pump();
   }
 
   private pump() {
-    while (this.idle.length > 0 && this.waiting.length > 0) {
-      const runner = this.idle.shift()!;
-      const job = this.waiting.shift()!;
-      this.active++;
-      runner
-        .run(job.spec, job.onProgress)
-        .then(job.resolve, job.reject)
+    while (!this.paused && this.idleSlots.length > 0 && this.waiting.length > 0) {
+      const slot = this.idleSlots.shift()!;
+      const id = this.waiting.shift()!;
+      this.running.set(slot, id);
+      this.handler(id, slot)
+        .catch(() => undefined) // the handler records its own failures
         .finally(() => {
-          this.active--;
-          this.idle.push(runner);
+          this.running.delete(slot);
+          this.idleSlots.push(slot);
+          if (this.paused && this.running.size === 0) this.drained?.();
           this.pump();
         });
     }

@@ -7,10 +7,19 @@ import type { BaseModelFiles } from '../pipeline/spec.js';
  *   <id>/{tokenizer,text_encoder,unet,vae_decoder,vae_encoder,scheduler}/   a base model
  *   <id>/controlnet/<name>/model.onnx                                      ControlNets for that model only
  *   controlnet/<name>/model.onnx                                           ControlNets for every model
+ *   vae/<id>/{vae_decoder,vae_encoder}/model.onnx or vae/<id>/model.onnx     custom VAEs
  *   aliases.json                                                            {"hosted id": "<id>"}
  */
+export interface VaeFiles {
+  decoder: string;
+  encoder: string | null;
+  scalingFactor: number | null;
+}
+
 export interface ModelCatalog {
   models: Map<string, BaseModelFiles>;
+  /** Custom VAEs under vae/<id>/ (request field `vae`). */
+  vaes: Map<string, VaeFiles>;
   /** ControlNets by name, per model id (global ones merged with the model's own, which win). */
   controlnets: Map<string, Map<string, string>>;
   aliases: Map<string, string>;
@@ -86,10 +95,30 @@ export async function scanModels(modelsDir: string): Promise<ModelCatalog> {
     // another base model (widths, dtype) and would not fit.
     controlnets.set(id, own.size > 0 ? own : global);
   }
+  const vaes = new Map<string, VaeFiles>();
+  for (const id of await subdirs(path.join(modelsDir, 'vae'))) {
+    const vae = await readVae(path.join(modelsDir, 'vae', id));
+    if (vae) vaes.set(id, vae);
+  }
   const aliases = new Map<string, string>();
   const aliasFile = await readJson(path.join(modelsDir, 'aliases.json'));
   for (const [alias, target] of Object.entries(aliasFile ?? {})) {
     if (typeof target === 'string' && models.has(target)) aliases.set(alias, target);
   }
-  return { models, controlnets, aliases };
+  return { models, vaes, controlnets, aliases };
+}
+
+/** A VAE folder: vae_decoder/ (+ vae_encoder/) as in a model folder, or a lone decoder model.onnx. */
+export async function readVae(dir: string): Promise<VaeFiles | null> {
+  const nested = path.join(dir, 'vae_decoder', 'model.onnx');
+  const flat = path.join(dir, 'model.onnx');
+  const decoder = (await exists(nested)) ? nested : (await exists(flat)) ? flat : null;
+  if (!decoder) return null;
+  const encoderFile = path.join(dir, 'vae_encoder', 'model.onnx');
+  const config = (await readJson(path.join(path.dirname(decoder), 'config.json'))) ?? (await readJson(path.join(dir, 'config.json'))) ?? {};
+  return {
+    decoder,
+    encoder: (await exists(encoderFile)) ? encoderFile : null,
+    scalingFactor: typeof config.scaling_factor === 'number' ? config.scaling_factor : null,
+  };
 }

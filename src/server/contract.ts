@@ -55,6 +55,8 @@ export const controlNetRequestSchema = z
     base64: yesNoField('base64', false),
     temp: yesNoField('temp', false),
     webhook: textField('webhook', null, 2048),
+    // Answer "processing" at once instead of waiting for the result (fetch it, or get the webhook).
+    instant_response: yesNoField('instant_response', false),
     track_id: z.union([z.string(), z.number(), z.null()]).optional().transform((v) => v ?? null),
     // Hint preprocessing (extension; controlnet_aux defaults when absent).
     detect_resolution: intField('detect_resolution', 64, 2048, 512),

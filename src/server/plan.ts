@@ -11,6 +11,8 @@ export interface GenerationPlan {
   units: { name: string; type: string; modelPath: string; conditioningScale: number; imageField: string; imageValue: string }[];
   useKarrasSigmas: boolean;
   algorithmType: string | null;
+  /** The custom VAE in use (request `vae`), or null for the model's own. */
+  vae: string | null;
   warnings: string[];
 }
 
@@ -22,7 +24,7 @@ const KNOWN_FIELDS = new Set([
   'scheduler', 'use_karras_sigmas', 'algorithm_type', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
   'seed', 'clip_skip', 'base64', 'temp', 'webhook', 'track_id', 'detect_resolution', 'low_threshold', 'high_threshold',
   'safety_checker', 'enhance_prompt', 'multi_lingual', 'tomesd', 'upscale', 'vae', 'lora_model', 'lora_strength',
-  'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale', 'ip_adapter_image',
+  'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale', 'ip_adapter_image', 'instant_response',
 ]);
 
 const list = (values: Iterable<string>) => [...values].join(', ') || '(none installed)';
@@ -64,7 +66,20 @@ export function planGeneration(
   const warnings: string[] = [];
   rejectMissingFeatures(req);
 
-  const model = resolveModelId(catalog, req.model_id, defaultModel, warnings);
+  let model = resolveModelId(catalog, req.model_id, defaultModel, warnings);
+  if (req.vae) {
+    const vae = catalog.vaes.get(req.vae);
+    if (!vae) throw badRequest(`vae: unknown VAE "${req.vae}"; available: ${list(catalog.vaes.keys())} (add one with load_vae)`);
+    model = {
+      ...model,
+      vaeDecoder: vae.decoder,
+      vaeEncoder: vae.encoder ?? model.vaeEncoder,
+      vaeScalingFactor: vae.scalingFactor ?? model.vaeScalingFactor,
+    };
+  }
+  if (req.webhook && !/^https?:\/\/[^\s]+$/i.test(req.webhook)) {
+    throw badRequest(`webhook: must be an http(s) URL, got "${req.webhook.slice(0, 80)}"`);
+  }
   const available = catalog.controlnets.get(model.id) ?? new Map<string, string>();
   const names = split(req.controlnet_model);
   if (names.length === 0) {
@@ -143,11 +158,10 @@ export function planGeneration(
   if (req.enhance_prompt) warnings.push('enhance_prompt: this server has no prompt enhancer; the prompt was used as given');
   if (req.multi_lingual) warnings.push('multi_lingual: this server has no translator; the prompt was used as given');
   if (req.tomesd) warnings.push('tomesd: token merging is not implemented; generation ran without it');
-  if (req.temp) warnings.push('temp: temporary outputs are not implemented yet; outputs are kept');
   const unknown = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
   if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
 
-  return { model, units, useKarrasSigmas, algorithmType, warnings };
+  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, warnings };
 }
 
 /** Features of the hosted API this server does not have: refused by name rather than silently skipped. */
@@ -159,10 +173,8 @@ function rejectMissingFeatures(req: ControlNetRequest) {
   if (req.upscale && !['no', '0', '1', 'none', 'false'].includes(req.upscale.trim().toLowerCase())) {
     refuse('upscale', 'upscaling is not available on this server; send "no"');
   }
-  if (req.vae) refuse('vae', 'custom VAEs are not supported yet; omit it to use the model\'s own VAE');
   if (req.lora_model) refuse('lora_model', 'LoRA is not supported by this server yet');
   if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
   if (req.clip_skip > 1) refuse('clip_skip', 'values above 1 are not supported yet (the text encoder exports have no hidden-state outputs)');
-  if (req.webhook) refuse('webhook', 'webhooks are not supported yet');
 }

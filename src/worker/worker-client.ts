@@ -62,6 +62,14 @@ export class InferenceWorker {
     await this.worker.terminate();
   }
 
+  /** Replaces the thread with a fresh one (all sessions closed); call only while no job runs. */
+  async restart(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+    this.closing = false;
+    this.spawn();
+  }
+
   private spawn() {
     const workerData: WorkerData = { settings: this.settings };
     if (import.meta.url.endsWith('.ts')) {

@@ -1,74 +1,83 @@
 import { describe, expect, it } from 'vitest';
-import { JobQueue, QueueFullError, type JobRunner } from '../../src/jobs/queue.js';
-import type { GenerationResult, GenerationSpec } from '../../src/pipeline/spec.js';
+import { LocalQueue, QueueFullError } from '../../src/jobs/queue.js';
 
-/** A runner whose jobs finish when the test says so, recording the order it ran them in. */
-function manualRunner(log: string[]) {
-  const finishers: (() => void)[] = [];
-  const runner: JobRunner = {
-    run: (spec) =>
-      new Promise<GenerationResult>((resolve, reject) => {
-        log.push(spec.id);
-        finishers.push(() => (spec.id === 'bad' ? reject(new Error('bad job')) : resolve({ images: [], mode: 'txt2img' } as unknown as GenerationResult)));
-      }),
-  };
-  return { runner, finishNext: () => finishers.shift()!() };
+/** A handler whose jobs finish when the test says so, recording the order it started them in. */
+function manual() {
+  const started: string[] = [];
+  const finishers = new Map<string, () => void>();
+  const handler = (id: string) =>
+    new Promise<void>((resolve, reject) => {
+      started.push(id);
+      finishers.set(id, () => (id.startsWith('bad') ? reject(new Error('bad job')) : resolve()));
+    });
+  return { started, handler, finish: (id: string) => finishers.get(id)!() };
 }
 
-const spec = (id: string) => ({ id }) as GenerationSpec;
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe('JobQueue', () => {
-  it('runs one job at a time per runner, in order, and refuses work past its bound', async () => {
-    const log: string[] = [];
-    const { runner, finishNext } = manualRunner(log);
-    const queue = new JobQueue([runner], 2);
-    const a = queue.submit(spec('a'));
-    const b = queue.submit(spec('b'));
-    const c = queue.submit(spec('c'));
-    await expect(queue.submit(spec('d'))).rejects.toBeInstanceOf(QueueFullError);
-    expect([queue.running, queue.depth]).toEqual([1, 2]);
-    expect(log).toEqual(['a']);
-    finishNext();
-    await a;
+describe('LocalQueue', () => {
+  it('runs one job at a time per slot, in order, and refuses work past its bound', async () => {
+    const m = manual();
+    const queue = new LocalQueue(2, 1, m.handler);
+    queue.enqueue('a');
+    queue.enqueue('b');
+    queue.enqueue('c');
+    expect(() => queue.enqueue('d')).toThrow(QueueFullError);
+    expect(queue.hasRoom()).toBe(false);
+    expect([queue.active, queue.depth]).toEqual([1, 2]);
+    expect([queue.position('a'), queue.position('b'), queue.position('c'), queue.position('x')]).toEqual([-1, 0, 1, null]);
+    queue.enqueue('forced', true);
+    expect(queue.depth).toBe(3);
+    m.finish('a');
     await tick();
-    expect(log).toEqual(['a', 'b']);
-    finishNext();
-    await b;
+    expect(m.started).toEqual(['a', 'b']);
+    m.finish('b');
     await tick();
-    finishNext();
-    await c;
+    m.finish('c');
     await tick();
-    expect(log).toEqual(['a', 'b', 'c']);
-    expect([queue.running, queue.depth]).toEqual([0, 0]);
+    m.finish('forced');
+    await tick();
+    expect(m.started).toEqual(['a', 'b', 'c', 'forced']);
+    expect([queue.active, queue.depth]).toEqual([0, 0]);
   });
 
   it('keeps serving after a job fails', async () => {
-    const log: string[] = [];
-    const { runner, finishNext } = manualRunner(log);
-    const queue = new JobQueue([runner], 4);
-    const bad = queue.submit(spec('bad'));
-    const good = queue.submit(spec('good'));
-    finishNext();
-    await expect(bad).rejects.toThrow('bad job');
+    const m = manual();
+    const queue = new LocalQueue(4, 1, m.handler);
+    queue.enqueue('bad');
+    queue.enqueue('good');
+    m.finish('bad');
     await tick();
-    finishNext();
-    await expect(good).resolves.toBeTruthy();
+    expect(m.started).toEqual(['bad', 'good']);
   });
 
-  it('uses every runner in parallel', async () => {
-    const log: string[] = [];
-    const one = manualRunner(log);
-    const two = manualRunner(log);
-    const queue = new JobQueue([one.runner, two.runner], 1);
-    const jobs = [queue.submit(spec('a')), queue.submit(spec('b')), queue.submit(spec('c'))];
-    expect(queue.running).toBe(2);
-    expect(queue.depth).toBe(1);
-    one.finishNext();
-    two.finishNext();
-    await Promise.all(jobs.slice(0, 2));
+  it('uses every slot in parallel', async () => {
+    const m = manual();
+    const queue = new LocalQueue(1, 2, m.handler);
+    queue.enqueue('a');
+    queue.enqueue('b');
+    queue.enqueue('c');
+    expect([queue.active, queue.depth]).toEqual([2, 1]);
+    m.finish('b');
     await tick();
-    (log[2] === 'c' ? one : two).finishNext();
-    await jobs[2];
+    expect(m.started).toEqual(['a', 'b', 'c']);
+  });
+
+  it('clears waiting jobs, and pause() waits for the running ones', async () => {
+    const m = manual();
+    const queue = new LocalQueue(5, 1, m.handler);
+    ['a', 'b', 'c'].forEach((id) => queue.enqueue(id));
+    expect(queue.clear()).toEqual(['b', 'c']);
+    let paused = false;
+    const pausing = queue.pause().then(() => (paused = true));
+    queue.enqueue('d');
+    await tick();
+    expect(paused).toBe(false);
+    m.finish('a');
+    await pausing;
+    expect(m.started).toEqual(['a']);
+    queue.resume();
+    await tick();
+    expect(m.started).toEqual(['a', 'd']);
   });
 });

@@ -1,14 +1,15 @@
 import { randomInt } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { checkKey } from '../auth.js';
 import { controlNetRequestSchema, describeIssues, type ControlNetRequest } from '../contract.js';
 import { planGeneration, type GenerationPlan } from '../plan.js';
 import { loadImageField } from '../../image/source.js';
-import { badRequest } from '../../util/errors.js';
-import { newJobId, writeOutputs } from '../../jobs/outputs.js';
-import { JobFailedError } from '../../worker/worker-client.js';
-import type { GenerationResult, GenerationSpec } from '../../pipeline/spec.js';
+import { ApiError, badRequest } from '../../util/errors.js';
+import { newJobId } from '../../jobs/outputs.js';
+import type { JobRecord } from '../../jobs/record.js';
+import { processingBody, successBody } from '../../jobs/responses.js';
+import type { GenerationSpec } from '../../pipeline/spec.js';
 
 /** Seeds past 2^53 are echoed as strings so JSON clients do not round them. */
 const seedForJson = (seed: bigint) => (seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString());
@@ -17,40 +18,48 @@ const seedForJson = (seed: bigint) => (seed <= BigInt(Number.MAX_SAFE_INTEGER) ?
 const imageForMeta = (value: string | null) => (value === null ? null : /^https?:\/\//i.test(value) ? value : 'base64');
 
 export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const handler = async (body: unknown, baseUrl: string) => {
-    const raw = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const raw = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
     checkKey(ctx.config, raw.key);
+    if (!ctx.jobs.accepting) throw new ApiError(503, 'the server is shutting down; retry on another node or later');
     const parsed = controlNetRequestSchema.safeParse(raw);
     if (!parsed.success) throw badRequest(describeIssues(parsed.error));
     const req = parsed.data;
-    const plan = planGeneration(req, raw, ctx.catalog(), ctx.defaultModel);
+    const plan = planGeneration(req, raw, ctx.models.catalog(), ctx.defaultModel());
     const spec = await buildSpec(req, plan, ctx);
-    let result: GenerationResult;
-    try {
-      result = await ctx.queue.submit(spec);
-    } catch (err) {
-      if (err instanceof JobFailedError && err.clientError) throw badRequest(err.message);
-      throw err;
+    const record = await ctx.jobs.submit(spec, {
+      baseUrl: baseUrlOf(ctx, request),
+      base64: req.base64,
+      temp: req.temp,
+      webhook: req.webhook,
+      trackId: req.track_id,
+      warnings: plan.warnings,
+      meta: requestMeta(req, plan, spec),
+    });
+    const finished = req.instant_response ? null : await ctx.jobs.waitFinished(record.id, ctx.config.jobs.syncTimeoutMs);
+    if (!finished) {
+      const current = (await ctx.jobs.get(record.id)) ?? record;
+      return processingBody(current, await ctx.jobs.status(current));
     }
-    const files = await writeOutputs(ctx.config.outputDir, spec.id, result.images);
-    const urls = files.map((f) => `${baseUrl}/generations/${f}`);
-    const warnings = [...plan.warnings, ...result.warnings];
-    return {
-      status: 'success',
-      generationTime: Number((result.timings.totalMs / 1000).toFixed(3)),
-      id: Number(spec.id),
-      output: req.base64 ? result.images.map((png) => Buffer.from(png).toString('base64')) : urls,
-      ...(req.base64 ? { output_urls: urls } : {}),
-      ...(warnings.length > 0 ? { warnings } : {}),
-      meta: buildMeta(req, plan, spec, result),
-    };
+    return finishedResponse(ctx, finished, reply);
   };
-
-  const route = async (request: { body: unknown; protocol: string; host: string }) =>
-    handler(request.body, ctx.config.publicUrl || `${request.protocol}://${request.host}`);
-  app.post('/api/v1/enterprise/controlnet', route);
-  app.post('/controlnet', route);
+  app.post('/api/v1/enterprise/controlnet', handler);
+  app.post('/controlnet', handler);
 };
+
+export function baseUrlOf(ctx: AppContext, request: FastifyRequest): string {
+  return ctx.config.publicUrl || `${request.protocol}://${request.host}`;
+}
+
+/** A finished job as the contract answers it: success body, or the failure as an error. */
+export async function finishedResponse(ctx: AppContext, record: JobRecord, reply: FastifyReply) {
+  if (record.state === 'succeeded') {
+    if (record.expired) throw new ApiError(410, `job ${record.id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+    return successBody(record, record.response.base64 ? await ctx.jobs.base64Outputs(record) : undefined);
+  }
+  const status = record.error?.clientError ? 400 : 500;
+  return reply.code(status).send({ status: 'error', id: Number(record.id), message: record.error?.message ?? 'the job failed' });
+}
 
 async function buildSpec(req: ControlNetRequest, plan: GenerationPlan, ctx: AppContext): Promise<GenerationSpec> {
   const limits = ctx.config.image;
@@ -95,7 +104,8 @@ async function buildSpec(req: ControlNetRequest, plan: GenerationPlan, ctx: AppC
   };
 }
 
-function buildMeta(req: ControlNetRequest, plan: GenerationPlan, spec: GenerationSpec, result: GenerationResult) {
+/** meta as the request defines it; the worker adds what only the run knows (resultMeta). */
+function requestMeta(req: ControlNetRequest, plan: GenerationPlan, spec: GenerationSpec): Record<string, unknown> {
   const yn = (b: boolean) => (b ? 'yes' : 'no');
   const scales = spec.controlnets.map((u) => u.conditioningScale);
   return {
@@ -108,16 +118,14 @@ function buildMeta(req: ControlNetRequest, plan: GenerationPlan, spec: Generatio
     controlnet_conditioning_scale: scales.length === 1 ? scales[0] : scales,
     auto_hint: yn(spec.autoHint),
     guess_mode: yn(spec.guessMode),
-    mode: result.mode,
     scheduler: spec.scheduler,
-    use_karras_sigmas: yn(result.usedKarrasSigmas),
-    algorithm_type: result.algorithmType,
+    use_karras_sigmas: yn(spec.useKarrasSigmas),
+    algorithm_type: spec.algorithmType,
     W: spec.width,
     H: spec.height,
     steps: spec.steps,
-    denoising_steps: result.stepsRun,
     guidance_scale: spec.guidanceScale,
-    strength: result.mode === 'txt2img' ? 1 : spec.strength,
+    strength: spec.strength,
     seed: seedForJson(spec.seed),
     n_samples: spec.samples,
     init_image: imageForMeta(req.init_image),
@@ -132,13 +140,13 @@ function buildMeta(req: ControlNetRequest, plan: GenerationPlan, spec: Generatio
     multi_lingual: 'no',
     tomesd: 'no',
     upscale: 'no',
-    vae: null,
+    vae: plan.vae,
     lora: null,
     embeddings: null,
     base64: yn(req.base64),
-    temp: 'no',
+    temp: yn(req.temp),
+    webhook: req.webhook,
     track_id: req.track_id,
     file_prefix: spec.id,
-    execution_providers: result.providers,
   };
 }

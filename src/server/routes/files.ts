@@ -1,23 +1,45 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../../util/errors.js';
 
-const SAFE_NAME = /^[A-Za-z0-9_-]+\.png$/;
+const OUTPUT = /^(\d+)-\d+\.png$/;
+const UPLOAD = /^[0-9a-f-]{36}\.(png|jpg|webp)$/;
+const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp' };
 
-/** Serves generated images at stable URLs: /generations/<id>-<n>.png */
+async function sendFile(reply: FastifyReply, file: string, type: string): Promise<boolean> {
+  const stat = await fs.stat(file).catch(() => null);
+  if (!stat?.isFile()) return false;
+  reply
+    .header('content-type', type)
+    .header('content-length', stat.size)
+    .header('cache-control', 'public, max-age=31536000, immutable')
+    .send(createReadStream(file));
+  return true;
+}
+
+/** Generated images at stable URLs (/generations/<id>-<n>.png) and uploaded images (/uploads/<uuid>.<ext>). */
 export const fileRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get<{ Params: { file: string } }>('/generations/:file', async (request, reply) => {
     const { file } = request.params;
-    if (!SAFE_NAME.test(file)) throw new ApiError(404, `no such file: ${file}`);
-    const full = path.join(ctx.config.outputDir, file);
-    const stat = await fs.stat(full).catch(() => null);
-    if (!stat?.isFile()) throw new ApiError(404, `no such file: ${file}`);
-    return reply
-      .header('content-type', 'image/png')
-      .header('content-length', stat.size)
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .send(createReadStream(full));
+    const match = OUTPUT.exec(file);
+    if (!match) throw new ApiError(404, `no such file: ${file}`);
+    if (await sendFile(reply, path.join(ctx.config.outputDir, file), 'image/png')) return reply;
+    // Not on this node's disk: the job may have expired, or (scale-out) live in the shared store.
+    const record = await ctx.jobs.get(match[1]);
+    if (record?.expired) throw new ApiError(410, `${file} expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+    const bytes = record?.result?.outputs.includes(file) ? await ctx.jobs.readOutput(file) : null;
+    if (!bytes) throw new ApiError(404, `no such file: ${file}`);
+    return reply.header('content-type', 'image/png').header('cache-control', 'public, max-age=31536000, immutable').send(bytes);
+  });
+
+  app.get<{ Params: { file: string } }>('/uploads/:file', async (request, reply) => {
+    const { file } = request.params;
+    const match = UPLOAD.exec(file);
+    if (!match || !(await sendFile(reply, path.join(ctx.config.dataDir, 'uploads', file), TYPES[match[1]]))) {
+      throw new ApiError(404, `no such file: ${file}`);
+    }
+    return reply;
   });
 };

@@ -1,0 +1,13 @@
+import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+
+/** The meta fields only the finished generation knows (what really ran). */
+export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: GenerationResult): Record<string, unknown> {
+  return {
+    mode: result.mode,
+    use_karras_sigmas: result.usedKarrasSigmas ? 'yes' : 'no',
+    algorithm_type: result.algorithmType,
+    denoising_steps: result.stepsRun,
+    strength: result.mode === 'txt2img' ? 1 : spec.strength,
+    execution_providers: result.providers,
+  };
+}

@@ -1,0 +1,131 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ApiError, badRequest } from '../util/errors.js';
+import { readBaseModel, readVae, scanModels, type ModelCatalog } from './catalog.js';
+
+export type ModelKind = 'model' | 'controlnet' | 'vae';
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const RESERVED = new Set(['controlnet', 'annotators', 'vae', 'aliases.json']);
+
+/** Where each kind lives under the models folder. */
+const folderOf = (modelsDir: string, kind: ModelKind, id: string) =>
+  kind === 'model' ? path.join(modelsDir, id) : path.join(modelsDir, kind, id);
+
+/**
+ * The models folder as the management endpoints change it: models are added by linking a folder that
+ * is already on this machine (no downloads here), removed by unlinking (or deleting what the server
+ * owns), and the catalog is rescanned after each change.
+ */
+export class ModelRegistry {
+  private current: ModelCatalog;
+
+  private constructor(
+    readonly modelsDir: string,
+    initial: ModelCatalog,
+  ) {
+    this.current = initial;
+  }
+
+  static async open(modelsDir: string): Promise<ModelRegistry> {
+    return new ModelRegistry(modelsDir, await scanModels(modelsDir));
+  }
+
+  catalog(): ModelCatalog {
+    return this.current;
+  }
+
+  async rescan(): Promise<ModelCatalog> {
+    this.current = await scanModels(this.modelsDir);
+    return this.current;
+  }
+
+  /** Where an id of a kind lives, whether or not it exists. */
+  folder(kind: ModelKind, id: string): string {
+    return folderOf(this.modelsDir, kind, id);
+  }
+
+  /**
+   * Makes a local folder (or, for ControlNets, a single .onnx file) available under `id`, checking
+   * first that it is a model of that kind. Returns the folder it now lives at.
+   */
+  async link(kind: ModelKind, id: string, source: string): Promise<string> {
+    checkId(id);
+    const src = localPath(source);
+    const stat = await fs.stat(src).catch(() => null);
+    if (!stat) throw badRequest(`url: ${src} does not exist on this server`);
+    const target = this.folder(kind, id);
+    if (await fs.lstat(target).catch(() => null)) {
+      throw badRequest(`model_id: "${id}" already exists; delete_model it first`);
+    }
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    if (kind === 'controlnet' && stat.isFile()) {
+      if (!src.endsWith('.onnx')) throw badRequest(`url: ${src} is not an .onnx file`);
+      // A lone graph: link it (and any external-weights file beside it) into a folder of its own.
+      await fs.mkdir(target);
+      await fs.symlink(src, path.join(target, 'model.onnx'));
+      for (const extra of await fs.readdir(path.dirname(src))) {
+        if (/\.(onnx_data|pb|bin)$/.test(extra) || extra === 'config.json') {
+          await fs.symlink(path.join(path.dirname(src), extra), path.join(target, extra)).catch(() => undefined);
+        }
+      }
+    } else {
+      if (!stat.isDirectory()) throw badRequest(`url: ${src} is not a folder`);
+      await checkLooksLike(kind, src);
+      await fs.symlink(src, target, 'dir');
+    }
+    await this.rescan();
+    return target;
+  }
+
+  /** Removes a model: a link is unlinked; a folder inside the models folder is deleted. */
+  async remove(kind: ModelKind, id: string): Promise<string> {
+    checkId(id);
+    const target = this.folder(kind, id);
+    const stat = await fs.lstat(target).catch(() => null);
+    if (!stat) throw new ApiError(404, `model_id: no ${kind === 'model' ? 'model' : kind} "${id}"`);
+    if (stat.isSymbolicLink()) await fs.unlink(target);
+    else await fs.rm(target, { recursive: true, force: true });
+    await this.rescan();
+    return target;
+  }
+
+  /** When each entry appeared (the link's or folder's own time). */
+  async loadedAt(kind: ModelKind, id: string): Promise<Date | null> {
+    const stat = await fs.lstat(this.folder(kind, id)).catch(() => null);
+    return stat ? stat.mtime : null;
+  }
+}
+
+function checkId(id: string) {
+  if (!ID.test(id) || RESERVED.has(id)) {
+    throw badRequest(`model_id: "${id}" is not a valid id (letters, digits, ".", "_", "-"; not a reserved name)`);
+  }
+}
+
+/** Accepts absolute paths and file:// URLs; refuses anything that would need a download. */
+function localPath(source: string): string {
+  if (source.startsWith('file://')) return new URL(source).pathname;
+  if (/^[a-z]+:\/\//i.test(source)) {
+    throw badRequest(
+      `url: this server does not download models (${source.split('/')[2] ?? source}); export them with scripts/export_onnx.py ` +
+        'on a machine with the weights and pass the folder\'s path on this server',
+    );
+  }
+  if (!path.isAbsolute(source)) {
+    throw badRequest(`url: give an absolute path to a folder on this server (a Hugging Face id such as "${source}" cannot be downloaded here)`);
+  }
+  return path.normalize(source);
+}
+
+async function checkLooksLike(kind: ModelKind, dir: string) {
+  if (kind === 'model' && !(await readBaseModel('check', dir))) {
+    throw badRequest(`url: ${dir} is not a model folder (needs text_encoder/, unet/, vae_decoder/ with model.onnx, tokenizer/ and scheduler/scheduler_config.json)`);
+  }
+  if (kind === 'controlnet' && !(await fs.stat(path.join(dir, 'model.onnx')).catch(() => null))) {
+    throw badRequest(`url: ${dir} has no model.onnx (a ControlNet folder holds model.onnx)`);
+  }
+  if (kind === 'vae' && !(await readVae(dir))) {
+    throw badRequest(`url: ${dir} is not a VAE folder (needs vae_decoder/model.onnx or model.onnx)`);
+  }
+}

@@ -1,0 +1,39 @@
+import type { BaseModelFiles } from '../pipeline/spec.js';
+import type { SessionSettings } from '../runtime/session.js';
+import { InferenceWorker } from './worker-client.js';
+
+/** The inference worker threads of this process (one per device), managed together. */
+export class WorkerPool {
+  readonly workers: InferenceWorker[];
+
+  constructor(settings: SessionSettings, count = 1) {
+    this.workers = Array.from({ length: count }, () => new InferenceWorker(settings));
+  }
+
+  /** Opens a model's sessions on every worker; resolves to the first error message, or null. */
+  async preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null> {
+    const results = await Promise.all(this.workers.map((w) => w.preload(model, controlnets)));
+    return results.find((r) => r !== null) ?? null;
+  }
+
+  async loaded(): Promise<{ path: string; provider: string }[]> {
+    const all = await Promise.all(this.workers.map((w) => w.loaded()));
+    const seen = new Map<string, { path: string; provider: string }>();
+    for (const list of all) for (const s of list ?? []) seen.set(s.path, s);
+    return [...seen.values()];
+  }
+
+  /** Closes sessions under `prefix` (all by default) on every worker; returns how many closed. */
+  async release(prefix = ''): Promise<number> {
+    const counts = await Promise.all(this.workers.map((w) => w.release(prefix)));
+    return counts.reduce((a, b) => a + (b ?? 0), 0);
+  }
+
+  async restart(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.restart()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
