@@ -88,9 +88,11 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     },
     async close() {
       clearInterval(sweeper);
-      await app.close();
+      // Jobs first (new generations get 503, fetch still answers), then HTTP, then the threads.
       await jobs.shutdown(config.jobs.shutdownTimeoutMs);
+      await app.close();
       await workers.close();
+      await jobs.close();
     },
   };
 }

@@ -71,6 +71,8 @@ export class LocalJobService implements Jobs {
   private readonly queue: LocalQueue;
   private readonly eta = new EtaEstimator();
   private readonly webhooksInFlight = new Set<Promise<unknown>>();
+  /** Pending waitFinished() calls; shutdown answers them (the client then fetches from the next run). */
+  private readonly waiters = new Set<(r: JobRecord | null) => void>();
   private closing = false;
 
   constructor(private readonly o: JobServiceOptions) {
@@ -142,10 +144,12 @@ export class LocalJobService implements Jobs {
       const done = (r: JobRecord | null) => {
         if (settled) return;
         settled = true;
+        this.waiters.delete(done);
         unsubscribe();
         clearTimeout(timer);
         resolve(r);
       };
+      this.waiters.add(done);
       const unsubscribe = this.events.subscribe(id, (e) => {
         if (e.type === 'state' && FINISHED.includes(e.record.state)) done(e.record);
       });
@@ -198,13 +202,26 @@ export class LocalJobService implements Jobs {
     return files.map((f) => (f ? f.toString('base64') : ''));
   }
 
-  /** Stops accepting, lets running jobs finish (up to `timeoutMs`), waits for webhooks, closes the store. */
+  /**
+   * Stops accepting, lets running jobs finish (up to `timeoutMs`; one still running then is re-queued
+   * at the next start), answers waiting requests with "processing", waits for webhooks. Queued jobs
+   * stay queued in the store for the next start. Call close() afterwards.
+   */
   async shutdown(timeoutMs: number): Promise<void> {
     this.closing = true;
     const drained = this.queue.pause();
     const timedOut = await Promise.race([drained.then(() => false), delay(timeoutMs).then(() => true)]);
     if (timedOut) this.o.log.warn({}, 'shutdown: a job was still running; it will be re-queued at the next start');
+    for (const answer of [...this.waiters]) answer(null);
     await Promise.race([Promise.allSettled([...this.webhooksInFlight]), delay(Math.min(timeoutMs, 5000))]);
+  }
+
+  /** Stops accepting new jobs (readiness turns 503) without touching running ones. */
+  stopAccepting(): void {
+    this.closing = true;
+  }
+
+  async close(): Promise<void> {
     await this.o.store.close();
   }
 

@@ -15,7 +15,7 @@ export class Metrics {
 
   constructor(queue: () => Promise<{ waiting: number; running: number }>) {
     const registers = [this.registry];
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'cn_process_' });
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'cn_' });
     new client.Gauge({
       name: 'cn_queue_waiting',
       help: 'Jobs waiting in the queue',
