@@ -57,6 +57,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     release: (prefix) => workers.release(prefix),
     // Running jobs finish first; queued ones wait and then run on the fresh threads.
     restart: () => jobs.whilePaused(() => workers.restart()),
+    hint: (request) => workers.hint(request),
   };
   const app = buildApp({ config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready }, log);
 

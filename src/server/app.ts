@@ -6,6 +6,8 @@ import type { Jobs } from '../jobs/service.js';
 import { QueueFullError } from '../jobs/queue.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { Metrics } from './metrics.js';
+import type { HintReply, HintRequest } from '../worker/protocol.js';
+import { detectRoutes } from './routes/detect.js';
 import { controlNetRoutes } from './routes/controlnet.js';
 import { fetchRoutes } from './routes/fetch.js';
 import { fileRoutes } from './routes/files.js';
@@ -20,6 +22,8 @@ export interface WorkerControl {
   release(prefix?: string): Promise<number>;
   /** Re-initialises the workers (restart_server): running jobs finish first. */
   restart(): Promise<void>;
+  /** A hint preview (detect endpoint). */
+  hint(request: HintRequest): Promise<HintReply>;
 }
 
 /** What the routes need; built by main.ts (or a test) and shared by every plugin. */
@@ -59,7 +63,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     reply.code(404).send({ status: 'error', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, fetchRoutes, managementRoutes, observabilityRoutes]) {
+  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, observabilityRoutes]) {
     app.register(routes, { ctx });
   }
   return app;

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { generate, GenerationError } from '../pipeline/generate.js';
 import { ModelSessions } from '../pipeline/model-sessions.js';
-import { HintError, AnnotatorMissingError } from '../preprocessors/registry.js';
+import { HintError, AnnotatorMissingError, makeHint } from '../preprocessors/registry.js';
 import { SchedulerError } from '../schedulers/registry.js';
 import { SignatureError } from '../runtime/signatures.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
@@ -50,6 +50,16 @@ port.on('message', async (message: ToWorker) => {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
       }
       return;
+    case 'hint': {
+      const { type, image, options } = message.request;
+      try {
+        const hint = await makeHint(type, image, options);
+        post({ type: 'reply', requestId: message.requestId, value: { ok: true, image: hint.image, minusOneMask: hint.minusOneMask } });
+      } catch (err) {
+        post({ type: 'reply', requestId: message.requestId, value: { ok: false, message: (err as Error).message, clientError: isClientError(err) } });
+      }
+      return;
+    }
     case 'loaded':
       post({ type: 'reply', requestId: message.requestId, value: await models.loaded() });
       return;

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { BaseModelFiles, GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
-import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
+import type { FromWorker, HintReply, HintRequest, ToWorker, WorkerData } from './protocol.js';
 
 /** A job failure, with whether the client caused it (4xx) or the server did (5xx). */
 export class JobFailedError extends Error {
@@ -51,6 +51,13 @@ export class InferenceWorker {
   /** Opens a model's sessions ahead of the first request; resolves to an error message, or null. */
   preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null> {
     return this.request({ type: 'preload', requestId: 0, model, controlnets }) as Promise<string | null>;
+  }
+
+  /** Computes a hint on this worker (annotator networks run where the sessions are). */
+  hint(request: HintRequest): Promise<HintReply> {
+    return this.request({ type: 'hint', requestId: 0, request }).then(
+      (r) => (r as HintReply | undefined) ?? { ok: false, message: 'the inference worker stopped', clientError: false },
+    );
   }
 
   loaded(): Promise<{ path: string; provider: string }[]> {

@@ -1,6 +1,7 @@
 import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
 import { InferenceWorker } from './worker-client.js';
+import type { HintReply, HintRequest } from './protocol.js';
 
 /** The inference worker threads of this process (one per device), managed together. */
 export class WorkerPool {
@@ -14,6 +15,14 @@ export class WorkerPool {
   async preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null> {
     const results = await Promise.all(this.workers.map((w) => w.preload(model, controlnets)));
     return results.find((r) => r !== null) ?? null;
+  }
+
+  private nextHint = 0;
+
+  /** A hint on one of the workers (round robin). */
+  hint(request: HintRequest): Promise<HintReply> {
+    const worker = this.workers[this.nextHint++ % this.workers.length];
+    return worker.hint(request);
   }
 
   async loaded(): Promise<{ path: string; provider: string }[]> {
