@@ -33,8 +33,8 @@ describe('POST /api/v1/enterprise/controlnet/detect', () => {
     const expected = await makeHint('canny', rgb, { width: rgb.width, height: rgb.height, lowThreshold: 50, highThreshold: 150 });
     expect(Buffer.from(expected.image.data).equals(got.data)).toBe(true);
     // An edge map: mostly black, with some bright edges (grey only where it was resized back).
-    const bright = got.data.filter((v) => v > 128).length / got.data.length;
-    expect(bright).toBeGreaterThan(0.005);
+    const bright = got.data.filter((v) => v > 40).length / got.data.length;
+    expect(bright).toBeGreaterThan(0.01);
     expect(bright).toBeLessThan(0.3);
   });
 
