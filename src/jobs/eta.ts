@@ -34,3 +34,19 @@ export class EtaEstimator {
     return workUnits(size) * this.secondsPerUnit * (1 - fractionDone);
   }
 }
+
+/** The work size of a stored job spec (the JSON form in a job record). */
+export function workSizeOf(spec: Record<string, unknown>): WorkSize {
+  return {
+    steps: Number(spec.steps),
+    width: Number(spec.width),
+    height: Number(spec.height),
+    samples: Number(spec.samples),
+    controlnets: (spec.controlnets as unknown[]).length,
+  };
+}
+
+/** How much of a running job is done (0 for queued ones), from its last progress. */
+export function fractionDone(record: { state: string; progress: { step: number; total: number } | null }): number {
+  return record.state === 'running' && record.progress ? record.progress.step / Math.max(1, record.progress.total) : 0;
+}

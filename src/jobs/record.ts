@@ -29,6 +29,8 @@ export interface JobRecord {
   finishedAt: number | null;
   /** How many times a worker started it (re-runs after a crash or restart count). */
   attempts: number;
+  /** The node that ran it last (NODE_NAME; set when several nodes share a Redis queue). */
+  node?: string;
   /** The generation spec without its images (JSON-safe: the seed is a decimal string). */
   spec: Record<string, unknown>;
   /** Blob keys of the spec's images, by slot ("init", "mask", "control.0", ...). */

@@ -1,24 +1,22 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
-import { JobFailedError } from '../worker/worker-client.js';
-import { EtaEstimator, type WorkSize } from './eta.js';
-import { JobEvents, type JobEvent } from './events.js';
-import { LocalQueue, QueueFullError } from './queue.js';
-import { FINISHED, type JobRecord } from './record.js';
-import { failedBody, successBody, type QueueStatus } from './responses.js';
-import { resultMeta } from './result-meta.js';
-import { decodeRaw, encodeRaw, joinSpec, splitSpec } from './spec-codec.js';
-import type { BlobStore, JobStore } from './store.js';
-import { deliverWebhook, type WebhookOptions } from './webhooks.js';
-import { writeOutputs } from './outputs.js';
-import { sweepExpired } from './sweeper.js';
 import type { Logger } from 'pino';
+import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+import { EtaEstimator, fractionDone, workSizeOf } from './eta.js';
+import { JobEvents, type JobEvent } from './events.js';
+import { executeJob, failurePatch, type ExecuteContext, type JobRunner } from './execute.js';
+import { WebhookSender } from './job-webhook.js';
+import { newJobId, writeOutputs } from './outputs.js';
+import { LocalQueue, QueueFullError } from './queue.js';
+import type { JobRecord } from './record.js';
+import type { QueueStatus } from './responses.js';
+import { encodeRaw, splitSpec } from './spec-codec.js';
+import type { BlobStore, JobStore } from './store.js';
+import { sweepExpired } from './sweeper.js';
+import { FinishWaiters } from './waiters.js';
+import type { WebhookOptions } from './webhooks.js';
 
-/** Runs one generation: an inference worker thread (or, in tests, anything with the same shape). */
-export interface JobRunner {
-  run(spec: GenerationSpec, onProgress?: (e: ProgressEvent) => void): Promise<GenerationResult>;
-}
+export type { JobRunner } from './execute.js';
 
 export interface JobServiceOptions {
   store: JobStore;
@@ -39,6 +37,8 @@ export interface JobServiceOptions {
 /** What the HTTP routes need from the job system, whichever backend runs it. */
 export interface Jobs {
   readonly accepting: boolean;
+  /** A new job id: numeric, unique across every node sharing the queue. */
+  newId(): Promise<string>;
   submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord>;
   get(id: string): Promise<JobRecord | null>;
   /** The record once finished, or null if it is still unfinished after `timeoutMs`. */
@@ -53,34 +53,55 @@ export interface Jobs {
   base64Outputs(record: JobRecord): Promise<string[]>;
 }
 
-const inputKey = (id: string, slot: string) => `inputs/${id}/${slot}`;
-const sizeOf = (spec: Record<string, unknown>): WorkSize => ({
-  steps: Number(spec.steps),
-  width: Number(spec.width),
-  height: Number(spec.height),
-  samples: Number(spec.samples),
-  controlnets: (spec.controlnets as unknown[]).length,
-});
+/** What assembly and shutdown need besides the routes' view, whichever backend runs the jobs. */
+export interface JobBackend extends Jobs {
+  /** Deletes expired temp outputs (the sweeper timer calls this). */
+  sweepExpired(now?: number): Promise<number>;
+  /** Pauses this node's job intake (running jobs finish), runs `fn`, resumes: restart_server. */
+  whilePaused<T>(fn: () => Promise<T>): Promise<T>;
+  /** Stops accepting, lets running jobs finish (up to `timeoutMs`), answers waiting requests, waits for webhooks. */
+  shutdown(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const inputKey = (id: string, slot: string) => `inputs/${id}/${slot}`;
 
 /**
  * The job system on one box: records in SQLite, inputs on disk, a bounded in-memory queue feeding one
  * inference worker per device, outputs as files, webhooks, progress events, restart recovery.
  */
-export class LocalJobService implements Jobs {
+export class LocalJobService implements JobBackend {
   readonly events = new JobEvents();
   private readonly queue: LocalQueue;
   private readonly eta = new EtaEstimator();
-  private readonly webhooksInFlight = new Set<Promise<unknown>>();
+  private readonly webhooks: WebhookSender;
   /** Pending waitFinished() calls; shutdown answers them (the client then fetches from the next run). */
-  private readonly waiters = new Set<(r: JobRecord | null) => void>();
+  private readonly waiters: FinishWaiters;
+  private readonly execution: ExecuteContext;
   private closing = false;
 
   constructor(private readonly o: JobServiceOptions) {
     this.queue = new LocalQueue(o.maxQueue, o.runners.length, (id, slot) => this.execute(id, o.runners[slot]));
+    this.waiters = new FinishWaiters(this.events, (id) => o.store.get(id));
+    this.webhooks = new WebhookSender({ store: o.store, options: o.webhook, log: o.log, base64Outputs: (r) => this.base64Outputs(r) });
+    this.execution = {
+      store: o.store,
+      blobs: o.blobs,
+      eta: this.eta,
+      tempTtlMs: o.tempTtlMs,
+      log: o.log,
+      emit: (e) => this.events.emit(e),
+      saveOutputs: (record, pngs) => writeOutputs(o.outputDir, record.id, pngs),
+      finish: (id, patch) => o.store.update(id, patch),
+    };
   }
 
   get accepting(): boolean {
     return !this.closing;
+  }
+
+  async newId(): Promise<string> {
+    return newJobId();
   }
 
   /**
@@ -105,30 +126,7 @@ export class LocalJobService implements Jobs {
 
   async submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord> {
     if (!this.queue.hasRoom()) throw new QueueFullError(this.o.maxQueue);
-    const { json, images } = splitSpec(spec);
-    const inputs: Record<string, string> = {};
-    await Promise.all(
-      Object.entries(images).map(async ([slot, image]) => {
-        inputs[slot] = inputKey(spec.id, slot);
-        await this.o.blobs.put(inputs[slot], encodeRaw(image));
-      }),
-    );
-    const record: JobRecord = {
-      id: spec.id,
-      state: 'queued',
-      createdAt: Date.now(),
-      startedAt: null,
-      finishedAt: null,
-      attempts: 0,
-      spec: json,
-      inputs,
-      response,
-      progress: null,
-      result: null,
-      error: null,
-      expiresAt: null,
-      webhookDeliveries: [],
-    };
+    const record = await storeNewJob(this.o.blobs, spec, response);
     await this.o.store.insert(record);
     this.queue.enqueue(record.id, true);
     return record;
@@ -138,25 +136,8 @@ export class LocalJobService implements Jobs {
     return this.o.store.get(id);
   }
 
-  async waitFinished(id: string, timeoutMs: number): Promise<JobRecord | null> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const done = (r: JobRecord | null) => {
-        if (settled) return;
-        settled = true;
-        this.waiters.delete(done);
-        unsubscribe();
-        clearTimeout(timer);
-        resolve(r);
-      };
-      this.waiters.add(done);
-      const unsubscribe = this.events.subscribe(id, (e) => {
-        if (e.type === 'state' && FINISHED.includes(e.record.state)) done(e.record);
-      });
-      const timer = setTimeout(() => done(null), timeoutMs);
-      // It may have finished before we subscribed.
-      void this.o.store.get(id).then((r) => r && FINISHED.includes(r.state) && done(r));
-    });
+  waitFinished(id: string, timeoutMs: number): Promise<JobRecord | null> {
+    return this.waiters.wait(id, timeoutMs);
   }
 
   async status(record: JobRecord): Promise<QueueStatus> {
@@ -166,9 +147,9 @@ export class LocalJobService implements Jobs {
     let seconds = 0;
     for (const id of ahead) {
       const r = await this.o.store.get(id);
-      if (r) seconds += this.eta.seconds(sizeOf(r.spec), fractionDone(r));
+      if (r) seconds += this.eta.seconds(workSizeOf(r.spec), fractionDone(r));
     }
-    seconds += this.eta.seconds(sizeOf(record.spec), fractionDone(record));
+    seconds += this.eta.seconds(workSizeOf(record.spec), fractionDone(record));
     return { position, etaSeconds: seconds };
   }
 
@@ -187,7 +168,7 @@ export class LocalJobService implements Jobs {
     let etaSeconds = 0;
     for (const id of [...running, ...waiting]) {
       const r = await this.o.store.get(id);
-      if (r) etaSeconds += this.eta.seconds(sizeOf(r.spec), fractionDone(r));
+      if (r) etaSeconds += this.eta.seconds(workSizeOf(r.spec), fractionDone(r));
     }
     return { waiting: waiting.length, running: running.length, etaSeconds };
   }
@@ -212,8 +193,8 @@ export class LocalJobService implements Jobs {
     const drained = this.queue.pause();
     const timedOut = await Promise.race([drained.then(() => false), delay(timeoutMs).then(() => true)]);
     if (timedOut) this.o.log.warn({}, 'shutdown: a job was still running; it will be re-queued at the next start');
-    for (const answer of [...this.waiters]) answer(null);
-    await Promise.race([Promise.allSettled([...this.webhooksInFlight]), delay(Math.min(timeoutMs, 5000))]);
+    this.waiters.releaseAll();
+    await this.webhooks.drain(Math.min(timeoutMs, 5000));
   }
 
   /** Stops accepting new jobs (readiness turns 503) without touching running ones. */
@@ -227,7 +208,7 @@ export class LocalJobService implements Jobs {
 
   /** Deletes expired temp outputs (the sweeper timer calls this). */
   sweepExpired(now = Date.now()): Promise<number> {
-    return sweepExpired(this.o.store, this.o.outputDir, now);
+    return sweepExpired(this.o.store, (names) => deleteFiles(this.o.outputDir, names), now);
   }
 
   /** Pauses the queue (running jobs finish), runs `fn`, resumes: restart_server. */
@@ -245,61 +226,14 @@ export class LocalJobService implements Jobs {
     if (!queued || queued.state !== 'queued') return;
     const record = (await this.o.store.update(id, { state: 'running', startedAt: Date.now(), progress: null, attempts: queued.attempts + 1 }))!;
     this.events.emit({ type: 'state', id, record });
-    let spec: GenerationSpec;
-    try {
-      spec = await this.loadSpec(record);
-    } catch (err) {
-      await this.finishFailed(id, `the job's stored inputs could not be read: ${(err as Error).message}`, false);
-      return;
-    }
-    let lastSaved = 0;
-    const started = performance.now();
-    try {
-      const result = await runner.run(spec, (p) => {
-        this.events.emit({ type: 'progress', id, step: p.step, total: p.total });
-        // Progress goes to the store at most twice a second (fetch reads it), always at the end.
-        const now = Date.now();
-        if (now - lastSaved > 500 || p.step === p.total) {
-          lastSaved = now;
-          void this.o.store.update(id, { progress: p });
-        }
-      });
-      this.eta.record(sizeOf(record.spec), (performance.now() - started) / 1000);
-      const outputs = await writeOutputs(this.o.outputDir, id, result.images);
-      const finishedAt = Date.now();
-      const done = await this.o.store.update(id, {
-        state: 'succeeded',
-        finishedAt,
-        progress: { step: result.stepsRun, total: result.stepsRun },
-        result: {
-          outputs,
-          meta: { ...record.response.meta, ...resultMeta(spec, result) },
-          warnings: result.warnings,
-          generationTime: Number((result.timings.totalMs / 1000).toFixed(3)),
-        },
-        expiresAt: record.response.temp ? finishedAt + this.o.tempTtlMs : null,
-      });
-      await this.o.blobs.delete(Object.values(record.inputs));
-      this.announce(done!, result);
-    } catch (err) {
-      const clientError = err instanceof JobFailedError && err.clientError;
-      if (!clientError) this.o.log.error({ err, job: id }, 'job failed');
-      await this.finishFailed(id, (err as Error).message, clientError);
-    }
-  }
-
-  private async loadSpec(record: JobRecord): Promise<GenerationSpec> {
-    const images: Record<string, ReturnType<typeof decodeRaw>> = {};
-    for (const [slot, key] of Object.entries(record.inputs)) {
-      const bytes = await this.o.blobs.get(key);
-      if (!bytes) throw new Error(`missing ${slot} image`);
-      images[slot] = decodeRaw(bytes);
-    }
-    return joinSpec(record.spec, images);
+    const outcome = await executeJob(this.execution, record, runner);
+    if (!outcome) return;
+    await this.o.blobs.delete(Object.values(record.inputs));
+    this.announce(outcome.record, outcome.result);
   }
 
   private async finishFailed(id: string, message: string, clientError: boolean): Promise<void> {
-    const record = await this.o.store.update(id, { state: 'failed', finishedAt: Date.now(), error: { message, clientError } });
+    const record = await this.o.store.update(id, failurePatch(message, clientError));
     if (!record) return;
     await this.o.blobs.delete(Object.values(record.inputs));
     this.announce(record, null);
@@ -309,24 +243,45 @@ export class LocalJobService implements Jobs {
   private announce(record: JobRecord, result: GenerationResult | null) {
     this.events.emit({ type: 'state', id: record.id, record });
     this.o.onFinished?.(record, result);
-    const url = record.response.webhook;
-    if (!url) return;
-    const delivery = (async () => {
-      const body = record.state === 'succeeded' ? successBody(record, record.response.base64 ? await this.base64Outputs(record) : undefined) : failedBody(record);
-      const deliveries = [...record.webhookDeliveries];
-      const ok = await deliverWebhook(url, { ...body, track_id: record.response.trackId }, this.o.webhook, async (d) => {
-        deliveries.push(d);
-        await this.o.store.update(record.id, { webhookDeliveries: [...deliveries] });
-      });
-      if (!ok) this.o.log.warn({ job: record.id, webhook: url }, 'webhook delivery failed after all attempts');
-    })().catch((err) => this.o.log.error({ err, job: record.id }, 'webhook delivery crashed'));
-    this.webhooksInFlight.add(delivery);
-    void delivery.finally(() => this.webhooksInFlight.delete(delivery));
+    this.webhooks.send(record);
   }
 }
 
-function fractionDone(r: JobRecord): number {
-  return r.state === 'running' && r.progress ? r.progress.step / Math.max(1, r.progress.total) : 0;
+/** Stores a new job's input images and returns its queued record (not yet inserted). */
+export async function storeNewJob(
+  blobs: BlobStore,
+  spec: GenerationSpec,
+  response: JobRecord['response'],
+  inputTtlMs?: number,
+): Promise<JobRecord> {
+  const { json, images } = splitSpec(spec);
+  const inputs: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(images).map(async ([slot, image]) => {
+      inputs[slot] = inputKey(spec.id, slot);
+      await blobs.put(inputs[slot], encodeRaw(image), inputTtlMs);
+    }),
+  );
+  return {
+    id: spec.id,
+    state: 'queued',
+    createdAt: Date.now(),
+    startedAt: null,
+    finishedAt: null,
+    attempts: 0,
+    spec: json,
+    inputs,
+    response,
+    progress: null,
+    result: null,
+    error: null,
+    expiresAt: null,
+    webhookDeliveries: [],
+  };
+}
+
+function deleteFiles(dir: string, names: readonly string[]): Promise<unknown> {
+  return Promise.all(names.map((name) => rm(path.join(dir, name), { force: true })));
 }
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

@@ -16,7 +16,8 @@ export interface JobStore {
 
 /** Binary data (input images, output PNGs) by key. */
 export interface BlobStore {
-  put(key: string, data: Uint8Array): Promise<void>;
+  /** `ttlMs`: the blob may be dropped after this long (stores that expire data honour it; files ignore it). */
+  put(key: string, data: Uint8Array, ttlMs?: number): Promise<void>;
   get(key: string): Promise<Buffer | null>;
   delete(keys: readonly string[]): Promise<void>;
 }

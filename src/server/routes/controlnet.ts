@@ -6,7 +6,6 @@ import { controlNetRequestSchema, describeIssues, type ControlNetRequest } from 
 import { planGeneration, type GenerationPlan } from '../plan.js';
 import { loadImageField } from '../../image/source.js';
 import { ApiError, badRequest } from '../../util/errors.js';
-import { newJobId } from '../../jobs/outputs.js';
 import type { JobRecord } from '../../jobs/record.js';
 import { processingBody, successBody } from '../../jobs/responses.js';
 import type { GenerationSpec } from '../../pipeline/spec.js';
@@ -75,7 +74,7 @@ async function buildSpec(req: ControlNetRequest, plan: GenerationPlan, ctx: AppC
     ...plan.units.map((u) => once(u.imageField, u.imageValue)),
   ]);
   return {
-    id: newJobId(),
+    id: await ctx.jobs.newId(),
     model: plan.model,
     controlnets: plan.units.map((u, k) => ({
       name: u.name,
