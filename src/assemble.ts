@@ -3,19 +3,27 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { ServerConfig } from './config.js';
 import { buildApp, type WorkerControl } from './server/app.js';
+import { buildHealthApp } from './server/health-app.js';
 import { Metrics } from './server/metrics.js';
 import { ModelRegistry } from './runtime/model-registry.js';
 import { WorkerPool } from './worker/worker-pool.js';
-import { LocalJobService } from './jobs/service.js';
+import { LocalJobService, type JobBackend } from './jobs/service.js';
 import { SqliteJobStore } from './jobs/sqlite-store.js';
 import { FsBlobStore } from './jobs/fs-blob-store.js';
+import type { JobRecord } from './jobs/record.js';
+import type { GenerationResult } from './pipeline/spec.js';
+import { RedisConnections } from './jobs/redis-connections.js';
+import { RedisJobService } from './jobs/redis-service.js';
+import { RemoteWorkers, serveWorkerCommands } from './jobs/redis-control.js';
 import { DEFAULT_MODEL_ID } from './runtime/default-models.js';
 
 export interface RunningServer {
+  /** The API (ROLE=api or both), or a worker node's health and metrics endpoints (ROLE=worker). */
   app: FastifyInstance;
   config: ServerConfig;
-  jobs: LocalJobService;
-  workers: WorkerPool;
+  jobs: JobBackend;
+  /** The inference workers as the management endpoints see them (this process's threads, or every worker node). */
+  workers: WorkerControl;
   models: ModelRegistry;
   /** Opens the default model's sessions (readiness flips when done). */
   warmUp(): Promise<void>;
@@ -24,8 +32,10 @@ export interface RunningServer {
 }
 
 /**
- * Wires one server process on one box: model registry → inference worker threads → job service
- * (SQLite records, bounded queue, webhooks, sweeper) → Fastify app. main.ts and the tests both use it.
+ * Wires one server process: model registry → inference worker threads → job service → Fastify app.
+ * QUEUE=local: one box (SQLite records, bounded in-process queue). QUEUE=redis://…: one node of
+ * several sharing a Redis queue; ROLE says whether it serves the API, runs jobs, or both.
+ * main.ts and the tests both use it.
  */
 export async function assembleServer(config: ServerConfig, log: Logger = createLogger(config)): Promise<RunningServer> {
   const models = await ModelRegistry.open(config.modelsDir);
@@ -34,35 +44,74 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     const wanted = process.env.DEFAULT_MODEL || DEFAULT_MODEL_ID;
     return catalog.models.has(wanted) ? wanted : (catalog.models.keys().next().value ?? null);
   };
-  const workers = new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads });
+  const serves = config.role !== 'worker';
+  // API-only nodes never load a model: no inference threads at all.
+  const pool = config.role === 'api' ? null : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads });
   let metrics: Metrics | null = null;
-  const jobs = new LocalJobService({
-    store: new SqliteJobStore(path.join(config.dataDir, 'jobs.sqlite')),
-    blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
-    outputDir: config.outputDir,
-    runners: workers.workers,
-    maxQueue: config.maxQueue,
-    maxAttempts: config.jobs.maxAttempts,
-    tempTtlMs: config.jobs.tempTtlMs,
-    webhook: { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs },
-    log,
-    onFinished: (record, result) => metrics?.jobFinished(record, result),
-  });
+  const onFinished = (record: JobRecord, result: GenerationResult | null) => metrics?.jobFinished(record, result);
+  const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs };
+
+  let jobs: JobBackend;
+  let redis: RedisConnections | null = null;
+  if (config.queue === 'local') {
+    const local = new LocalJobService({
+      store: new SqliteJobStore(path.join(config.dataDir, 'jobs.sqlite')),
+      blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
+      outputDir: config.outputDir,
+      runners: pool!.workers,
+      maxQueue: config.maxQueue,
+      maxAttempts: config.jobs.maxAttempts,
+      tempTtlMs: config.jobs.tempTtlMs,
+      webhook,
+      log,
+      onFinished,
+    });
+    const recovered = await local.recover();
+    if (recovered.requeued + recovered.failed > 0) log.info(recovered, 'jobs from the previous run recovered');
+    jobs = local;
+  } else {
+    redis = await RedisConnections.open(config.queue, config.redisPrefix);
+    jobs = await RedisJobService.open({
+      redis,
+      nodeName: config.nodeName,
+      serves,
+      runners: pool?.workers ?? [],
+      maxQueue: config.maxQueue,
+      maxAttempts: config.jobs.maxAttempts,
+      tempTtlMs: config.jobs.tempTtlMs,
+      sweepIntervalMs: config.jobs.sweepIntervalMs,
+      lockMs: config.jobs.lockMs,
+      stalledCheckMs: config.jobs.stalledCheckMs,
+      webhook,
+      log,
+      onFinished,
+    });
+  }
   metrics = new Metrics(() => jobs.queueInfo());
 
-  let ready = false;
-  const control: WorkerControl = {
-    preload: (model, controlnets) => workers.preload(model, controlnets),
-    loaded: () => workers.loaded(),
-    release: (prefix) => workers.release(prefix),
-    // Running jobs finish first; queued ones wait and then run on the fresh threads.
-    restart: () => jobs.whilePaused(() => workers.restart()),
-    hint: (request) => workers.hint(request),
+  // This process's own threads; restart waits for the running job and holds the queue meanwhile.
+  const threads: WorkerControl | null = pool && {
+    preload: (model, controlnets) => pool.preload(model, controlnets),
+    loaded: () => pool.loaded(),
+    release: (prefix) => pool.release(prefix),
+    restart: () => jobs.whilePaused(() => pool.restart()),
+    hint: (request) => pool.hint(request),
   };
-  const app = buildApp({ config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready }, log);
+  let control = threads!;
+  if (redis) {
+    // Worker nodes take management commands from any API node; API nodes send them to every worker node.
+    if (threads) await serveWorkerCommands(redis, config.nodeName, threads, log);
+    if (serves) {
+      const remote = new RemoteWorkers(redis, log);
+      await remote.listen();
+      control = remote;
+    }
+  }
 
-  const recovered = await jobs.recover();
-  if (recovered.requeued + recovered.failed > 0) log.info(recovered, 'jobs from the previous run recovered');
+  let ready = false;
+  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready };
+  const app = serves ? buildApp(ctx, log) : buildHealthApp(ctx, log);
+
   const sweeper = setInterval(() => {
     jobs.sweepExpired().catch((err) => log.error({ err }, 'sweeping expired outputs failed'));
   }, config.jobs.sweepIntervalMs);
@@ -72,18 +121,18 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     app,
     config,
     jobs,
-    workers,
+    workers: control,
     models,
     async warmUp() {
       const id = defaultModel();
       const model = id ? models.catalog().models.get(id) : undefined;
-      if (model) {
+      if (model && pool) {
         const all = models.catalog().controlnets.get(model.id) ?? new Map<string, string>();
         const wanted = config.preloadControlnets;
         const names = wanted === 'all' ? [...all.keys()] : wanted === 'none' ? [] : wanted.split(',').map((s) => s.trim());
-        const failure = await workers.preload(model, names.flatMap((n) => (all.has(n) ? [all.get(n)!] : [])));
+        const failure = await pool.preload(model, names.flatMap((n) => (all.has(n) ? [all.get(n)!] : [])));
         if (failure) log.error(`loading ${model.id} failed: ${failure}`);
-        else log.info({ sessions: (await workers.loaded()).length, providers: [...new Set((await workers.loaded()).map((s) => s.provider))] }, `${model.id} loaded`);
+        else log.info({ sessions: (await pool.loaded()).length, providers: [...new Set((await pool.loaded()).map((s) => s.provider))] }, `${model.id} loaded`);
       }
       ready = models.catalog().models.size > 0;
     },
@@ -92,8 +141,9 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
       // Jobs first (new generations get 503, fetch still answers), then HTTP, then the threads.
       await jobs.shutdown(config.jobs.shutdownTimeoutMs);
       await app.close();
-      await workers.close();
+      await pool?.close();
       await jobs.close();
+      await redis?.close();
     },
   };
 }

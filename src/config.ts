@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
@@ -26,6 +27,10 @@ export interface ServerConfig {
   /** "local" (SQLite + in-process queue) or a redis:// URL (shared queue for several nodes). */
   queue: string;
   role: 'api' | 'worker' | 'both';
+  /** This node's name in job records and logs (several nodes sharing a Redis queue). */
+  nodeName: string;
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  redisPrefix: string;
   /** Open ControlNet sessions at start: "all", "none", or a comma-separated list of names. */
   preloadControlnets: string;
 }
@@ -40,6 +45,10 @@ export interface JobSettings {
   webhookAttempts: number;
   webhookTimeoutMs: number;
   webhookBackoffMs: number;
+  /** Redis queue: a worker's hold on its running job (renewed while it runs); a job whose worker died runs again after it lapses. */
+  lockMs: number;
+  /** Redis queue: how often workers look for jobs whose worker died. */
+  stalledCheckMs: number;
 }
 
 export interface ImageLimits {
@@ -83,6 +92,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   // CPU is always the last resort, so a box without the GPU runtime still serves.
   if (!providers.includes('cpu')) providers.push('cpu');
+  const queue = queueSetting(env.QUEUE);
+  const role = roleSetting(env.ROLE);
+  if (role !== 'both' && queue === 'local') {
+    throw new Error(`config: ROLE=${role} needs a shared queue: set QUEUE=redis://host:6379 (QUEUE=local runs everything in one process, ROLE=both)`);
+  }
   return {
     host,
     port,
@@ -112,9 +126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       webhookAttempts: int(env, 'WEBHOOK_ATTEMPTS', 5, 1, 50),
       webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
       webhookBackoffMs: int(env, 'WEBHOOK_BACKOFF_MS', 2_000, 0, 3_600_000),
+      lockMs: int(env, 'JOB_LOCK_MS', 30_000, 500, 3_600_000),
+      stalledCheckMs: int(env, 'STALLED_CHECK_MS', 15_000, 100, 3_600_000),
     },
-    queue: queueSetting(env.QUEUE),
-    role: roleSetting(env.ROLE),
+    queue,
+    role,
+    nodeName: (env.NODE_NAME || `${os.hostname()}-${process.pid}`).trim(),
+    redisPrefix: redisPrefix(env.REDIS_PREFIX),
     preloadControlnets: env.PRELOAD_CONTROLNETS || 'all',
   };
 }
@@ -129,4 +147,10 @@ function roleSetting(raw: string | undefined): ServerConfig['role'] {
   const value = (raw || 'both').trim();
   if (value === 'api' || value === 'worker' || value === 'both') return value;
   throw new Error(`config: ROLE must be api, worker or both, got "${raw}"`);
+}
+
+function redisPrefix(raw: string | undefined): string {
+  const value = (raw || 'cn').trim();
+  if (/^[A-Za-z0-9_.-]{1,64}$/.test(value)) return value;
+  throw new Error(`config: REDIS_PREFIX must be 1-64 letters, digits, "_", "." or "-", got "${raw}"`);
 }

@@ -1,18 +1,22 @@
 import { loadConfig } from './config.js';
+import { envFromArgs } from './cli-args.js';
 import { assembleServer, createLogger } from './assemble.js';
 import { ensureDefaultModels } from './runtime/default-models.js';
 
-/** Starts the server: config → default models → workers, jobs, HTTP; graceful stop on SIGINT/SIGTERM. */
+/**
+ * Starts the server: config (environment, `--role`) → default models → workers, jobs, HTTP; graceful
+ * stop on SIGINT/SIGTERM. A ROLE=worker node listens on PORT for health and metrics only.
+ */
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig({ ...process.env, ...envFromArgs(process.argv.slice(2)) });
   const log = createLogger(config);
   if (await ensureDefaultModels(config, (line) => log.info(line))) log.info(`wrote the built-in tiny models to ${config.modelsDir}`);
   const server = await assembleServer(config, log);
-  if (config.defaultApiKey) {
+  if (config.defaultApiKey && config.role !== 'worker') {
     log.warn('API_KEYS is not set: accepting the documented default key "enterprise_api_key"; set API_KEYS in production');
   }
   await server.app.listen({ host: config.host, port: config.port });
-  log.info({ models: [...server.models.catalog().models.keys()], providers: config.executionProviders }, 'models found');
+  log.info({ models: [...server.models.catalog().models.keys()], providers: config.executionProviders, role: config.role, queue: config.queue === 'local' ? 'local' : 'redis', node: config.nodeName }, 'models found');
   await server.warmUp();
 
   let stopping = false;
