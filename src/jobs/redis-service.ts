@@ -259,18 +259,11 @@ export class RedisJobService implements JobBackend {
     }
   }
 
-  /** Runs one job on this node, unless it is finished, ran too often, or another node got it first. */
+  /** Runs one job on this node, unless it is finished or was interrupted too often. */
   private async runJob(id: string, runner: JobRunner): Promise<void> {
-    const current = await this.store.get(id);
-    if (!current || FINISHED.includes(current.state)) return;
-    const owner = { state: current.state, attempts: current.attempts };
-    if (current.attempts >= this.o.maxAttempts) {
-      await this.finishFailed(id, `interrupted ${current.attempts} times (worker nodes stopped or crashed while running it); not retried`, owner);
-      return;
-    }
-    const attempts = current.attempts + 1;
-    const record = await this.store.updateIf(id, owner, { state: 'running', startedAt: Date.now(), progress: null, attempts, node: this.o.nodeName });
+    const record = await this.claim(id);
     if (!record) return;
+    const { attempts } = record;
     this.bus.publish({ type: 'state', id, record });
     const context: ExecuteContext = {
       store: this.store,
@@ -288,6 +281,28 @@ export class RedisJobService implements JobBackend {
     if (!outcome) return;
     await this.blobs.delete(Object.values(record.inputs));
     this.announce(outcome.record, outcome.result);
+  }
+
+  /**
+   * Marks the job running here (one more attempt), or fails it when it already ran `maxAttempts` times.
+   * Compare-and-set on state and attempts; a concurrent change (the stalled check putting it back in
+   * line as this worker takes it) means reading it again.
+   */
+  private async claim(id: string): Promise<JobRecord | null> {
+    for (let tries = 0; tries < 5; tries++) {
+      const current = await this.store.get(id);
+      if (!current || FINISHED.includes(current.state)) return null;
+      const owner = { state: current.state, attempts: current.attempts };
+      if (current.attempts >= this.o.maxAttempts) {
+        const message = `interrupted ${current.attempts} times (worker nodes stopped or crashed while running it); not retried`;
+        if (await this.finishFailed(id, message, owner)) return null;
+        continue;
+      }
+      const patch = { state: 'running' as const, startedAt: Date.now(), progress: null, attempts: current.attempts + 1, node: this.o.nodeName };
+      const record = await this.store.updateIf(id, owner, patch);
+      if (record) return record;
+    }
+    throw new Error(`job ${id} kept changing while this worker tried to start it`);
   }
 
   private async saveOutputs(record: JobRecord, pngs: readonly Uint8Array[]): Promise<string[]> {

@@ -16,11 +16,12 @@ export async function freePort(): Promise<number> {
 
 /**
  * The real server as its own OS process (`src/main.ts` under tsx), so tests can SIGKILL it, start it
- * again on the same data, and run several of them side by side.
+ * again on the same data, and run several of them side by side (`args`, e.g. ["--role", "worker"]:
+ * a worker node answers only /healthz, /readyz and /metrics on its port).
  */
-export async function startServerProcess(env: Record<string, string>) {
+export async function startServerProcess(env: Record<string, string>, args: string[] = []) {
   const port = Number(env.PORT ?? (await freePort()));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), ...args], {
     env: {
       ...process.env,
       MODELS_DIR,
