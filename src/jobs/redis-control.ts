@@ -135,7 +135,7 @@ export class RemoteWorkers implements WorkerControl {
  */
 export async function serveWorkerCommands(redis: RedisConnections, nodeName: string, local: WorkerControl, log: Pick<Logger, 'error'>): Promise<void> {
   const blobs = new RedisBlobStore(redis.commands, redis.keys);
-  const run = async (requestId: string, command: Command): Promise<unknown> => {
+  const run = async (command: Command): Promise<unknown> => {
     switch (command.op) {
       case 'preload':
         return local.preload(command.model, command.controlnets);
@@ -168,7 +168,7 @@ export async function serveWorkerCommands(redis: RedisConnections, nodeName: str
       }
       let value: unknown;
       try {
-        value = await run(requestId, command);
+        value = await run(command);
       } catch (err) {
         log.error({ err, op: command.op }, 'a management command from another node failed');
         value = command.op === 'hint' ? { ok: false, message: (err as Error).message, clientError: false } : null;
