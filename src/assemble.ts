@@ -12,6 +12,7 @@ import { SqliteJobStore } from './jobs/sqlite-store.js';
 import { FsBlobStore } from './jobs/fs-blob-store.js';
 import type { JobRecord } from './jobs/record.js';
 import type { GenerationResult } from './pipeline/spec.js';
+import { RedisBlobStore } from './jobs/redis-blob-store.js';
 import { RedisConnections } from './jobs/redis-connections.js';
 import { RedisJobService } from './jobs/redis-service.js';
 import { RemoteWorkers, serveWorkerCommands } from './jobs/redis-control.js';
@@ -109,7 +110,8 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   }
 
   let ready = false;
-  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready };
+  const sharedFiles = redis ? new RedisBlobStore(redis.commands, redis.keys) : undefined;
+  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles };
   const app = serves ? buildApp(ctx, log) : buildHealthApp(ctx, log);
 
   const sweeper = setInterval(() => {

@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config.js';
 import { ApiError } from '../util/errors.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
+import type { BlobStore } from '../jobs/store.js';
 import { QueueFullError } from '../jobs/queue.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { Metrics } from './metrics.js';
@@ -36,6 +37,8 @@ export interface AppContext {
   defaultModel: () => string | null;
   /** True once the default model's sessions are open. */
   ready: () => boolean;
+  /** Where API nodes sharing a Redis queue share uploaded images (absent on one box: they stay on disk). */
+  sharedFiles?: BlobStore;
 }
 
 export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {

@@ -88,7 +88,7 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
     expect(records.every((r) => r.attempts === 1)).toBe(true);
   });
 
-  it('serves results and PNGs from either API node (separate data folders: the PNGs travel through Redis)', async () => {
+  it('serves results, PNGs and uploads from either API node (separate data folders: the files travel through Redis)', async () => {
     const id = await submit(api1, { seed: 42, samples: 2, track_id: 'both-nodes' });
     await finished(id);
     const [one, two] = await Promise.all([api1, api2].map((n) => n.post(`/api/v1/enterprise/fetch/${id}`, { key: API_KEY })));
@@ -103,6 +103,12 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
     }
     const missing = await fetch(`${api2.base}/generations/${id}-7.png`);
     expect(missing.status).toBe(404);
+    // An image uploaded through one API node is served by the other too.
+    const png = await testPng(32, 32);
+    const upload = await api1.post('/api/v1/enterprise/upload_image', { key: API_KEY, base64_image: png.toString('base64'), image_type: 'png' });
+    const served = await fetch(`${api2.base}${new URL(upload.json.link).pathname}`);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await served.arrayBuffer()).equals(png)).toBe(true);
   });
 
   it('management endpoints reach the worker nodes; API nodes have no sessions of their own', async () => {

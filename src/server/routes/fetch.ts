@@ -65,7 +65,16 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
       else if (FINISHED.includes(e.record.state)) void finish();
       else send('state', { id: Number(id), state: e.record.state });
     });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const keepAlive = setInterval(() => {
+      res.write(': keep-alive\n\n');
+      // Events between nodes (Redis pub/sub) are not stored: a missed "finished" must not leave the stream open.
+      ctx.jobs.get(id).then(
+        (r) => {
+          if (r && FINISHED.includes(r.state)) void finish();
+        },
+        () => undefined,
+      );
+    }, 15_000);
     request.raw.on('close', () => {
       closed = true;
       unsubscribe();

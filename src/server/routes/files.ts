@@ -37,9 +37,11 @@ export const fileRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
   app.get<{ Params: { file: string } }>('/uploads/:file', async (request, reply) => {
     const { file } = request.params;
     const match = UPLOAD.exec(file);
-    if (!match || !(await sendFile(reply, path.join(ctx.config.dataDir, 'uploads', file), TYPES[match[1]]))) {
-      throw new ApiError(404, `no such file: ${file}`);
-    }
-    return reply;
+    if (!match) throw new ApiError(404, `no such file: ${file}`);
+    if (await sendFile(reply, path.join(ctx.config.dataDir, 'uploads', file), TYPES[match[1]])) return reply;
+    // Uploaded through another API node (scale-out): the shared copy.
+    const bytes = await ctx.sharedFiles?.get(`uploads/${file}`);
+    if (!bytes) throw new ApiError(404, `no such file: ${file}`);
+    return reply.header('content-type', TYPES[match[1]]).header('cache-control', 'public, max-age=31536000, immutable').send(bytes);
   });
 };

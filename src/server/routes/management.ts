@@ -66,6 +66,8 @@ function kindOf(modelType: string | null): ModelKind {
 }
 
 const UPLOAD_TYPES: Record<string, string> = { png: 'png', jpg: 'jpg', jpeg: 'jpg', webp: 'webp' };
+/** Uploads are inputs for requests soon after: the shared copy (Redis) is kept a week. */
+const UPLOAD_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const started = Date.now();
@@ -230,6 +232,8 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     const dir = path.join(ctx.config.dataDir, 'uploads');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, name), bytes);
+    // Other API nodes (behind the same load balancer) serve it from the shared store.
+    await ctx.sharedFiles?.put(`uploads/${name}`, bytes, UPLOAD_TTL_MS);
     const link = `${ctx.config.publicUrl || `${request.protocol}://${request.host}`}/uploads/${name}`;
     return { status: 'success', link, output: [link] };
   });
