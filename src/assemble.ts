@@ -71,7 +71,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     if (recovered.requeued + recovered.failed > 0) log.info(recovered, 'jobs from the previous run recovered');
     jobs = local;
   } else {
-    redis = await RedisConnections.open(config.queue, config.redisPrefix);
+    redis = await RedisConnections.open(config.queue, config.redisPrefix, log);
     jobs = await RedisJobService.open({
       redis,
       nodeName: config.nodeName,

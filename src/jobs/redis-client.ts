@@ -1,6 +1,14 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { ApiError } from '../util/errors.js';
 import { encodeCommand, RespParser, type RedisArg, type RespValue } from './redis-resp.js';
+
+/** A command that waited in vain for Redis to come back: the request answers 503 (where Redis is, is in the log). */
+export class RedisUnavailableError extends ApiError {
+  constructor(readonly detail: string) {
+    super(503, 'the shared job queue (Redis) is unreachable; retry later');
+  }
+}
 
 /** Where a Redis server is, from a redis:// or rediss:// URL. */
 export interface RedisAddress {
@@ -257,7 +265,14 @@ export class RedisClient {
       }
       if (reply === undefined) return;
       if (this.channels.size > 0 && Array.isArray(reply) && reply[0] === 'message') {
-        for (const listener of this.channels.get(String(reply[1])) ?? []) listener(String(reply[2]));
+        for (const listener of this.channels.get(String(reply[1])) ?? []) {
+          // A listener's exception (a malformed message) must not break the connection.
+          try {
+            listener(String(reply[2]));
+          } catch (err) {
+            this.onerror?.(err as Error);
+          }
+        }
         continue;
       }
       this.pending.shift();
@@ -306,7 +321,7 @@ export class RedisClient {
       if (expired.length > 0) {
         this.offline = this.offline.filter((q) => now - q.since <= limit);
         const { host, port } = this.address;
-        for (const q of expired) q.reject(new Error(`Redis at ${host}:${port} is unreachable (waited ${limit} ms)`));
+        for (const q of expired) q.reject(new RedisUnavailableError(`Redis at ${host}:${port} is unreachable (waited ${limit} ms)`));
       }
       if (this.offline.length === 0) {
         clearInterval(this.offlineTimer!);

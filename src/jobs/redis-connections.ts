@@ -1,4 +1,5 @@
 import { createBunRedisClient, type IRedisClient } from 'bullmq';
+import type { Logger } from 'pino';
 import { RedisClient, parseRedisUrl, type RedisAddress } from './redis-client.js';
 import { RedisKeys } from './redis-keys.js';
 
@@ -16,10 +17,13 @@ export class RedisConnections {
     readonly subscriber: RedisClient,
   ) {}
 
-  static async open(url: string, prefix: string): Promise<RedisConnections> {
+  static async open(url: string, prefix: string, log: Pick<Logger, 'warn'>): Promise<RedisConnections> {
     const address = parseRedisUrl(url);
     const commands = new RedisClient(address, { reconnect: true });
     const subscriber = new RedisClient(address, { reconnect: true });
+    // Both reconnect by themselves; what went wrong goes to the log.
+    commands.onerror = (err) => log.warn({ err: err.message }, 'Redis command connection');
+    subscriber.onerror = (err) => log.warn({ err: err.message }, 'Redis subscriber connection');
     try {
       await Promise.all([commands.connect(), subscriber.connect()]);
     } catch (err) {

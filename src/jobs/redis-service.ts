@@ -106,8 +106,9 @@ export class RedisJobService implements JobBackend {
         maxStalledCount: this.o.maxAttempts,
       });
       this.worker.on('error', (err) => this.o.log.error({ err }, 'Redis worker error'));
-      this.worker.on('stalled', (jobId) => void this.onStalled(jobId));
-      this.worker.on('failed', (job, err) => void this.onQueueFailure(job, err));
+      const logged = (what: string) => (err: unknown) => this.o.log.error({ err }, what);
+      this.worker.on('stalled', (jobId) => void this.onStalled(jobId).catch(logged('recording a stalled job failed')));
+      this.worker.on('failed', (job, err) => void this.onQueueFailure(job, err).catch(logged('recording a job the queue gave up on failed')));
       await this.worker.waitUntilReady();
     }
   }
@@ -121,7 +122,6 @@ export class RedisJobService implements JobBackend {
   }
 
   async submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord> {
-    const queue = this.queue!;
     // Refuse before uploading the images when the queue is plainly full; the insert re-checks atomically.
     if ((await this.store.count('queued')) >= this.o.maxQueue) throw new QueueFullError(this.o.maxQueue);
     const record = await storeNewJob(this.blobs, spec, response, INPUT_TTL_MS);

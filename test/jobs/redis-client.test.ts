@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisClient, parseRedisUrl } from '../../src/jobs/redis-client.js';
+import { RedisClient, RedisUnavailableError, parseRedisUrl } from '../../src/jobs/redis-client.js';
 import { encodeCommand, RespParser, type RespValue } from '../../src/jobs/redis-resp.js';
 import { describeWithRedis, startRedisServer } from '../helpers/redis-server.js';
 import { freePort } from '../helpers/server-process.js';
@@ -115,6 +115,20 @@ describeWithRedis('RedisClient against a real redis-server', () => {
     await killer.send('CLIENT', ['KILL', 'SKIPME', 'yes', 'TYPE', 'normal']);
     await expect.poll(() => client.connected).toBe(false);
     expect(await client.send('PING')).toBe('PONG');
+    client.close();
+  });
+
+  it('while Redis is down, commands wait up to offlineTimeoutMs and then fail as "unavailable" (HTTP 503)', async () => {
+    const own = await startRedisServer();
+    const client = RedisClient.fromUrl(own.url, { reconnect: true, offlineTimeoutMs: 300 });
+    await client.connect();
+    await own.stop();
+    await expect.poll(() => client.connected).toBe(false);
+    const started = Date.now();
+    const error = await client.send('PING').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect(error).toMatchObject({ statusCode: 503, detail: expect.stringMatching(/^Redis at 127\.0\.0\.1:\d+ is unreachable/) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     client.close();
   });
 
