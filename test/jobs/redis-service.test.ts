@@ -67,7 +67,9 @@ describeWithRedis('Redis queue roles: API nodes run nothing, worker nodes take t
       const hint = await call('controlnet/detect', { controlnet_type: 'canny', image: images.url('/photo.png'), base64: 'yes' });
       expect(hint.json()).toMatchObject({ status: 'success', width: 64, height: 64 });
       expect((await w.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-      expect((await w.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: {} })).statusCode).toBe(404);
+      const notHere = await w.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: {} });
+      expect(notHere.statusCode).toBe(404);
+      expect(notHere.json().message).toMatch(/a worker node serves \/healthz/);
     } finally {
       await w.close();
     }
