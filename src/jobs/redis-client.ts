@@ -59,7 +59,7 @@ type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
 /**
  * A small Redis client: one connection, pipelined commands (replies come back in order), binary-safe
  * arguments and replies, pub/sub, optional reconnect. Its shape (`send`, `connected`, `onconnect`,
- * `onclose`, `duplicate`) is the "raw client" that BullMQ's adapter layer wraps (see redis-bullmq.ts).
+ * `onclose`, `duplicate`) is the "raw client" that BullMQ's adapter layer wraps (see redis-connections.ts).
  */
 export class RedisClient {
   onconnect: (() => void) | null = null;
