@@ -1,4 +1,9 @@
 import type { RawImage } from '../image/types.js';
+import { depthHint } from './annotators/depth.js';
+import { hedHint, softedgeHint } from './annotators/edges.js';
+import { lineartHint } from './annotators/lineart.js';
+import { normalHint } from './annotators/normal.js';
+import { segmentationHint } from './annotators/segmentation.js';
 import { cannyHint } from './canny.js';
 import { HintError } from './errors.js';
 import { inpaintHint } from './inpaint.js';
@@ -11,7 +16,7 @@ import type { Hint, HintOptions, HintProducer } from './types.js';
 import { checkImage, numberOption } from './validate.js';
 
 export { AnnotatorMissingError, HintError } from './errors.js';
-export type { Hint, HintOptions, HintProducer } from './types.js';
+export type { AnnotatorSessions, Hint, HintOptions, HintProducer } from './types.js';
 export type { LineDetector, LineSegment } from './lsd/types.js';
 
 /** The contract's `controlnet_type` values, in its order. */
@@ -42,7 +47,15 @@ const PRODUCERS: ReadonlyMap<string, HintProducer> = new Map<string, HintProduce
   ['shuffle', shuffleHint],
   ['tile', tileHint],
   ['inpaint', inpaintHint],
-  ...Object.entries(MODEL_ANNOTATORS).map(([type, annotator]) => [type, missingAnnotator(type, annotator)] as const),
+  ['depth', depthHint],
+  ['normal', normalHint],
+  ['hed', hedHint],
+  ['softedge', softedgeHint],
+  ['lineart', lineartHint],
+  ['segmentation', segmentationHint],
+  ...Object.entries(MODEL_ANNOTATORS)
+    .filter(([type]) => !['depth', 'normal', 'hed', 'softedge', 'lineart', 'segmentation'].includes(type))
+    .map(([type, annotator]) => [type, missingAnnotator(type, annotator)] as const),
 ]);
 
 /** Hint types computed in TypeScript without model weights. */

@@ -1,3 +1,4 @@
+import type { InferenceSession } from 'onnxruntime-node';
 import type { RawImage } from '../image/types.js';
 import type { LineDetector } from './lsd/types.js';
 
@@ -21,8 +22,18 @@ export interface HintOptions {
   tileRate?: number;
   /** M-LSD: the line detector to use; default the classical LSD (an M-LSD ONNX detector plugs in here). */
   lineDetector?: LineDetector;
-  /** Folder holding the model-based annotators; default `models/annotators`. */
+  /** Folder holding the model-based annotators; default `models/annotators` (named in AnnotatorMissingError). */
   annotatorsDir?: string;
+  /** Opens the annotator networks of model-based types; without it, those types throw AnnotatorMissingError. */
+  annotators?: AnnotatorSessions;
+}
+
+/**
+ * The annotator networks the worker thread owns: `models/annotators/<name>/<file or model.onnx>` as an open
+ * (cached) session, or null when that file is absent.
+ */
+export interface AnnotatorSessions {
+  session(name: string, file?: string): Promise<InferenceSession | null>;
 }
 
 export interface Hint {
