@@ -3,6 +3,7 @@ import { depthHint } from './annotators/depth.js';
 import { hedHint, softedgeHint } from './annotators/edges.js';
 import { lineartHint } from './annotators/lineart.js';
 import { normalHint } from './annotators/normal.js';
+import { openposeHint } from './annotators/openpose/openpose.js';
 import { segmentationHint } from './annotators/segmentation.js';
 import { cannyHint } from './canny.js';
 import { HintError } from './errors.js';
@@ -53,8 +54,9 @@ const PRODUCERS: ReadonlyMap<string, HintProducer> = new Map<string, HintProduce
   ['softedge', softedgeHint],
   ['lineart', lineartHint],
   ['segmentation', segmentationHint],
+  ['openpose', openposeHint],
   ...Object.entries(MODEL_ANNOTATORS)
-    .filter(([type]) => !['depth', 'normal', 'hed', 'softedge', 'lineart', 'segmentation'].includes(type))
+    .filter(([type]) => !['depth', 'normal', 'hed', 'softedge', 'lineart', 'segmentation', 'openpose'].includes(type))
     .map(([type, annotator]) => [type, missingAnnotator(type, annotator)] as const),
 ]);
 
