@@ -1,6 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { AnnotatorMissingError, type AnnotatorInstall } from './errors.js';
-import type { HintOptions, HintProducer } from './types.js';
+import type { HintOptions } from './types.js';
 
 /**
  * The annotator networks, by folder name under `models/annotators/`: the file each one loads and, for the
@@ -61,11 +61,4 @@ export async function requireAnnotator(hintType: string, annotator: string, opti
   const found = await firstInstalled(options, [annotator]);
   if (found === null) throw annotatorMissing(hintType, annotator, options);
   return found.session;
-}
-
-/** A producer that always reports the annotator as missing (for types not implemented yet). */
-export function missingAnnotator(hintType: string, annotator: string): HintProducer {
-  return async (_image, options) => {
-    throw annotatorMissing(hintType, annotator, options);
-  };
 }

@@ -1,6 +1,7 @@
 import type { RawImage } from '../image/types.js';
 import { depthHint } from './annotators/depth.js';
 import { hedHint, softedgeHint } from './annotators/edges.js';
+import { faceHint } from './annotators/face/face.js';
 import { lineartHint } from './annotators/lineart.js';
 import { normalHint } from './annotators/normal.js';
 import { openposeHint } from './annotators/openpose/openpose.js';
@@ -9,7 +10,7 @@ import { cannyHint } from './canny.js';
 import { HintError } from './errors.js';
 import { inpaintHint } from './inpaint.js';
 import { mlsdHint } from './mlsd.js';
-import { MODEL_ANNOTATORS, missingAnnotator } from './model-based.js';
+import { MODEL_ANNOTATORS } from './model-based.js';
 import { scribbleHint } from './scribble.js';
 import { shuffleHint } from './shuffle.js';
 import { tileHint } from './tile.js';
@@ -55,9 +56,7 @@ const PRODUCERS: ReadonlyMap<string, HintProducer> = new Map<string, HintProduce
   ['lineart', lineartHint],
   ['segmentation', segmentationHint],
   ['openpose', openposeHint],
-  ...Object.entries(MODEL_ANNOTATORS)
-    .filter(([type]) => !['depth', 'normal', 'hed', 'softedge', 'lineart', 'segmentation', 'openpose'].includes(type))
-    .map(([type, annotator]) => [type, missingAnnotator(type, annotator)] as const),
+  ['face_detector', faceHint],
 ]);
 
 /** Hint types computed in TypeScript without model weights. */
