@@ -3,7 +3,7 @@
  * and INTER_AREA, separable (rows first, as OpenCV does), borders replicated. Each axis is described by
  * its taps: for output i, source indices index[start[i]..start[i+1]) with their weights.
  */
-interface AxisTaps {
+export interface AxisTaps {
   start: Int32Array;
   index: Int32Array;
   weight: Float64Array;
@@ -93,7 +93,8 @@ function areaTaps(srcSize: number, dstSize: number): AxisTaps {
   return { start, index: Int32Array.from(index), weight: Float64Array.from(weight) };
 }
 
-function axisTaps(kind: FloatInterpolation, srcSize: number, dstSize: number): AxisTaps {
+/** The taps of one axis resized from srcSize to dstSize. */
+export function axisTaps(kind: FloatInterpolation, srcSize: number, dstSize: number): AxisTaps {
   if (kind === 'lanczos4') return lanczos4Taps(srcSize, dstSize);
   // OpenCV's INTER_AREA enlarging is bilinear-like; callers use it only to shrink.
   if (kind === 'area' && srcSize > dstSize) return areaTaps(srcSize, dstSize);
@@ -166,4 +167,38 @@ export function resizePlanes(src: Float32Array, channels: number, sw: number, sh
     resampleWith(src.subarray(c * sw * sh, (c + 1) * sw * sh), sw, sh, dw, dh, xs, ys, tmp, out.subarray(c * dw * dh, (c + 1) * dw * dh));
   }
   return out;
+}
+
+/**
+ * A CHW map resized lazily: `at(c, x, y)` is what resizePlanes would hold at (x, y) of channel c (up to
+ * float rounding), computed from the taps of that one pixel. For maps read at a few points only.
+ */
+export class LazyResize {
+  private readonly xs: AxisTaps;
+  private readonly ys: AxisTaps;
+
+  constructor(
+    private readonly src: Float32Array,
+    private readonly sw: number,
+    private readonly sh: number,
+    dw: number,
+    dh: number,
+    kind: FloatInterpolation,
+  ) {
+    this.xs = axisTaps(kind, sw, dw);
+    this.ys = axisTaps(kind, sh, dh);
+  }
+
+  at(c: number, x: number, y: number): number {
+    const { xs, ys, src, sw } = this;
+    const plane = c * sw * this.sh;
+    let sum = 0;
+    for (let j = ys.start[y]; j < ys.start[y + 1]; j++) {
+      const row = plane + ys.index[j] * sw;
+      let rowSum = 0;
+      for (let i = xs.start[x]; i < xs.start[x + 1]; i++) rowSum += src[row + xs.index[i]] * xs.weight[i];
+      sum += rowSum * ys.weight[j];
+    }
+    return sum;
+  }
 }

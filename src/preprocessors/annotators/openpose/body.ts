@@ -69,12 +69,10 @@ interface Connection {
  * at least 9 above 0.05, a penalty for limbs longer than half the image height) and keeps the best
  * pairs greedily, each end used once.
  */
-function connectLimb(k: number, peaks: Peak[][], pafs: Float32Array, w: number, h: number): Connection[] {
+function connectLimb(k: number, peaks: Peak[][], paf: PafSampler, h: number): Connection[] {
   const candA = peaks[LIMBS[k][0] - 1];
   const candB = peaks[LIMBS[k][1] - 1];
-  const n = w * h;
-  const pafX = LIMB_PAF[k][0] * n;
-  const pafY = LIMB_PAF[k][1] * n;
+  const [pafX, pafY] = LIMB_PAF[k];
   const candidates: { i: number; j: number; prior: number }[] = [];
   for (let i = 0; i < candA.length; i++) {
     for (let j = 0; j < candB.length; j++) {
@@ -91,8 +89,9 @@ function connectLimb(k: number, peaks: Peak[][], pafs: Float32Array, w: number, 
         // np.linspace: start + s * step, with the last sample exactly at the end.
         const px = s === PAF_SAMPLES - 1 ? b.x : a.x + (s * (b.x - a.x)) / (PAF_SAMPLES - 1);
         const py = s === PAF_SAMPLES - 1 ? b.y : a.y + (s * (b.y - a.y)) / (PAF_SAMPLES - 1);
-        const at = roundHalfEven(py) * w + roundHalfEven(px);
-        const score = pafs[pafX + at] * vx + pafs[pafY + at] * vy;
+        const sx = roundHalfEven(px);
+        const sy = roundHalfEven(py);
+        const score = paf(pafX, sx, sy) * vx + paf(pafY, sx, sy) * vy;
         sum += score;
         if (score > PAF_THRESHOLD) above++;
       }
@@ -110,6 +109,9 @@ function connectLimb(k: number, peaks: Peak[][], pafs: Float32Array, w: number, 
   return connections;
 }
 
+/** A PAF value: channel c (of 38) at detect pixel (x, y). */
+export type PafSampler = (c: number, x: number, y: number) => number;
+
 /** One person in the making: candidate id per part (-1 = none), total score, part count. */
 interface Row {
   ids: Float64Array;
@@ -121,14 +123,14 @@ interface Row {
  * controlnet_aux's (CMU's) greedy assembly of limbs into people, then people with fewer than 4 parts or
  * a mean score under 0.4 dropped. `h` is the detect image's height (for the limb-length prior).
  */
-export function assembleBodies(peaks: Peak[][], pafs: Float32Array, w: number, h: number): Body[] {
+export function assembleBodies(peaks: Peak[][], paf: PafSampler, h: number): Body[] {
   const byId: Peak[] = peaks.flat();
   let rows: Row[] = [];
   for (let k = 0; k < LIMBS.length; k++) {
     if (peaks[LIMBS[k][0] - 1].length === 0 || peaks[LIMBS[k][1] - 1].length === 0) continue;
     const indexA = LIMBS[k][0] - 1;
     const indexB = LIMBS[k][1] - 1;
-    for (const c of connectLimb(k, peaks, pafs, w, h)) {
+    for (const c of connectLimb(k, peaks, paf, h)) {
       const found: number[] = [];
       for (let r = 0; r < rows.length && found.length < 2; r++) {
         if (rows[r].ids[indexA] === c.idA || rows[r].ids[indexB] === c.idB) found.push(r);

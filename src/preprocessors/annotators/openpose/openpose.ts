@@ -5,7 +5,7 @@ import { resizeForDetection, resizeImage } from '../../resize.js';
 import { toRgb } from '../../rgb.js';
 import type { Hint, HintOptions } from '../../types.js';
 import { readDetectResolution } from '../../validate.js';
-import { resizePlanes, type FloatInterpolation } from '../float-resize.js';
+import { LazyResize, resizePlanes, type FloatInterpolation } from '../float-resize.js';
 import { imageInput, imageTensor, runImage, toPlanes, type Planes } from '../model-io.js';
 import { assembleBodies, findPeaks, type Body } from './body.js';
 import { drawBodyPose } from './draw-pose.js';
@@ -48,24 +48,26 @@ function padToStride(rgb: RawImage): { padded: RawImage; padRight: number; padDo
   return { padded: { data, width: w, height: h, channels: 3 }, padRight, padDown };
 }
 
-/**
- * A map of the network (at 1/8 of the padded input) brought to the detect size as controlnet_aux does:
- * enlarged 8×, the padding cropped, resized to the detect size (`channels` planes from the first).
- */
-function mapToDetect(map: Planes, channels: number, padded: { w: number; h: number; padRight: number; padDown: number }, w: number, h: number): Float32Array {
+interface PaddedGeometry {
+  w: number;
+  h: number;
+  padRight: number;
+  padDown: number;
+}
+
+/** A map of the network (at 1/8 of the padded input) enlarged 8× and with the padding cropped (CHW). */
+function unpadded(map: Planes, channels: number, padded: PaddedGeometry): { data: Float32Array; width: number; height: number } {
   const upW = map.width * STRIDE;
   const upH = map.height * STRIDE;
   const up = resizePlanes(map.data.subarray(0, channels * map.width * map.height), channels, map.width, map.height, upW, upH, 'lanczos4');
   const cropW = Math.min(upW, padded.w - padded.padRight);
   const cropH = Math.min(upH, padded.h - padded.padDown);
-  let cropped = up;
-  if (cropW !== upW || cropH !== upH) {
-    cropped = new Float32Array(channels * cropW * cropH);
-    for (let c = 0; c < channels; c++) {
-      for (let y = 0; y < cropH; y++) cropped.set(up.subarray((c * upH + y) * upW, (c * upH + y) * upW + cropW), (c * cropH + y) * cropW);
-    }
+  if (cropW === upW && cropH === upH) return { data: up, width: upW, height: upH };
+  const cropped = new Float32Array(channels * cropW * cropH);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < cropH; y++) cropped.set(up.subarray((c * upH + y) * upW, (c * upH + y) * upW + cropW), (c * cropH + y) * cropW);
   }
-  return resizePlanes(cropped, channels, cropW, cropH, w, h, smartKind(cropW, cropH, w, h));
+  return { data: cropped, width: cropW, height: cropH };
 }
 
 /**
@@ -92,9 +94,13 @@ export async function detectBodies(detect: RawImage, session: InferenceSession):
     throw new Error(`openpose annotator: expected outputs with ${PAFS} (PAF) and ${HEATMAPS} (heatmap) channels`);
   }
   const geometry = { w: padded.width, h: padded.height, padRight, padDown };
-  const heat = mapToDetect(heatmap, BODY_PARTS, geometry, W, H);
-  const pafs = mapToDetect(paf, PAFS, geometry, W, H);
-  return assembleBodies(findPeaks(heat, W, H), pafs, W, H);
+  // Heatmaps are searched everywhere, so they are resized whole; PAFs are read only along candidate
+  // limbs, so each value is resized where it is read.
+  const heat = unpadded(heatmap, BODY_PARTS, geometry);
+  const heatFull = resizePlanes(heat.data, BODY_PARTS, heat.width, heat.height, W, H, smartKind(heat.width, heat.height, W, H));
+  const pafs = unpadded(paf, PAFS, geometry);
+  const pafAt = new LazyResize(pafs.data, pafs.width, pafs.height, W, H, smartKind(pafs.width, pafs.height, W, H));
+  return assembleBodies(findPeaks(heatFull, W, H), (c, x, y) => pafAt.at(c, x, y), H);
 }
 
 /** The people as controlnet_aux draws them: on black, at the detect size. */
