@@ -34,7 +34,11 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     const wanted = process.env.DEFAULT_MODEL || DEFAULT_MODEL_ID;
     return catalog.models.has(wanted) ? wanted : (catalog.models.keys().next().value ?? null);
   };
-  const workers = new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads });
+  const workers = new WorkerPool(
+    { providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads },
+    1,
+    path.join(config.modelsDir, 'annotators'),
+  );
   let metrics: Metrics | null = null;
   const jobs = new LocalJobService({
     store: new SqliteJobStore(path.join(config.dataDir, 'jobs.sqlite')),
