@@ -3,7 +3,7 @@
  *
  *   npx tsx scripts/hint.ts --type canny --in photo.png --out hint.png
  *       [--low 100 --high 200 --resolution 512 --width W --height H --seed N --mask m.png
- *        --thr-v 0.1 --thr-d 0.1 --tile-rate 2]
+ *        --thr-v 0.1 --thr-d 0.1 --tile-rate 2 --annotators models/annotators]
  *
  * The output size defaults to the input's. Bad input ends with one line on stderr and exit code 2 (bad
  * arguments, unreadable files) or 1 (rejected by the preprocessor).
@@ -13,10 +13,11 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { RawImage } from '../src/image/types.js';
 import { AnnotatorMissingError, HINT_TYPES, HintError, makeHint, type HintOptions } from '../src/preprocessors/registry.js';
+import { createAnnotatorSessions } from '../src/runtime/annotator-sessions.js';
 
 class UsageError extends Error {}
 
-const USAGE = `usage: hint.ts --type <${HINT_TYPES.join('|')}> --in <image> --out <png> [--low N --high N --resolution N --width N --height N --seed N --mask <image> --thr-v N --thr-d N --tile-rate N]`;
+const USAGE = `usage: hint.ts --type <${HINT_TYPES.join('|')}> --in <image> --out <png> [--low N --high N --resolution N --width N --height N --seed N --mask <image> --thr-v N --thr-d N --tile-rate N --annotators <dir>]`;
 
 const NUMBER_FLAGS = {
   low: 'lowThreshold',
@@ -56,6 +57,7 @@ async function main(argv: string[]): Promise<void> {
         in: { type: 'string' },
         out: { type: 'string' },
         mask: { type: 'string' },
+        annotators: { type: 'string' },
         help: { type: 'boolean' },
         ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
       },
@@ -83,9 +85,14 @@ async function main(argv: string[]): Promise<void> {
   const maskPath = text('mask');
   if (maskPath !== undefined) options.mask = await readImage(maskPath, 'mask');
 
+  // Model-based types run their network from the annotators folder (CPU).
+  options.annotatorsDir = text('annotators') ?? 'models/annotators';
+  const annotators = createAnnotatorSessions(options.annotatorsDir, { providers: ['cpu'], deviceId: 0, threads: 0 });
+  options.annotators = annotators;
+
   const type = text('type')!;
   const out = text('out')!;
-  const hint = await makeHint(type, image, options);
+  const hint = await makeHint(type, image, options).finally(() => annotators.release());
   const { data, width, height, channels } = hint.image;
   await sharp(data, { raw: { width, height, channels } }).png().toFile(out);
   const masked = hint.minusOneMask?.reduce((n, v) => n + v, 0);

@@ -47,7 +47,10 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   };
   const serves = config.role !== 'worker';
   // API-only nodes never load a model: no inference threads at all.
-  const pool = config.role === 'api' ? null : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads });
+  const pool =
+    config.role === 'api'
+      ? null
+      : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads }, 1, path.join(config.modelsDir, 'annotators'));
   let metrics: Metrics | null = null;
   const onFinished = (record: JobRecord, result: GenerationResult | null) => metrics?.jobFinished(record, result);
   const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs };

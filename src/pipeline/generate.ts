@@ -89,7 +89,7 @@ export async function generate(
   const condTensors: ort.Tensor[] = [];
   for (let k = 0; k < spec.controlnets.length; k++) {
     const unit = spec.controlnets[k];
-    const { image, minusOne } = await controlImage(spec, unit.type, unit.image);
+    const { image, minusOne } = await controlImage(spec, models, unit.type, unit.image);
     const one = controlTensor(image, minusOne);
     const batched = new Float32Array(one.length * cnBatch);
     for (let b = 0; b < cnBatch; b++) batched.set(one, b * one.length);
@@ -252,7 +252,7 @@ async function loadVaeEncoder(spec: GenerationSpec, models: ModelSessions) {
 }
 
 /** The hint for one ControlNet: computed by its preprocessor (auto_hint), or the given image resized. */
-async function controlImage(spec: GenerationSpec, type: string, source: RawImage): Promise<{ image: RawImage; minusOne?: Uint8Array }> {
+async function controlImage(spec: GenerationSpec, models: ModelSessions, type: string, source: RawImage): Promise<{ image: RawImage; minusOne?: Uint8Array }> {
   if (!spec.autoHint) return { image: await resizeRgb(source, spec.width, spec.height) };
   const hint = await makeHint(type, source, {
     width: spec.width,
@@ -262,6 +262,8 @@ async function controlImage(spec: GenerationSpec, type: string, source: RawImage
     highThreshold: spec.hint.highThreshold,
     seed: Number(spec.seed & 0xffffffffn),
     mask: spec.maskImage ?? undefined,
+    annotators: models.annotators,
+    annotatorsDir: models.annotatorsDir,
   });
   return { image: hint.image, minusOne: hint.minusOneMask };
 }

@@ -12,6 +12,7 @@ import {
 } from '../runtime/signatures.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import type { BaseModelFiles } from './spec.js';
+import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -30,7 +31,15 @@ export class ModelSessions {
   private readonly sessions = new Map<string, Promise<Loaded<unknown>>>();
   private readonly tokenizers = new Map<string, Promise<ClipTokenizer>>();
 
-  constructor(private readonly settings: SessionSettings) {}
+  /** Hint networks (models/annotators/<name>/), opened on first use. */
+  readonly annotators: CachedAnnotatorSessions;
+
+  constructor(
+    private readonly settings: SessionSettings,
+    readonly annotatorsDir = 'models/annotators',
+  ) {
+    this.annotators = createAnnotatorSessions(annotatorsDir, settings);
+  }
 
   textEncoder(path: string) {
     return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature);
@@ -86,6 +95,7 @@ export class ModelSessions {
       await pending.then((l) => l.session.release()).catch(() => undefined);
     }
     for (const dir of [...this.tokenizers.keys()]) if (dir.startsWith(prefix)) this.tokenizers.delete(dir);
+    if (this.annotatorsDir.startsWith(prefix)) await this.annotators.release();
     return released;
   }
 

@@ -3,6 +3,14 @@ export class HintError extends Error {
   override readonly name = 'HintError';
 }
 
+/** What a user needs to install a missing annotator. */
+export interface AnnotatorInstall {
+  /** File name inside the annotator's folder, e.g. `model.onnx`. */
+  file: string;
+  /** What to put there and where to get it (one sentence). */
+  source: string;
+}
+
 /** A model-based preprocessor was asked for, but its network is not installed. */
 export class AnnotatorMissingError extends Error {
   override readonly name = 'AnnotatorMissingError';
@@ -11,10 +19,13 @@ export class AnnotatorMissingError extends Error {
     readonly hintType: string,
     readonly annotator: string,
     readonly folder: string,
+    readonly install?: AnnotatorInstall,
   ) {
     super(
       `controlnet_type "${hintType}" needs the "${annotator}" annotator network, which is not installed: ` +
-        `put its ONNX export in ${folder}`,
+        (install === undefined
+          ? `put its ONNX export in ${folder}`
+          : `put its ONNX export at ${folder}${install.file} (${install.source}; see docs/annotators.md)`),
     );
   }
 }

@@ -1,9 +1,16 @@
 import type { RawImage } from '../image/types.js';
+import { depthHint } from './annotators/depth.js';
+import { hedHint, softedgeHint } from './annotators/edges.js';
+import { faceHint } from './annotators/face/face.js';
+import { lineartHint } from './annotators/lineart.js';
+import { normalHint } from './annotators/normal.js';
+import { openposeHint } from './annotators/openpose/openpose.js';
+import { segmentationHint } from './annotators/segmentation.js';
 import { cannyHint } from './canny.js';
 import { HintError } from './errors.js';
 import { inpaintHint } from './inpaint.js';
 import { mlsdHint } from './mlsd.js';
-import { MODEL_ANNOTATORS, missingAnnotator } from './model-based.js';
+import { MODEL_ANNOTATORS } from './model-based.js';
 import { scribbleHint } from './scribble.js';
 import { shuffleHint } from './shuffle.js';
 import { tileHint } from './tile.js';
@@ -11,7 +18,7 @@ import type { Hint, HintOptions, HintProducer } from './types.js';
 import { checkImage, numberOption } from './validate.js';
 
 export { AnnotatorMissingError, HintError } from './errors.js';
-export type { Hint, HintOptions, HintProducer } from './types.js';
+export type { AnnotatorSessions, Hint, HintOptions, HintProducer } from './types.js';
 export type { LineDetector, LineSegment } from './lsd/types.js';
 
 /** The contract's `controlnet_type` values, in its order. */
@@ -42,7 +49,14 @@ const PRODUCERS: ReadonlyMap<string, HintProducer> = new Map<string, HintProduce
   ['shuffle', shuffleHint],
   ['tile', tileHint],
   ['inpaint', inpaintHint],
-  ...Object.entries(MODEL_ANNOTATORS).map(([type, annotator]) => [type, missingAnnotator(type, annotator)] as const),
+  ['depth', depthHint],
+  ['normal', normalHint],
+  ['hed', hedHint],
+  ['softedge', softedgeHint],
+  ['lineart', lineartHint],
+  ['segmentation', segmentationHint],
+  ['openpose', openposeHint],
+  ['face_detector', faceHint],
 ]);
 
 /** Hint types computed in TypeScript without model weights. */

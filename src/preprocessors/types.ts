@@ -1,3 +1,4 @@
+import type { InferenceSession } from 'onnxruntime-node';
 import type { RawImage } from '../image/types.js';
 import type { LineDetector } from './lsd/types.js';
 
@@ -14,15 +15,28 @@ export interface HintOptions {
   seed?: number;
   /** Inpaint: white = repaint. Required for `inpaint`. */
   mask?: RawImage;
-  /** M-LSD: minimum segment score in [0, 1] and minimum length in pixels at the detect resolution; default 0.1 / 0.1. */
+  /**
+   * M-LSD: minimum segment score in [0, 1] and minimum length; default 0.1 / 0.1. The length is in pixels
+   * at the detect resolution for the classical LSD, in the M-LSD network's half-size map as controlnet_aux.
+   */
   thrV?: number;
   thrD?: number;
   /** Tile: the image is scaled down by this factor and back up; default 2 (1 keeps all detail). */
   tileRate?: number;
-  /** M-LSD: the line detector to use; default the classical LSD (an M-LSD ONNX detector plugs in here). */
+  /** M-LSD: the line detector to use; default the M-LSD network when installed, else the classical LSD. */
   lineDetector?: LineDetector;
-  /** Folder holding the model-based annotators; default `models/annotators`. */
+  /** Folder holding the model-based annotators; default `models/annotators` (named in AnnotatorMissingError). */
   annotatorsDir?: string;
+  /** Opens the annotator networks of model-based types; without it, those types throw AnnotatorMissingError. */
+  annotators?: AnnotatorSessions;
+}
+
+/**
+ * The annotator networks the worker thread owns: `models/annotators/<name>/<file or model.onnx>` as an open
+ * (cached) session, or null when that file is absent.
+ */
+export interface AnnotatorSessions {
+  session(name: string, file?: string): Promise<InferenceSession | null>;
 }
 
 export interface Hint {

@@ -11,8 +11,8 @@ import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
  * the whole model call) and runs one job at a time, as the queue hands them over.
  */
 const port = parentPort!;
-const { settings } = workerData as WorkerData;
-const models = new ModelSessions(settings);
+const { settings, annotatorsDir } = workerData as WorkerData;
+const models = new ModelSessions(settings, annotatorsDir);
 
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -53,7 +53,7 @@ port.on('message', async (message: ToWorker) => {
     case 'hint': {
       const { type, image, options } = message.request;
       try {
-        const hint = await makeHint(type, image, options);
+        const hint = await makeHint(type, image, { ...options, annotators: models.annotators, annotatorsDir });
         post({ type: 'reply', requestId: message.requestId, value: { ok: true, image: hint.image, minusOneMask: hint.minusOneMask } });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: { ok: false, message: (err as Error).message, clientError: isClientError(err) } });

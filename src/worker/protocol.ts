@@ -28,4 +28,6 @@ export type FromWorker =
 
 export interface WorkerData {
   settings: SessionSettings;
+  /** Where hint networks live (models/annotators). */
+  annotatorsDir: string;
 }

@@ -32,7 +32,10 @@ export class InferenceWorker {
   private nextRequest = 1;
   private closing = false;
 
-  constructor(private readonly settings: SessionSettings) {
+  constructor(
+    private readonly settings: SessionSettings,
+    private readonly annotatorsDir = 'models/annotators',
+  ) {
     this.spawn();
   }
 
@@ -78,7 +81,7 @@ export class InferenceWorker {
   }
 
   private spawn() {
-    const workerData: WorkerData = { settings: this.settings };
+    const workerData: WorkerData = { settings: this.settings, annotatorsDir: this.annotatorsDir };
     if (import.meta.url.endsWith('.ts')) {
       // Running from TypeScript sources (tsx, vitest): register tsx's loader inside the thread first.
       const entry = new URL('./inference-worker.ts', import.meta.url).href;

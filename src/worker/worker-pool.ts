@@ -7,8 +7,8 @@ import type { HintReply, HintRequest } from './protocol.js';
 export class WorkerPool {
   readonly workers: InferenceWorker[];
 
-  constructor(settings: SessionSettings, count = 1) {
-    this.workers = Array.from({ length: count }, () => new InferenceWorker(settings));
+  constructor(settings: SessionSettings, count = 1, annotatorsDir?: string) {
+    this.workers = Array.from({ length: count }, () => new InferenceWorker(settings, annotatorsDir));
   }
 
   /** Opens a model's sessions on every worker; resolves to the first error message, or null. */

@@ -13,14 +13,13 @@ export interface LineSegment {
 export interface LineDetectorThresholds {
   /** Minimum score in [0, 1]. */
   thrV: number;
-  /** Minimum length in pixels of the image given to `detect`. */
+  /** Minimum length in pixels of the image given to `detect` (M-LSD: of its half-size output map, as controlnet_aux). */
   thrD: number;
 }
 
 /**
- * What the mlsd hint needs from a line detector. The classical LSD implements it without weights; an
- * M-LSD ONNX export in `models/annotators/mlsd/` is meant to implement it too (not done yet) and be passed
- * as `HintOptions.lineDetector`.
+ * What the mlsd hint needs from a line detector. The classical LSD implements it without weights; the
+ * M-LSD network (`annotators/mlsd-network.ts`) implements it from `models/annotators/mlsd/model.onnx`.
  */
 export interface LineDetector {
   readonly name: string;
