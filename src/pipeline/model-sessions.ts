@@ -10,7 +10,8 @@ import {
   type UNetSignature,
   type VaeSignature,
 } from '../runtime/signatures.js';
-import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { loadClipTokenizer } from '../runtime/onnx-tokenizer.js';
+import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import type { BaseModelFiles } from './spec.js';
 
 export interface Loaded<S> {
@@ -51,7 +52,7 @@ export class ModelSessions {
   tokenizer(dir: string): Promise<ClipTokenizer> {
     let t = this.tokenizers.get(dir);
     if (!t) {
-      t = ClipTokenizer.fromFolder(dir);
+      t = loadClipTokenizer(dir);
       this.tokenizers.set(dir, t);
       t.catch(() => this.tokenizers.delete(dir));
     }
