@@ -6,7 +6,7 @@ import { float16ToFloat32, float32ToFloat16 } from '../../src/tensor/float16.js'
 
 const LATENT = { height: 5, width: 6 };
 const CHANNELS = [2, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4];
-const side = (n: number, level: number) => (level === 0 ? n : side(Math.ceil(n / 2), level - 1));
+const side = (n: number, level: number): number => (level === 0 ? n : side(Math.ceil(n / 2), level - 1));
 
 /** 13 outputs of batch `b` at LATENT, values from `f(residual, index)`; pooled ones are [b, C, 1, 1]. */
 function outputs(b: number, f: (r: number, i: number) => number, opts: { pooled?: boolean; half?: boolean } = {}): ort.Tensor[] {
