@@ -6,11 +6,11 @@ import { makeHint } from '../preprocessors/registry.js';
 import { createScheduler } from '../schedulers/registry.js';
 import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { blendMasked, guide } from '../tensor/ops.js';
-import { floatTensor, timestepTensor, type FloatType } from '../runtime/tensors.js';
+import { floatTensor, scalarFeed, timestepFeed, type FloatType } from '../runtime/tensors.js';
 import { checkResidualsFit, type TensorSpec } from '../runtime/signatures.js';
 import { runInFixedBatches } from './fixed-batch.js';
 import { binaryMask, controlTensor, latentMask, vaeInputTensor, vaeOutputToImages } from './image-tensors.js';
-import type { ModelSessions } from './model-sessions.js';
+import { mixedProviders, type ModelSessions } from './model-sessions.js';
 import { encodePrompts } from './prompt-embeddings.js';
 import { ResidualMixer, type ResidualContribution } from './residuals.js';
 import type { GenerationMode, GenerationResult, GenerationSpec, ProgressEvent, RunTimings } from './spec.js';
@@ -89,6 +89,12 @@ export async function generate(
   const providers: Record<string, string> = { text_encoder: textEncoder.provider, unet: unet.provider, vae_decoder: vaeDecoder.provider };
   controlnets.forEach((c, k) => (providers[`controlnet:${spec.controlnets[k].name}`] = c.provider));
   if (vaeEncoder) providers.vae_encoder = vaeEncoder.provider;
+  const mixed = mixedProviders([
+    { kind: 'unet', ...unet },
+    { kind: 'vae_decoder', ...vaeDecoder },
+    ...controlnets.map((c) => ({ kind: 'controlnet' as const, ...c })),
+  ]);
+  if (mixed) warnings.push(`execution providers: ${mixed}`);
 
   // Prompts.
   const encodeStart = performance.now();
@@ -196,13 +202,13 @@ export async function generate(
       const batch = sample.dims[0];
       const feeds: Record<string, ort.Tensor> = {
         [sig.sample.name]: sample,
-        [sig.timestep.name]: timestepFor(sig.timestep, batch, t),
+        [sig.timestep.name]: timestepFeed(sig.timestep, batch, t),
         [sig.hiddenStates.name]: cnHidden[k],
         [sig.cond.name]: condTensors[k],
       };
       let jsScale = unit.conditioningScale;
       if (sig.scale) {
-        feeds[sig.scale.name] = scalarTensor(sig.scale, unit.conditioningScale);
+        feeds[sig.scale.name] = scalarFeed(sig.scale, unit.conditioningScale);
         jsScale = 1;
       }
       const out = await runBatched('controlnet', cn.session, feeds, [sig.sample, sig.timestep, sig.hiddenStates, sig.cond], batch, sig.batch);
@@ -212,7 +218,7 @@ export async function generate(
 
     const feeds: Record<string, ort.Tensor> = {
       [unetSig.sample.name]: unetSample,
-      [unetSig.timestep.name]: timestepFor(unetSig.timestep, unetBatch, t),
+      [unetSig.timestep.name]: timestepFeed(unetSig.timestep, unetBatch, t),
       [unetSig.hiddenStates.name]: embeddings.unet,
     };
     unetSig.residuals.forEach((r, j) => (feeds[r.name] = residuals[j]));
@@ -324,17 +330,6 @@ function repeat(src: Float32Array, times: number): Float32Array {
 
 function readFloat32(t: ort.Tensor): Float32Array {
   return t.type === 'float32' ? (t.data as Float32Array) : float16ToFloat32(t.data as Uint16Array);
-}
-
-function timestepFor(spec: TensorSpec, batch: number, t: number): ort.Tensor {
-  const rank = spec.shape.length;
-  const fixed = rank === 1 && typeof spec.shape[0] === 'number' ? (spec.shape[0] as number) : batch;
-  return timestepTensor(spec.type, rank, fixed, t);
-}
-
-function scalarTensor(spec: TensorSpec, value: number): ort.Tensor {
-  const rank = spec.shape.length;
-  return timestepTensor(spec.type, rank, 1, value);
 }
 
 function hiddenFor(tensor: ort.Tensor, type: FloatType): ort.Tensor {

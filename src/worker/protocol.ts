@@ -1,12 +1,14 @@
 import type { BaseModelFiles, GenerationResult, GenerationSpec } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
+import type { WarmupSize } from '../pipeline/warmup-sizes.js';
 
 /** Messages between the HTTP thread and an inference worker thread. */
 export type ToWorker =
   | { type: 'generate'; spec: GenerationSpec }
   | { type: 'release'; requestId: number; prefix: string }
   | { type: 'loaded'; requestId: number }
-  | { type: 'preload'; requestId: number; model: BaseModelFiles; controlnets: string[] };
+  | { type: 'preload'; requestId: number; model: BaseModelFiles; controlnets: string[] }
+  | { type: 'warmup'; requestId: number; model: BaseModelFiles; controlnets: string[]; sizes: WarmupSize[] };
 
 export type FromWorker =
   | { type: 'progress'; id: string; step: number; total: number }
