@@ -3,7 +3,7 @@ import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { addScaledInto, scaleInto } from '../tensor/ops.js';
 import type { FloatType } from '../runtime/tensors.js';
 import { RESIDUAL_COUNT } from '../runtime/signatures.js';
-import { broadcastAddInto, scaleHalfInto } from './residual-kernels.js';
+import { broadcastAddInto, halfScaleTable, mixIntoHalf, scaleHalfInto } from './residual-kernels.js';
 
 /**
  * diffusers' guess mode scales residual i (12 down + mid) by 10^(−1 + i/12): logspace(−1, 0, 13).
@@ -39,13 +39,14 @@ const isPooled = (t: ort.Tensor) => t.dims[2] === 1 && t.dims[3] === 1;
  * scales, guess mode (ControlNets saw only the conditional half of the batch; the unconditional half gets zeros, as
  * diffusers concatenates), and pooled ControlNets (shuffle), whose [b, C, 1, 1] outputs broadcast over height and
  * width as diffusers' addition does. Buffers are allocated on the first step and reused. One ControlNet with nothing
- * to scale passes its tensors through; one float16 ControlNet feeding a float16 UNet is scaled half to half in
- * cache-sized blocks, never as a whole float32 copy.
+ * to scale passes its tensors through; one float16 ControlNet feeding a float16 UNet is scaled half to half
+ * through a lookup table, never through a float32 copy.
  */
 export class ResidualMixer {
   private acc: Float32Array[] = [];
   private scratch: Float32Array[] = [];
   private half: Uint16Array[] = [];
+  private readonly halfTables = new Map<number, Uint16Array>();
 
   constructor(
     private readonly unetType: FloatType,
@@ -71,6 +72,13 @@ export class ResidualMixer {
       const only = contributions.length === 1 ? first.outputs[r]! : null;
       if (only && this.unetType === 'float16' && only.type === 'float16' && !this.broadcasts(only, r)) {
         result.push(new ort.Tensor('float16', this.halfDirect(only.data as Uint16Array, r, cnSize, first.scale * guess), outDims));
+        continue;
+      }
+      if (this.unetType === 'float16' && contributions.every((c) => !this.broadcasts(c.outputs[r]!, r))) {
+        if (!this.half[r]) this.half[r] = new Uint16Array(cnSize * this.batchFactor);
+        const sources = contributions.map((c) => ({ data: c.outputs[r]!.data as Float32Array | Uint16Array, scale: c.scale * guess }));
+        mixIntoHalf(this.half[r]!, this.half[r]!.length - cnSize, sources);
+        result.push(new ort.Tensor('float16', this.half[r]!, outDims));
         continue;
       }
       if (!this.acc[r]) this.acc[r] = new Float32Array(cnSize * this.batchFactor);
@@ -119,8 +127,13 @@ export class ResidualMixer {
     if (!this.half[r]) this.half[r] = new Uint16Array(cnSize * this.batchFactor);
     const out = this.half[r]!;
     const offset = out.length - cnSize;
-    if (scale === 1) out.set(src, offset);
-    else scaleHalfInto(out, src, scale, offset);
+    if (scale === 1) {
+      out.set(src, offset);
+    } else {
+      let table = this.halfTables.get(scale);
+      if (!table) this.halfTables.set(scale, (table = halfScaleTable(scale)));
+      scaleHalfInto(out, src, table, offset);
+    }
     return out;
   }
 

@@ -86,3 +86,19 @@ describe('ResidualMixer', () => {
     expect(() => new ResidualMixer('float32', false, 1, LATENT).mix([{ outputs: outs, scale: 1 }])).toThrow(/residual 4 is 1x3x2x2/);
   });
 });
+
+describe('residual kernels', () => {
+  it('scale halves through the table at any alignment and length, as the float32 path rounds', async () => {
+    const { halfScaleTable, scaleHalfInto, mixIntoHalf } = await import('../../src/pipeline/residual-kernels.js');
+    const src = float32ToFloat16(Float32Array.from({ length: 9001 }, (_, i) => Math.sin(i) * 100));
+    const table = halfScaleTable(0.37);
+    const viaFloat32 = new Uint16Array(9001);
+    mixIntoHalf(viaFloat32, 0, [{ data: src, scale: 0.37 }]);
+    for (const [from, offset] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+      const part = src.subarray(from);
+      const out = new Uint16Array(part.length + offset);
+      scaleHalfInto(out, part, table, offset);
+      expect(Array.from(out.subarray(offset))).toEqual(Array.from(viaFloat32.subarray(from)));
+    }
+  });
+});
