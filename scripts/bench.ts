@@ -130,6 +130,7 @@ async function main() {
   const loadStart = performance.now();
   await sessions.preload(model, controlnets.map((c) => c.file));
   const loadMs = performance.now() - loadStart;
+  const fallbacks = [...new Set((await sessions.loaded()).flatMap((l) => l.fallbacks.map((f) => `${f.provider}: ${f.reason}`)))];
 
   const measured: RunNumbers[] = [];
   let last: GenerationResult | null = null;
@@ -164,6 +165,7 @@ async function main() {
   console.log(`machine: ${os.cpus().length} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; onnxruntime-node ${ort.env.versions.common}`);
   console.log(`model ${model.id} (${model.layout}) + ${controlnets.map((c) => c.name).join(', ') || 'no ControlNet'}; ${width}x${height}, ${steps} steps ${args.scheduler}, samples ${samples}, guidance ${args.guidance}${args['guess-mode'] ? ', guess mode' : ''}`);
   console.log(`provider: ${args.provider} requested, ${providers} ran; threads ${threads || 'default'}; sessions opened in ${loadMs.toFixed(0)} ms; ${runs} runs after ${warmups} warm-up`);
+  for (const f of fallbacks) console.log(`fallback: ${f}`);
   console.log('');
   console.log('| what | median ms | min ms |');
   console.log('| --- | ---: | ---: |');
