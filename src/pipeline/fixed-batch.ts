@@ -6,6 +6,14 @@
 import * as ort from 'onnxruntime-node';
 
 type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * The inputs to cut along the batch axis: the 3-D and 4-D ones, and a [batch] timestep. A scalar timestep, or one of
+ * static length (the feed is already that long), is the same for every chunk.
+ */
+export function batchedInputNames(specs: readonly { name: string; shape: readonly (number | string)[] }[]): string[] {
+  return specs.filter((s) => s.shape.length >= 3 || (s.shape.length === 1 && typeof s.shape[0] !== 'number')).map((s) => s.name);
+}
 type Run = (feeds: Feeds) => Promise<ort.InferenceSession.ReturnType>;
 
 /** Items [from, from + count) of a batched tensor, repeating the last item past `total`. */
@@ -15,7 +23,10 @@ function sliceBatch(t: ort.Tensor, total: number, from: number, count: number): 
   const dims = [count, ...t.dims.slice(1)];
   if (from + count <= total) return new ort.Tensor(t.type, data.subarray(from * per, (from + count) * per) as never, dims);
   const out = new (data.constructor as new (n: number) => typeof data)(count * per);
-  for (let k = 0; k < count; k++) out.set(data.subarray(Math.min(from + k, total - 1) * per, (Math.min(from + k, total - 1) + 1) * per) as never, k * per);
+  for (let k = 0; k < count; k++) {
+    const item = Math.min(from + k, total - 1);
+    out.set(data.subarray(item * per, (item + 1) * per) as never, k * per);
+  }
   return new ort.Tensor(t.type, out as never, dims);
 }
 

@@ -8,7 +8,7 @@ import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { blendMasked, guide } from '../tensor/ops.js';
 import { floatTensor, scalarFeed, timestepFeed, type FloatType } from '../runtime/tensors.js';
 import { checkResidualsFit, type TensorSpec } from '../runtime/signatures.js';
-import { runInFixedBatches } from './fixed-batch.js';
+import { batchedInputNames, runInFixedBatches } from './fixed-batch.js';
 import { binaryMask, controlTensor, latentMask, vaeInputTensor, vaeOutputToImages } from './image-tensors.js';
 import { mixedProviders, type ModelSessions } from './model-sessions.js';
 import { encodePrompts } from './prompt-embeddings.js';
@@ -55,9 +55,7 @@ export async function generate(
   /** A graph with a fixed batch size runs in chunks of it; `batched` are the inputs cut along the batch axis. */
   const runBatched = (label: string, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, batched: TensorSpec[], total: number, fixed: number | null) => {
     if (fixed === null || fixed === total) return run(label, session, feeds);
-    // A scalar timestep, or one of static length (already made that long), is the same for every chunk.
-    const names = batched.filter((b) => b.shape.length >= 3 || (b.shape.length === 1 && typeof b.shape[0] !== 'number')).map((b) => b.name);
-    return runInFixedBatches((f) => run(label, session, f), feeds, names, total, fixed);
+    return runInFixedBatches((f) => run(label, session, f), feeds, batchedInputNames(batched), total, fixed);
   };
   const warnings: string[] = [];
   const mode = generationMode(spec);

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { floatTensor, scalarFeed, timestepFeed } from '../runtime/tensors.js';
 import type { TensorSpec } from '../runtime/signatures.js';
-import { runInFixedBatches } from './fixed-batch.js';
+import { batchedInputNames, runInFixedBatches } from './fixed-batch.js';
 import type { ModelSessions } from './model-sessions.js';
 import { ResidualMixer } from './residuals.js';
 import type { BaseModelFiles } from './spec.js';
@@ -51,8 +51,7 @@ export async function warmUp(models: ModelSessions, model: BaseModelFiles, contr
     const timed = async (label: string, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, batched: TensorSpec[], fixed: number | null) => {
       const t = performance.now();
       const run = (f: Record<string, ort.Tensor>) => session.run(f);
-      const names = batched.filter((b) => b.shape.length >= 3 || (b.shape.length === 1 && typeof b.shape[0] !== 'number')).map((b) => b.name);
-      const out = fixed === null || fixed === CFG_BATCH ? await run(feeds) : await runInFixedBatches(run, feeds, names, CFG_BATCH, fixed);
+      const out = fixed === null || fixed === CFG_BATCH ? await run(feeds) : await runInFixedBatches(run, feeds, batchedInputNames(batched), CFG_BATCH, fixed);
       runMs[label] = (runMs[label] ?? 0) + performance.now() - t;
       return out as Record<string, ort.Tensor>;
     };
