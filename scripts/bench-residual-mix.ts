@@ -31,7 +31,7 @@ const cases: [string, ResidualMixer, ResidualContribution[]][] = [
   ['1 ControlNet, scale in the graph (pass-through)', new ResidualMixer('float16', false, 1, { height: latent, width: latent }), [{ outputs: outputs(2, 'float16'), scale: 1 }]],
   ['1 float16 ControlNet, scale 0.8 in JS', new ResidualMixer('float16', false, 1, { height: latent, width: latent }), [{ outputs: outputs(2, 'float16'), scale: 0.8 }]],
   ['1 float16 ControlNet, guess mode', new ResidualMixer('float16', true, 2, { height: latent, width: latent }), [{ outputs: outputs(1, 'float16'), scale: 1 }]],
-  ['2 float16 ControlNets (float32 sum)', new ResidualMixer('float16', false, 1, { height: latent, width: latent }), [{ outputs: outputs(2, 'float16'), scale: 0.8 }, { outputs: outputs(2, 'float16'), scale: 0.5 }]],
+  ['2 float16 ControlNets (summed by onnxruntime)', new ResidualMixer('float16', false, 1, { height: latent, width: latent }), [{ outputs: outputs(2, 'float16'), scale: 0.8 }, { outputs: outputs(2, 'float16'), scale: 0.5 }]],
   ['1 float32 ControlNet, scale 0.8 in JS', new ResidualMixer('float32', false, 1, { height: latent, width: latent }), [{ outputs: outputs(2, 'float32'), scale: 0.8 }]],
   ['2 float32 ControlNets', new ResidualMixer('float32', false, 1, { height: latent, width: latent }), [{ outputs: outputs(2, 'float32'), scale: 0.8 }, { outputs: outputs(2, 'float32'), scale: 0.5 }]],
   ['pooled float16 ControlNet (shuffle), guess mode', new ResidualMixer('float16', true, 2, { height: latent, width: latent }), [{ outputs: outputs(1, 'float16', true), scale: 1 }]],
@@ -45,7 +45,7 @@ for (const [label, mixer, contributions] of cases) {
   const times: number[] = [];
   for (let i = 0; i < RUNS + 2; i++) {
     const t = performance.now();
-    mixer.mix(contributions);
+    await mixer.mix(contributions);
     if (i >= 2) times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);

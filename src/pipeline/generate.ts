@@ -212,7 +212,7 @@ export async function generate(
       const out = await runBatched('controlnet', cn.session, feeds, [sig.sample, sig.timestep, sig.hiddenStates, sig.cond], batch, sig.batch);
       contributions.push({ outputs: sig.outputs.map((o) => out[o.name] as ort.Tensor), scale: jsScale });
     }
-    const residuals = mixer.mix(contributions);
+    const residuals = await mixer.mix(contributions);
 
     const feeds: Record<string, ort.Tensor> = {
       [unetSig.sample.name]: unetSample,

@@ -4,6 +4,7 @@ import { addScaledInto, scaleInto } from '../tensor/ops.js';
 import type { FloatType } from '../runtime/tensors.js';
 import { RESIDUAL_COUNT } from '../runtime/signatures.js';
 import { broadcastAddInto, halfScaleTable, mixIntoHalf, scaleHalfInto } from './residual-kernels.js';
+import { inputName, outputName, residualSumSession, scaleName } from './residual-sum-graph.js';
 
 /**
  * diffusers' guess mode scales residual i (12 down + mid) by 10^(−1 + i/12): logspace(−1, 0, 13).
@@ -16,7 +17,7 @@ export const RESIDUAL_LEVELS: readonly number[] = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3,
 /** How one ControlNet's outputs enter the sum. */
 export interface ResidualContribution {
   outputs: readonly ort.Tensor[];
-  /** Scale still to apply in JS (1 when the graph applied the conditioning scale itself). */
+  /** Scale still to apply (1 when the graph applied the conditioning scale itself). */
   scale: number;
 }
 
@@ -40,7 +41,8 @@ const isPooled = (t: ort.Tensor) => t.dims[2] === 1 && t.dims[3] === 1;
  * diffusers concatenates), and pooled ControlNets (shuffle), whose [b, C, 1, 1] outputs broadcast over height and
  * width as diffusers' addition does. Buffers are allocated on the first step and reused. One ControlNet with nothing
  * to scale passes its tensors through; one float16 ControlNet feeding a float16 UNet is scaled half to half
- * through a lookup table, never through a float32 copy.
+ * through a lookup table, never through a float32 copy; several ControlNets with float16 in play are summed by a
+ * small onnxruntime graph (scripts/bench-residual-mix.ts has the costs).
  */
 export class ResidualMixer {
   private acc: Float32Array[] = [];
@@ -56,12 +58,17 @@ export class ResidualMixer {
     private readonly latent: LatentSize,
   ) {}
 
-  mix(contributions: readonly ResidualContribution[]): ort.Tensor[] {
+  async mix(contributions: readonly ResidualContribution[]): Promise<ort.Tensor[]> {
     const first = contributions[0]!;
     const passThrough =
       contributions.length === 1 && !this.guessMode && first.scale === 1 && this.batchFactor === 1 &&
       first.outputs.every((t, r) => t.type === this.unetType && !this.broadcasts(t, r));
     if (passThrough) return [...first.outputs];
+    // float16 sums go to onnxruntime (vectorised casts); float32 ones are as fast in JS (two passes, not three).
+    const anyHalf = this.unetType === 'float16' || contributions.some((c) => c.outputs[0]!.type === 'float16');
+    if (contributions.length > 1 && anyHalf && contributions.every((c) => c.outputs.every((t, r) => !this.broadcasts(t, r)))) {
+      return this.sumInGraph(contributions);
+    }
 
     const result: ort.Tensor[] = [];
     for (let r = 0; r < RESIDUAL_COUNT; r++) {
@@ -107,6 +114,23 @@ export class ResidualMixer {
       }
     }
     return result;
+  }
+
+  /** Several full-size ControlNets with float16 in play: summed by onnxruntime (residual-sum-graph.ts). */
+  private async sumInGraph(contributions: readonly ResidualContribution[]): Promise<ort.Tensor[]> {
+    const session = await residualSumSession({
+      inputs: contributions.map((c) => c.outputs[0]!.type as FloatType),
+      unetType: this.unetType,
+      guessScales: this.guessMode ? GUESS_MODE_SCALES : null,
+      batchFactor: this.batchFactor,
+    });
+    const feeds: Record<string, ort.Tensor> = {};
+    contributions.forEach((c, k) => {
+      feeds[scaleName(k)] = new ort.Tensor('float32', Float32Array.of(c.scale), []);
+      c.outputs.forEach((t, r) => (feeds[inputName(r, k)] = t));
+    });
+    const out = await session.run(feeds);
+    return Array.from({ length: RESIDUAL_COUNT }, (_, r) => out[outputName(r)] as ort.Tensor);
   }
 
   /** [ControlNet batch, C, h, w] of the UNet's residual r at this latent size. */

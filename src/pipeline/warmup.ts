@@ -71,7 +71,7 @@ export async function warmUp(models: ModelSessions, model: BaseModelFiles, contr
       };
       const out = await timed('controlnet', cn.session, feeds, [sig.sample, sig.timestep, sig.hiddenStates, sig.cond], sig.batch);
       // The first ControlNet's residuals, in the UNet's type (and broadcast when pooled), feed the UNet.
-      residuals ??= new ResidualMixer(u.floatType, false, 1, { height: lh, width: lw }).mix([{ outputs: sig.outputs.map((o) => out[o.name]!), scale: 1 }]);
+      residuals ??= await new ResidualMixer(u.floatType, false, 1, { height: lh, width: lw }).mix([{ outputs: sig.outputs.map((o) => out[o.name]!), scale: 1 }]);
     }
     if (residuals) {
       const feeds: Record<string, ort.Tensor> = {
