@@ -135,10 +135,21 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
         const all = models.catalog().controlnets.get(model.id) ?? new Map<string, string>();
         const wanted = config.preloadControlnets;
         const names = wanted === 'all' ? [...all.keys()] : wanted === 'none' ? [] : wanted.split(',').map((s) => s.trim());
-        const failure = await pool.preload(model, names.flatMap((n) => (all.has(n) ? [all.get(n)!] : [])));
+        const paths = names.flatMap((n) => (all.has(n) ? [all.get(n)!] : []));
+        const failure = await pool.preload(model, paths);
         if (failure) log.error(`loading ${model.id} failed: ${failure}`);
-        else log.info({ sessions: (await pool.loaded()).length, providers: [...new Set((await pool.loaded()).map((s) => s.provider))] }, `${model.id} loaded`);
+        else {
+          const sessions = await pool.loaded();
+          log.info({ sessions: sessions.length, providers: [...new Set(sessions.map((s) => s.provider))] }, `${model.id} loaded`);
+          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it.
+          if (config.warmupSizes.length > 0) {
+            const report = await pool.warmUp(model, paths, config.warmupSizes);
+            if (typeof report === 'string') log.error(`warm-up of ${model.id} failed: ${report}`);
+            else log.info({ warmup: report.map((r) => ({ size: `${r.width}x${r.height}`, ms: Math.round(r.ms) })) }, 'warm-up done');
+          }
+        }
       }
+      for (const r of models.catalog().rejected) log.warn({ dir: r.dir, layout: r.layout }, `model folder not used: ${r.reason}`);
       ready = models.catalog().models.size > 0;
     },
     async close() {

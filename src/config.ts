@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { parseWarmupSizes, type WarmupSize } from './pipeline/warmup-sizes.js';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
 export interface ServerConfig {
@@ -18,6 +19,8 @@ export interface ServerConfig {
   deviceId: number;
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads: number;
+  /** Resolutions run once at load (WARMUP_SIZES, e.g. "512x512,768x768"); default 512x512 on GPU, none on CPU. */
+  warmupSizes: WarmupSize[];
   maxQueue: number;
   image: ImageLimits;
   /** Generate the tiny built-in model set into modelsDir when it is missing. */
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     executionProviders: providers,
     deviceId: int(env, 'DEVICE_ID', 0, 0, 64),
     threads: int(env, 'THREADS', 0, 0, 1024),
+    warmupSizes: parseWarmupSizes(env.WARMUP_SIZES, providers[0]!),
     maxQueue: int(env, 'MAX_QUEUE', 32, 1, 100_000),
     image: {
       fetchTimeoutMs: int(env, 'IMAGE_FETCH_TIMEOUT_MS', 15_000, 100, 600_000),

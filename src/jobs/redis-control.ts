@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { LoadedReport } from '../pipeline/model-sessions.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { WorkerControl } from '../server/app.js';
 import type { HintReply, HintRequest } from '../worker/protocol.js';
@@ -66,10 +67,10 @@ export class RemoteWorkers implements WorkerControl {
     return missing > 0 ? `${missing} worker node(s) did not answer within ${TIMEOUT_MS.preload / 1000} s` : null;
   }
 
-  async loaded(): Promise<{ path: string; provider: string }[]> {
+  async loaded(): Promise<LoadedReport[]> {
     const { replies } = await this.ask({ op: 'loaded' });
-    const seen = new Map<string, { path: string; provider: string }>();
-    for (const r of replies) for (const s of (r.value as { path: string; provider: string }[] | null) ?? []) seen.set(`${s.path} ${s.provider}`, s);
+    const seen = new Map<string, LoadedReport>();
+    for (const r of replies) for (const s of (r.value as LoadedReport[] | null) ?? []) seen.set(`${s.path} ${s.provider}`, s);
     return [...seen.values()];
   }
 

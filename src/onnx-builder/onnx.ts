@@ -9,7 +9,7 @@ export type ValueInfoProto = pkg.onnx.IValueInfoProto;
 export type AttributeProto = pkg.onnx.IAttributeProto;
 
 /** Element types the generated graphs use, named as onnxruntime-node names them. */
-export type TensorDType = 'float32' | 'float16' | 'int32' | 'int64';
+export type TensorDType = 'float32' | 'float16' | 'float64' | 'int32' | 'int64';
 
 /** A dimension: a fixed size or a symbolic name (dim_param). */
 export type Dim = number | string;
@@ -17,11 +17,12 @@ export type Dim = number | string;
 const ONNX_DTYPE: Record<TensorDType, number> = {
   float32: pkg.onnx.TensorProto.DataType.FLOAT,
   float16: pkg.onnx.TensorProto.DataType.FLOAT16,
+  float64: pkg.onnx.TensorProto.DataType.DOUBLE,
   int32: pkg.onnx.TensorProto.DataType.INT32,
   int64: pkg.onnx.TensorProto.DataType.INT64,
 };
 
-const BYTES_PER_ELEMENT: Record<TensorDType, number> = { float32: 4, float16: 2, int32: 4, int64: 8 };
+const BYTES_PER_ELEMENT: Record<TensorDType, number> = { float32: 4, float16: 2, float64: 8, int32: 4, int64: 8 };
 
 export function onnxDType(dtype: TensorDType): number {
   return ONNX_DTYPE[dtype];

@@ -6,10 +6,11 @@ import { makeHint } from '../preprocessors/registry.js';
 import { createScheduler } from '../schedulers/registry.js';
 import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { blendMasked, guide } from '../tensor/ops.js';
-import { floatTensor, timestepTensor, type FloatType } from '../runtime/tensors.js';
-import type { TensorSpec } from '../runtime/signatures.js';
+import { floatTensor, scalarFeed, timestepFeed, type FloatType } from '../runtime/tensors.js';
+import { checkResidualsFit, type TensorSpec } from '../runtime/signatures.js';
+import { batchedInputNames, runInFixedBatches } from './fixed-batch.js';
 import { binaryMask, controlTensor, latentMask, vaeInputTensor, vaeOutputToImages } from './image-tensors.js';
-import type { ModelSessions } from './model-sessions.js';
+import { mixedProviders, type ModelSessions } from './model-sessions.js';
 import { encodePrompts } from './prompt-embeddings.js';
 import { ResidualMixer, type ResidualContribution } from './residuals.js';
 import type { GenerationMode, GenerationResult, GenerationSpec, ProgressEvent, RunTimings } from './spec.js';
@@ -51,6 +52,11 @@ export async function generate(
     runMs[label] = (runMs[label] ?? 0) + (performance.now() - t);
     return out;
   };
+  /** A graph with a fixed batch size runs in chunks of it; `batched` are the inputs cut along the batch axis. */
+  const runBatched = (label: string, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, batched: TensorSpec[], total: number, fixed: number | null) => {
+    if (fixed === null || fixed === total) return run(label, session, feeds);
+    return runInFixedBatches((f) => run(label, session, f), feeds, batchedInputNames(batched), total, fixed);
+  };
   const warnings: string[] = [];
   const mode = generationMode(spec);
   const n = spec.samples;
@@ -72,9 +78,21 @@ export async function generate(
   if (typeof sampleChannels === 'number' && sampleChannels !== LATENT_CHANNELS) {
     throw new GenerationError(`model ${spec.model.id}: UNet takes ${sampleChannels} latent channels; only 4-channel UNets are supported`);
   }
+  controlnets.forEach((c, k) => checkResidualsFit(unetSig, c.signature, spec.controlnets[k]!.name));
+  // diffusers forces guess mode when the (first) ControlNet pools its conditions globally (shuffle).
+  const guessMode = spec.guessMode || (controlnets[0]?.signature.pooled ?? false);
+  if (guessMode && !spec.guessMode) {
+    warnings.push(`guess_mode: on, because ControlNet ${spec.controlnets[0]!.name} pools its conditions globally (as diffusers does)`);
+  }
   const providers: Record<string, string> = { text_encoder: textEncoder.provider, unet: unet.provider, vae_decoder: vaeDecoder.provider };
   controlnets.forEach((c, k) => (providers[`controlnet:${spec.controlnets[k].name}`] = c.provider));
   if (vaeEncoder) providers.vae_encoder = vaeEncoder.provider;
+  const mixed = mixedProviders([
+    { kind: 'unet', ...unet },
+    { kind: 'vae_decoder', ...vaeDecoder },
+    ...controlnets.map((c) => ({ kind: 'controlnet' as const, ...c })),
+  ]);
+  if (mixed) warnings.push(`execution providers: ${mixed}`);
 
   // Prompts.
   const encodeStart = performance.now();
@@ -85,7 +103,7 @@ export async function generate(
 
   // Hints → ControlNet conditioning, already batched for the ControlNet calls.
   const hintStart = performance.now();
-  const cnBatch = guided && !spec.guessMode ? 2 * n : n;
+  const cnBatch = guided && !guessMode ? 2 * n : n;
   const condTensors: ort.Tensor[] = [];
   for (let k = 0; k < spec.controlnets.length; k++) {
     const unit = spec.controlnets[k];
@@ -148,12 +166,12 @@ export async function generate(
   const unetBatch = guided ? 2 * n : n;
   const unetInput = new Float32Array(unetBatch * latentSize);
   const unetInputHalf = unetSig.floatType === 'float16' ? new Uint16Array(unetInput.length) : null;
-  const guessInputs = spec.guessMode ? controlnets.map((c) => c.signature.floatType) : [];
+  const guessInputs = guessMode ? controlnets.map((c) => c.signature.floatType) : [];
   const guessHalf = guessInputs.includes('float16') ? new Uint16Array(n * latentSize) : null;
   const guidedPred = new Float32Array(n * latentSize);
   // Text states per ControlNet, in its own float type (converted once, not per step).
-  const cnHidden = controlnets.map((c) => hiddenFor(spec.guessMode ? embeddings.cond : embeddings.unet, c.signature.floatType));
-  const mixer = new ResidualMixer(unetSig.floatType, spec.guessMode, spec.guessMode && guided ? 2 : 1);
+  const cnHidden = controlnets.map((c) => hiddenFor(guessMode ? embeddings.cond : embeddings.unet, c.signature.floatType));
+  const mixer = new ResidualMixer(unetSig.floatType, guessMode, guessMode && guided ? 2 : 1, { height: lh, width: lw });
   const latentDims = (b: number) => [b, LATENT_CHANNELS, lh, lw];
 
   for (let i = 0; i < timesteps.length; i++) {
@@ -171,7 +189,7 @@ export async function generate(
       const sig = cn.signature;
       const unit = spec.controlnets[k];
       let sample: ort.Tensor;
-      if (spec.guessMode) {
+      if (guessMode) {
         // Guess mode: the ControlNet sees only the conditional batch.
         sample = sig.floatType === 'float16'
           ? new ort.Tensor('float16', float32ToFloat16(scaled, guessHalf!), latentDims(n))
@@ -182,27 +200,28 @@ export async function generate(
       const batch = sample.dims[0];
       const feeds: Record<string, ort.Tensor> = {
         [sig.sample.name]: sample,
-        [sig.timestep.name]: timestepFor(sig.timestep, batch, t),
+        [sig.timestep.name]: timestepFeed(sig.timestep, batch, t),
         [sig.hiddenStates.name]: cnHidden[k],
         [sig.cond.name]: condTensors[k],
       };
       let jsScale = unit.conditioningScale;
       if (sig.scale) {
-        feeds[sig.scale.name] = scalarTensor(sig.scale, unit.conditioningScale);
+        feeds[sig.scale.name] = scalarFeed(sig.scale, unit.conditioningScale);
         jsScale = 1;
       }
-      const out = await run('controlnet', cn.session, feeds);
+      const out = await runBatched('controlnet', cn.session, feeds, [sig.sample, sig.timestep, sig.hiddenStates, sig.cond], batch, sig.batch);
       contributions.push({ outputs: sig.outputs.map((o) => out[o.name] as ort.Tensor), scale: jsScale });
     }
-    const residuals = mixer.mix(contributions);
+    const residuals = await mixer.mix(contributions);
 
     const feeds: Record<string, ort.Tensor> = {
       [unetSig.sample.name]: unetSample,
-      [unetSig.timestep.name]: timestepFor(unetSig.timestep, unetBatch, t),
+      [unetSig.timestep.name]: timestepFeed(unetSig.timestep, unetBatch, t),
       [unetSig.hiddenStates.name]: embeddings.unet,
     };
     unetSig.residuals.forEach((r, j) => (feeds[r.name] = residuals[j]));
-    const out = await run('unet', unet.session, feeds);
+    const unetBatched = [unetSig.sample, unetSig.timestep, unetSig.hiddenStates, ...unetSig.residuals];
+    const out = await runBatched('unet', unet.session, feeds, unetBatched, unetBatch, unetSig.batch);
     const pred = readFloat32(out[unetSig.output.name] as ort.Tensor);
     const noisePred = guided ? guide(pred, spec.guidanceScale, guidedPred) : pred;
 
@@ -222,7 +241,7 @@ export async function generate(
   for (let b = 0; b < n; b++) {
     const z = latents.slice(b * latentSize, (b + 1) * latentSize);
     for (let i = 0; i < z.length; i++) z[i] *= inv;
-    const out = await run('vae_decoder', vaeDecoder.session, { [dec.input.name]: floatTensor(dec.floatType, z, latentDims(1)) });
+    const out = await runBatched('vae_decoder', vaeDecoder.session, { [dec.input.name]: floatTensor(dec.floatType, z, latentDims(1)) }, [dec.input], 1, dec.batch);
     const [image] = vaeOutputToImages(readFloat32(out[dec.output.name] as ort.Tensor), 1, spec.width, spec.height);
     images.push(await encodePng(image));
   }
@@ -311,17 +330,6 @@ function repeat(src: Float32Array, times: number): Float32Array {
 
 function readFloat32(t: ort.Tensor): Float32Array {
   return t.type === 'float32' ? (t.data as Float32Array) : float16ToFloat32(t.data as Uint16Array);
-}
-
-function timestepFor(spec: TensorSpec, batch: number, t: number): ort.Tensor {
-  const rank = spec.shape.length;
-  const fixed = rank === 1 && typeof spec.shape[0] === 'number' ? (spec.shape[0] as number) : batch;
-  return timestepTensor(spec.type, rank, fixed, t);
-}
-
-function scalarTensor(spec: TensorSpec, value: number): ort.Tensor {
-  const rank = spec.shape.length;
-  return timestepTensor(spec.type, rank, 1, value);
 }
 
 function hiddenFor(tensor: ort.Tensor, type: FloatType): ort.Tensor {

@@ -1,5 +1,6 @@
 import type * as ort from 'onnxruntime-node';
-import { openSession, type SessionSettings } from '../runtime/session.js';
+import { loadClipTokenizer } from '../runtime/onnx-tokenizer.js';
+import { openSession, type ProviderFallback, type SessionSettings } from '../runtime/session.js';
 import {
   controlNetSignature,
   textEncoderSignature,
@@ -10,7 +11,7 @@ import {
   type UNetSignature,
   type VaeSignature,
 } from '../runtime/signatures.js';
-import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import type { BaseModelFiles } from './spec.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 
@@ -19,16 +20,46 @@ export interface Loaded<S> {
   signature: S;
   provider: string;
   path: string;
+  /** Providers tried before `provider`, with why each failed. */
+  fallbacks: ProviderFallback[];
 }
 
-type Kind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder';
+export type SessionKind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder';
+
+/** One open session, as `system_details` and the start-up log show it. */
+export interface LoadedReport {
+  kind: SessionKind;
+  path: string;
+  /** The execution provider that runs it. */
+  provider: string;
+  fallbacks: ProviderFallback[];
+}
+
+/**
+ * A warning when the sessions of one model run on different providers (the UNet fell back to CPU while its
+ * ControlNet runs on CUDA, say): each step then waits on the slowest device. Null when they agree.
+ */
+export function mixedProviders(reports: readonly LoadedReport[]): string | null {
+  const byProvider = new Map<string, string[]>();
+  for (const r of reports) byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r.kind]);
+  if (byProvider.size <= 1) return null;
+  const parts = [...byProvider].map(([provider, kinds]) => `${[...new Set(kinds)].join(', ')} on ${provider}`);
+  const reasons = reports.flatMap((r) => r.fallbacks.map((f) => `${r.kind} skipped ${f.provider}: ${f.reason}`));
+  return `sessions of one model run on different execution providers (${parts.join('; ')})${reasons.length > 0 ? `; ${[...new Set(reasons)].join('; ')}` : ''}`;
+}
+
+/** "unet on cuda", or "unet on cpu (cuda: <why>)": the line each session logs when it opens. */
+export function describeSession(r: LoadedReport): string {
+  const why = r.fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ');
+  return `${r.kind} ${r.path} runs on ${r.provider}${why ? ` (fell back from ${why})` : ''}`;
+}
 
 /**
  * The worker's cache of open sessions and tokenizers, keyed by file path. Loading is lazy (first use)
  * and shared: two components asking for the same file get the same session.
  */
 export class ModelSessions {
-  private readonly sessions = new Map<string, Promise<Loaded<unknown>>>();
+  private readonly sessions = new Map<string, Promise<Loaded<unknown> & { kind: SessionKind }>>();
   private readonly tokenizers = new Map<string, Promise<ClipTokenizer>>();
 
   /** Hint networks (models/annotators/<name>/), opened on first use. */
@@ -36,6 +67,8 @@ export class ModelSessions {
 
   constructor(
     private readonly settings: SessionSettings,
+    /** Where "what runs where" lines go (the worker passes console.log; silent by default). */
+    private readonly log: (line: string) => void = () => {},
     readonly annotatorsDir = 'models/annotators',
   ) {
     this.annotators = createAnnotatorSessions(annotatorsDir, settings);
@@ -60,29 +93,35 @@ export class ModelSessions {
   tokenizer(dir: string): Promise<ClipTokenizer> {
     let t = this.tokenizers.get(dir);
     if (!t) {
-      t = ClipTokenizer.fromFolder(dir);
+      t = loadClipTokenizer(dir);
       this.tokenizers.set(dir, t);
       t.catch(() => this.tokenizers.delete(dir));
     }
     return t;
   }
 
-  /** Opens every session of a base model and the given ControlNets, and its tokenizer. */
+  /**
+   * Opens every session of a base model and the given ControlNets, and its tokenizer; warns loudly when they did
+   * not all land on the same execution provider.
+   */
   async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
-    await Promise.all([
-      this.tokenizer(model.tokenizerDir),
+    const loaded = await Promise.all([
       this.textEncoder(model.textEncoder),
       this.unet(model.unet),
       this.vaeDecoder(model.vaeDecoder),
       ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),
       ...controlnets.map((c) => this.controlnet(c)),
+      this.tokenizer(model.tokenizerDir),
     ]);
+    const reports = loaded.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
+    const mixed = mixedProviders(reports);
+    if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
   }
 
-  /** Paths of the sessions currently open, with their providers. */
-  async loaded(): Promise<{ path: string; provider: string }[]> {
+  /** The sessions currently open: kind, file, the provider that runs each and why others were passed over. */
+  async loaded(): Promise<LoadedReport[]> {
     const settled = await Promise.allSettled(this.sessions.values());
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [{ path: s.value.path, provider: s.value.provider }] : []));
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [report(s.value)] : []));
   }
 
   /** Releases every session (and tokenizer) whose path starts with `prefix` (all when omitted). */
@@ -99,12 +138,14 @@ export class ModelSessions {
     return released;
   }
 
-  private load<S>(kind: Kind, path: string, describe: (s: ort.InferenceSession, name: string) => S): Promise<Loaded<S>> {
-    let pending = this.sessions.get(path) as Promise<Loaded<S>> | undefined;
+  private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S): Promise<Loaded<S>> {
+    let pending = this.sessions.get(path) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
     if (!pending) {
-      pending = openSession(path, this.settings).then(({ session, provider }) => {
+      pending = openSession(path, this.settings).then(({ session, provider, fallbacks }) => {
         try {
-          return { session, provider, path, signature: describe(session, `${kind} (${path})`) };
+          const loaded = { session, provider, path, fallbacks, kind, signature: describe(session, `${kind} (${path})`) };
+          this.log(describeSession(report(loaded)));
+          return loaded;
         } catch (err) {
           void session.release();
           throw err;
@@ -115,4 +156,8 @@ export class ModelSessions {
     }
     return pending;
   }
+}
+
+function report(l: { kind: SessionKind; path: string; provider: string; fallbacks: ProviderFallback[] }): LoadedReport {
+  return { kind: l.kind, path: l.path, provider: l.provider, fallbacks: l.fallbacks };
 }

@@ -8,6 +8,8 @@ import type { SchedulerConfig } from '../schedulers/types.js';
 export interface BaseModelFiles {
   id: string;
   dir: string;
+  /** The on-disk layout it was read in (runtime/layouts): native, onnx-web, onnxstack or axodox. */
+  layout?: string;
   tokenizerDir: string;
   textEncoder: string;
   unet: string;

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApiError, badRequest } from '../util/errors.js';
-import { readBaseModel, readVae, scanModels, type ModelCatalog } from './catalog.js';
+import { readVae, scanModels, type ModelCatalog } from './catalog.js';
+import { detectLayout } from './layouts/index.js';
 
 export type ModelKind = 'model' | 'controlnet' | 'vae';
 
@@ -71,7 +72,7 @@ export class ModelRegistry {
       }
     } else {
       if (!stat.isDirectory()) throw badRequest(`url: ${src} is not a folder`);
-      await checkLooksLike(kind, src);
+      await checkLooksLike(kind, src, this.modelsDir);
       await fs.symlink(src, target, 'dir');
     }
     await this.rescan();
@@ -118,9 +119,15 @@ function localPath(source: string): string {
   return path.normalize(source);
 }
 
-async function checkLooksLike(kind: ModelKind, dir: string) {
-  if (kind === 'model' && !(await readBaseModel('check', dir))) {
-    throw badRequest(`url: ${dir} is not a model folder (needs text_encoder/, unet/, vae_decoder/ with model.onnx, tokenizer/ and scheduler/scheduler_config.json)`);
+async function checkLooksLike(kind: ModelKind, dir: string, modelsDir: string) {
+  if (kind === 'model') {
+    // Any layout the catalog reads: ours, onnx-web, OnnxStack/Amuse, axodox.
+    const layout = await detectLayout(dir);
+    const reading = layout ? await layout.read('check', dir, { modelsDir }) : null;
+    if (!reading || 'rejected' in reading) {
+      const why = reading && 'rejected' in reading ? ` (${reading.rejected})` : '';
+      throw badRequest(`url: ${dir} is not a model folder${why}; see docs/model-layouts.md for the layouts this server reads`);
+    }
   }
   if (kind === 'controlnet' && !(await fs.stat(path.join(dir, 'model.onnx')).catch(() => null))) {
     throw badRequest(`url: ${dir} has no model.onnx (a ControlNet folder holds model.onnx)`);

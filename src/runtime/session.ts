@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { providerOptions, sessionOptionsFor } from './provider-options.js';
 
 export interface SessionSettings {
   /** Execution providers in order of preference; "cpu" is always tried last. */
@@ -8,43 +9,81 @@ export interface SessionSettings {
   threads: number;
 }
 
+/** A provider that was tried before the one that runs, and why it was passed over. */
+export interface ProviderFallback {
+  provider: string;
+  reason: string;
+}
+
 export interface LoadedSession {
   session: ort.InferenceSession;
   /** The execution provider that accepted the model. */
   provider: string;
   path: string;
-}
-
-function providerConfig(name: string, deviceId: number): ort.InferenceSession.ExecutionProviderConfig {
-  switch (name) {
-    case 'cuda':
-    case 'tensorrt':
-      return { name, deviceId } as ort.InferenceSession.ExecutionProviderConfig;
-    default:
-      return name;
-  }
+  /** Providers tried first, in order, with the reason each failed (empty when the first choice runs). */
+  fallbacks: ProviderFallback[];
 }
 
 /**
- * Opens a model on the first provider that accepts it. A provider whose runtime library is missing
- * (e.g. CUDA on a CPU-only install) fails at session creation, so we fall through to the next one
- * and report what really runs.
+ * Failures that mean the provider cannot work in this process at all (its runtime library is missing, no GPU
+ * adapter): later sessions skip it instead of failing again, noisily, one by one.
+ */
+const PROCESS_WIDE = [/Failed to load (shared )?library/i, /cannot open shared object/i, /No supported adapters/i, /Failed to get a WebGPU adapter/i, /is unsupported/i];
+const unavailable = new Map<string, string>();
+/** The first session opened on each provider: later ones wait for it, so a missing library fails once, not per model. */
+const probes = new Map<string, Promise<unknown>>();
+
+/** The order providers are tried in: the configured ones, TensorRT backed by CUDA, CPU last. */
+export function providerOrder(providers: readonly string[]): string[] {
+  const order: string[] = [];
+  for (const p of providers) {
+    if (p === 'cpu' || order.includes(p)) continue;
+    order.push(p);
+    // TensorRT leaves the nodes it cannot take to the next provider; CUDA keeps them on the GPU.
+    if (p === 'tensorrt' && !providers.includes('cuda')) order.push('cuda');
+  }
+  return [...order, 'cpu'];
+}
+
+function firstLine(err: unknown): string {
+  return ((err as Error).message ?? String(err)).split('\n')[0]!.trim();
+}
+
+/**
+ * Opens a model on the first provider that accepts it. A provider whose runtime library is missing (CUDA on a
+ * CPU-only install) or that finds no GPU fails at session creation, so we fall through to the next one and report
+ * what really runs, and why the ones before it did not.
  */
 export async function openSession(modelPath: string, settings: SessionSettings): Promise<LoadedSession> {
-  const failures: string[] = [];
-  const order = [...settings.providers.filter((p) => p !== 'cpu'), 'cpu'];
-  for (const provider of order) {
+  const fallbacks: ProviderFallback[] = [];
+  for (const provider of providerOrder(settings.providers)) {
+    const probe = probes.get(provider);
+    if (probe) await probe.catch(() => undefined);
+    const known = unavailable.get(provider);
+    if (known) {
+      fallbacks.push({ provider, reason: known });
+      continue;
+    }
     const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: provider === 'cpu' ? ['cpu'] : [providerConfig(provider, settings.deviceId), 'cpu'],
-      graphOptimizationLevel: 'all',
-      ...(settings.threads > 0 ? { intraOpNumThreads: settings.threads } : {}),
+      ...sessionOptionsFor(provider, settings.threads),
+      executionProviders: providerOptions(provider, settings.deviceId),
     };
     try {
-      const session = await ort.InferenceSession.create(modelPath, options);
-      return { session, provider, path: modelPath };
+      const creating = ort.InferenceSession.create(modelPath, options);
+      if (!probes.has(provider)) probes.set(provider, creating);
+      const session = await creating;
+      return { session, provider, path: modelPath, fallbacks };
     } catch (err) {
-      failures.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);
+      const reason = firstLine(err);
+      if (provider !== 'cpu' && PROCESS_WIDE.some((p) => p.test(reason))) unavailable.set(provider, reason);
+      fallbacks.push({ provider, reason });
     }
   }
-  throw new Error(`could not open ${modelPath} on any execution provider (${failures.join('; ')})`);
+  throw new Error(`could not open ${modelPath} on any execution provider (${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')})`);
+}
+
+/** Forgets providers marked unavailable (tests; a process normally keeps its libraries). */
+export function resetProviderAvailability(): void {
+  unavailable.clear();
+  probes.clear();
 }

@@ -1,10 +1,11 @@
 import type * as ort from 'onnxruntime-node';
+import { orderResiduals } from './residual-order.js';
 import type { FloatType } from './tensors.js';
 
 /**
- * Exporters name graph inputs differently (onnx-web, OnnxStack, axodox, diffusers' script, ours), so
- * we find each role by rank and position, preferring a telling name where one exists, and never
- * hard-code names. These are the roles the pipeline needs.
+ * Exporters name and order graph inputs differently (onnx-web, OnnxStack, axodox, diffusers' script, ours), so we
+ * find each role by rank, static shape and dtype, use a name only where it is telling, fall back to position, and
+ * never hard-code one tool's names. These are the roles the pipeline needs.
  */
 export interface TensorSpec {
   name: string;
@@ -16,10 +17,12 @@ export interface UNetSignature {
   sample: TensorSpec;
   timestep: TensorSpec;
   hiddenStates: TensorSpec;
-  /** 12 down-block residuals then the mid-block residual, in graph order. */
+  /** 12 down-block residuals then the mid-block residual. */
   residuals: TensorSpec[];
   output: TensorSpec;
   floatType: FloatType;
+  /** The batch size the graph was exported with, when it is fixed (null: any batch). */
+  batch: number | null;
 }
 
 export interface ControlNetSignature {
@@ -32,6 +35,9 @@ export interface ControlNetSignature {
   /** 12 down-block residuals then the mid-block residual. */
   outputs: TensorSpec[];
   floatType: FloatType;
+  batch: number | null;
+  /** global_pool_conditions (shuffle): every output is [b, C, 1, 1] and broadcasts over the UNet's residual. */
+  pooled: boolean;
 }
 
 export interface TextEncoderSignature {
@@ -44,9 +50,13 @@ export interface VaeSignature {
   input: TensorSpec;
   output: TensorSpec;
   floatType: FloatType;
+  batch: number | null;
 }
 
 export const RESIDUAL_COUNT = 13;
+/** SD 1.x/2.x latent channels: the UNet's sample has 4, a ControlNet's hint 3. */
+const LATENT_CHANNELS = 4;
+const HINT_CHANNELS = 3;
 
 export class SignatureError extends Error {}
 
@@ -58,39 +68,63 @@ function specs(list: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[
 }
 
 const rank = (s: TensorSpec) => s.shape.length;
-const isFloat = (s: TensorSpec) => s.type === 'float32' || s.type === 'float16';
+const isFloat = (s: TensorSpec) => s.type === 'float32' || s.type === 'float16' || s.type === 'float64';
+const isInt = (s: TensorSpec) => s.type === 'int64' || s.type === 'int32';
+const channels = (s: TensorSpec) => (typeof s.shape[1] === 'number' ? s.shape[1] : null);
+const staticBatch = (s: TensorSpec) => (typeof s.shape[0] === 'number' ? s.shape[0] : null);
+
+/** Names that say "the noisy latents" in the exporters we know. */
+const SAMPLE_NAME = /^(sample|latents?|latent_model_input|noisy_latents?|x|x_noisy)$/i;
+/** Names that say "the ControlNet hint image". */
+const COND_NAME = /cond|control|hint/i;
+const TIME_NAME = /time|^t$/i;
+const SCALE_NAME = /scale|strength|weight/i;
 
 function floatTypeOf(s: TensorSpec, what: string): FloatType {
   if (s.type === 'float32' || s.type === 'float16') return s.type;
   throw new SignatureError(`${what} "${s.name}" has type ${s.type}; expected float32 or float16`);
 }
 
-function pick(candidates: TensorSpec[], pattern: RegExp): TensorSpec | undefined {
-  return candidates.find((c) => pattern.test(c.name)) ?? candidates[0];
+function oneHiddenStates(inputs: TensorSpec[], model: string): TensorSpec {
+  const hidden = inputs.filter((s) => rank(s) === 3);
+  if (hidden.length !== 1) {
+    throw new SignatureError(`${model}: expected one 3-D encoder_hidden_states input, found ${hidden.length}`);
+  }
+  return hidden[0]!;
 }
 
-function takeRank4(inputs: TensorSpec[], model: string) {
-  const fourD = inputs.filter((s) => rank(s) === 4);
-  if (fourD.length === 0) throw new SignatureError(`${model}: no 4-D input`);
-  return fourD;
+/** Timestep and (ControlNets only) conditioning scale among the rank-0/1 inputs: names first, then dtype, then order. */
+function timestepAndScale(small: TensorSpec[], model: string, allowScale: boolean): { timestep: TensorSpec; scale?: TensorSpec } {
+  let scale = small.find((s) => SCALE_NAME.test(s.name) && isFloat(s));
+  let timestep = small.find((s) => s !== scale && TIME_NAME.test(s.name)) ?? small.find((s) => s !== scale && isInt(s)) ?? small.find((s) => s !== scale);
+  if (!timestep) throw new SignatureError(`${model}: no timestep input (rank 0 or 1)`);
+  if (!scale && allowScale) scale = small.find((s) => s !== timestep && isFloat(s));
+  const extra = small.filter((s) => s !== timestep && s !== scale);
+  if (extra.length > 0 || (scale && !allowScale)) {
+    const names = [...extra, ...(scale && !allowScale ? [scale] : [])].map((s) => `${s.name}:${s.type}`);
+    throw new SignatureError(`${model}: unsupported extra inputs ${names.join(', ')} (SD 1.x/2.x graphs only)`);
+  }
+  return { timestep, scale: allowScale ? scale : undefined };
+}
+
+/** The latent sample among 4-D inputs: a telling name, else the one with 4 static channels, else the first. */
+function pickSample(fourD: TensorSpec[], others: (s: TensorSpec) => boolean): TensorSpec {
+  return (
+    fourD.find((s) => SAMPLE_NAME.test(s.name)) ??
+    (fourD.filter((s) => channels(s) === LATENT_CHANNELS).length === 1 ? fourD.find((s) => channels(s) === LATENT_CHANNELS) : undefined) ??
+    fourD.find((s) => !others(s)) ??
+    fourD[0]!
+  );
 }
 
 export function unetSignature(session: ort.InferenceSession, model = 'unet'): UNetSignature {
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);
-  const hidden = inputs.filter((s) => rank(s) === 3);
-  if (hidden.length !== 1) {
-    throw new SignatureError(`${model}: expected one 3-D encoder_hidden_states input, found ${hidden.length}`);
-  }
-  const small = inputs.filter((s) => rank(s) <= 1);
-  const timestep = pick(small, /time/i);
-  if (!timestep) throw new SignatureError(`${model}: no timestep input (rank 0 or 1)`);
-  if (small.length > 1) {
-    const extra = small.filter((s) => s !== timestep).map((s) => s.name);
-    throw new SignatureError(`${model}: unsupported extra inputs ${extra.join(', ')} (SD 1.x/2.x UNets only)`);
-  }
-  const fourD = takeRank4(inputs, model);
-  const sample = fourD.find((s) => s.name === 'sample') ?? fourD[0];
+  const hiddenStates = oneHiddenStates(inputs, model);
+  const { timestep } = timestepAndScale(inputs.filter((s) => rank(s) <= 1), model, false);
+  const fourD = inputs.filter((s) => rank(s) === 4);
+  if (fourD.length === 0) throw new SignatureError(`${model}: no 4-D input`);
+  const sample = pickSample(fourD, () => false);
   const residuals = fourD.filter((s) => s !== sample);
   if (residuals.length !== RESIDUAL_COUNT) {
     throw new SignatureError(
@@ -100,35 +134,65 @@ export function unetSignature(session: ort.InferenceSession, model = 'unet'): UN
   }
   const output = outputs.find((s) => rank(s) === 4);
   if (!output) throw new SignatureError(`${model}: no 4-D output`);
-  return { sample, timestep, hiddenStates: hidden[0], residuals, output, floatType: floatTypeOf(sample, `${model} input`) };
+  return {
+    sample,
+    timestep,
+    hiddenStates,
+    residuals: orderResiduals(residuals),
+    output,
+    floatType: floatTypeOf(sample, `${model} input`),
+    batch: staticBatch(sample),
+  };
 }
 
 export function controlNetSignature(session: ort.InferenceSession, model = 'controlnet'): ControlNetSignature {
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);
-  const hidden = inputs.filter((s) => rank(s) === 3);
-  if (hidden.length !== 1) {
-    throw new SignatureError(`${model}: expected one 3-D encoder_hidden_states input, found ${hidden.length}`);
-  }
-  const small = inputs.filter((s) => rank(s) <= 1);
-  const scale = small.find((s) => /scale/i.test(s.name)) ?? (small.length === 2 && isFloat(small[1]) ? small[1] : undefined);
-  const timestep = pick(small.filter((s) => s !== scale), /time/i);
-  if (!timestep) throw new SignatureError(`${model}: no timestep input (rank 0 or 1)`);
-  const fourD = takeRank4(inputs, model);
+  const hiddenStates = oneHiddenStates(inputs, model);
+  const { timestep, scale } = timestepAndScale(inputs.filter((s) => rank(s) <= 1), model, true);
+  const fourD = inputs.filter((s) => rank(s) === 4);
   if (fourD.length !== 2) throw new SignatureError(`${model}: expected 2 4-D inputs (sample, controlnet_cond), found ${fourD.length}`);
-  const sample = fourD.find((s) => s.name === 'sample') ?? fourD[0];
+  const looksLikeCond = (s: TensorSpec) => COND_NAME.test(s.name) || channels(s) === HINT_CHANNELS;
+  const sample = pickSample(fourD, looksLikeCond);
   const cond = fourD.find((s) => s !== sample)!;
   const outs = outputs.filter((s) => rank(s) === 4);
   if (outs.length !== RESIDUAL_COUNT) {
     throw new SignatureError(`${model}: has ${outs.length} residual outputs; expected ${RESIDUAL_COUNT} (12 down-block + 1 mid-block)`);
   }
-  return { sample, timestep, hiddenStates: hidden[0], cond, scale, outputs: outs, floatType: floatTypeOf(sample, `${model} input`) };
+  return {
+    sample,
+    timestep,
+    hiddenStates,
+    cond,
+    scale,
+    outputs: orderResiduals(outs),
+    floatType: floatTypeOf(sample, `${model} input`),
+    batch: staticBatch(sample),
+    pooled: outs.every((s) => s.shape[2] === 1 && s.shape[3] === 1),
+  };
+}
+
+/**
+ * Checks, where both graphs state them, that each ControlNet output has the channels of the UNet input it feeds:
+ * a ControlNet for another base model (SD 2.x widths, SDXL) fails here with a clear message, not inside onnxruntime.
+ */
+export function checkResidualsFit(unet: UNetSignature, controlnet: ControlNetSignature, controlnetName: string): void {
+  unet.residuals.forEach((input, j) => {
+    const want = channels(input);
+    const got = channels(controlnet.outputs[j]!);
+    if (want !== null && got !== null && want !== got) {
+      throw new SignatureError(
+        `ControlNet ${controlnetName} does not fit this model's UNet: its residual ${j} ("${controlnet.outputs[j]!.name}") has ${got} ` +
+          `channels where the UNet's "${input.name}" takes ${want} (a ControlNet for another base model?)`,
+      );
+    }
+  });
 }
 
 export function textEncoderSignature(session: ort.InferenceSession, model = 'text_encoder'): TextEncoderSignature {
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);
-  const ids = inputs.find((s) => s.type === 'int32' || s.type === 'int64');
+  const ids = inputs.find((s) => isInt(s));
   if (!ids || inputs.length !== 1) {
     throw new SignatureError(`${model}: expected a single integer input_ids input, found ${inputs.map((s) => `${s.name}:${s.type}`).join(', ')}`);
   }
@@ -145,5 +209,5 @@ export function vaeSignature(session: ort.InferenceSession, model: string): VaeS
   if (!input || !output || inputs.length !== 1) {
     throw new SignatureError(`${model}: expected one 4-D input and a 4-D output`);
   }
-  return { input, output, floatType: floatTypeOf(input, `${model} input`) };
+  return { input, output, floatType: floatTypeOf(input, `${model} input`), batch: staticBatch(input) };
 }

@@ -47,6 +47,18 @@ export function timestepTensor(type: string, rank: number, batch: number, value:
   }
 }
 
+/** A timestep feed for an input spec: its dtype, rank, and a static length when the graph fixes one. */
+export function timestepFeed(spec: { type: string; shape: readonly (number | string)[] }, batch: number, t: number): ort.Tensor {
+  const rank = spec.shape.length;
+  const fixed = rank === 1 && typeof spec.shape[0] === 'number' ? spec.shape[0] : batch;
+  return timestepTensor(spec.type, rank, fixed, t);
+}
+
+/** A one-value feed (a conditioning scale): rank 0, or [1]. */
+export function scalarFeed(spec: { type: string; shape: readonly (number | string)[] }, value: number): ort.Tensor {
+  return timestepTensor(spec.type, spec.shape.length, 1, value);
+}
+
 export function idsTensor(type: string, ids: Int32Array, dims: readonly number[]): ort.Tensor {
   if (type === 'int32') return new ort.Tensor('int32', ids, dims);
   if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), dims);

@@ -5,6 +5,7 @@ import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
 import type { BlobStore } from '../jobs/store.js';
 import { QueueFullError } from '../jobs/queue.js';
+import type { LoadedReport } from '../pipeline/model-sessions.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { Metrics } from './metrics.js';
 import type { HintReply, HintRequest } from '../worker/protocol.js';
@@ -19,7 +20,7 @@ import { observabilityRoutes } from './routes/observability.js';
 /** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
 export interface WorkerControl {
   preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null>;
-  loaded(): Promise<{ path: string; provider: string }[]>;
+  loaded(): Promise<LoadedReport[]>;
   release(prefix?: string): Promise<number>;
   /** Re-initialises the workers (restart_server): running jobs finish first. */
   restart(): Promise<void>;

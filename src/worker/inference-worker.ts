@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { generate, GenerationError } from '../pipeline/generate.js';
 import { ModelSessions } from '../pipeline/model-sessions.js';
+import { warmUp } from '../pipeline/warmup.js';
 import { HintError, AnnotatorMissingError, makeHint } from '../preprocessors/registry.js';
 import { SchedulerError } from '../schedulers/registry.js';
 import { SignatureError } from '../runtime/signatures.js';
@@ -12,7 +13,9 @@ import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
  */
 const port = parentPort!;
 const { settings, annotatorsDir } = workerData as WorkerData;
-const models = new ModelSessions(settings, annotatorsDir);
+// One line per session (which provider runs it, and why others did not), and loud warnings.
+const log = (line: string) => console.log(`[inference worker] ${line}`);
+const models = new ModelSessions(settings, log, annotatorsDir);
 
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -60,6 +63,13 @@ port.on('message', async (message: ToWorker) => {
       }
       return;
     }
+    case 'warmup':
+      try {
+        post({ type: 'reply', requestId: message.requestId, value: await warmUp(models, message.model, message.controlnets, message.sizes, log) });
+      } catch (err) {
+        post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
+      }
+      return;
     case 'loaded':
       post({ type: 'reply', requestId: message.requestId, value: await models.loaded() });
       return;

@@ -11,6 +11,7 @@ export interface HintRequest {
 
 export type HintReply = { ok: true; image: RawImage; minusOneMask?: Uint8Array } | { ok: false; message: string; clientError: boolean };
 import type { SessionSettings } from '../runtime/session.js';
+import type { WarmupSize } from '../pipeline/warmup-sizes.js';
 
 /** Messages between the HTTP thread and an inference worker thread. */
 export type ToWorker =
@@ -18,7 +19,8 @@ export type ToWorker =
   | { type: 'release'; requestId: number; prefix: string }
   | { type: 'loaded'; requestId: number }
   | { type: 'preload'; requestId: number; model: BaseModelFiles; controlnets: string[] }
-  | { type: 'hint'; requestId: number; request: HintRequest };
+  | { type: 'hint'; requestId: number; request: HintRequest }
+  | { type: 'warmup'; requestId: number; model: BaseModelFiles; controlnets: string[]; sizes: WarmupSize[] };
 
 export type FromWorker =
   | { type: 'progress'; id: string; step: number; total: number }

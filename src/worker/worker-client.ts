@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { BaseModelFiles, GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
+import type { LoadedReport } from '../pipeline/model-sessions.js';
+import type { WarmupReport, WarmupSize } from '../pipeline/warmup.js';
 import type { FromWorker, HintReply, HintRequest, ToWorker, WorkerData } from './protocol.js';
 
 /** A job failure, with whether the client caused it (4xx) or the server did (5xx). */
@@ -63,8 +65,17 @@ export class InferenceWorker {
     );
   }
 
-  loaded(): Promise<{ path: string; provider: string }[]> {
-    return this.request({ type: 'loaded', requestId: 0 }) as Promise<{ path: string; provider: string }[]>;
+  /**
+   * Runs each ControlNet + the UNet (batch 2) and the VAE decoder once per size, after preload, so the first
+   * request at each size is not the slow one. Resolves to a report per size, or an error message.
+   */
+  warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[]): Promise<WarmupReport[] | string> {
+    return this.request({ type: 'warmup', requestId: 0, model, controlnets, sizes }) as Promise<WarmupReport[] | string>;
+  }
+
+  /** The open sessions, each with the provider that runs it and why earlier providers were passed over. */
+  loaded(): Promise<LoadedReport[]> {
+    return this.request({ type: 'loaded', requestId: 0 }) as Promise<LoadedReport[]>;
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,8 @@ import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
 import { InferenceWorker } from './worker-client.js';
 import type { HintReply, HintRequest } from './protocol.js';
+import type { LoadedReport } from '../pipeline/model-sessions.js';
+import type { WarmupReport, WarmupSize } from '../pipeline/warmup.js';
 
 /** The inference worker threads of this process (one per device), managed together. */
 export class WorkerPool {
@@ -25,9 +27,15 @@ export class WorkerPool {
     return worker.hint(request);
   }
 
-  async loaded(): Promise<{ path: string; provider: string }[]> {
+  /** Warms every worker up at the given sizes; resolves to the first worker's report or an error message. */
+  async warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[]): Promise<WarmupReport[] | string> {
+    const reports = await Promise.all(this.workers.map((w) => w.warmUp(model, controlnets, sizes)));
+    return reports.find((r) => typeof r === 'string') ?? reports[0] ?? [];
+  }
+
+  async loaded(): Promise<LoadedReport[]> {
     const all = await Promise.all(this.workers.map((w) => w.loaded()));
-    const seen = new Map<string, { path: string; provider: string }>();
+    const seen = new Map<string, LoadedReport>();
     for (const list of all) for (const s of list ?? []) seen.set(s.path, s);
     return [...seen.values()];
   }

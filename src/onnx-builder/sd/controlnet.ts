@@ -29,7 +29,15 @@ function conditioningEmbedding(g: GraphBuilder, cond: string, cfg: ControlNetCon
   return conv2d(g, h, `${name}.conv_out`, { inChannels: channels[channels.length - 1]!, outChannels, kernel: 3 });
 }
 
-export function buildControlNet(set: ModelSetConfig, format: ExportFormat, opts: BuildOptions = {}): GraphBuilder {
+export interface ControlNetBuildOptions extends BuildOptions {
+  /**
+   * diffusers' global_pool_conditions (the shuffle ControlNet): each output is averaged over its height and width,
+   * [batch, C, 1, 1], and the UNet broadcasts it.
+   */
+  pooled?: boolean;
+}
+
+export function buildControlNet(set: ModelSetConfig, format: ExportFormat, opts: ControlNetBuildOptions = {}): GraphBuilder {
   const cfg = set.unet;
   const g = newGraph('controlnet', format, set.seeds.controlnet, opts);
   const sample = floatInput(g, format, 'sample', latentDims(cfg.inChannels));
@@ -46,7 +54,8 @@ export function buildControlNet(set: ModelSetConfig, format: ExportFormat, opts:
   const zeroConv = (x: string, name: string, channels: number, outName: string, dims: ReturnType<typeof latentDims>) => {
     let y = conv2d(g, x, name, { inChannels: channels, outChannels: channels, kernel: 1, gain: ZERO_CONV_GAIN });
     if (scale !== undefined) y = g.op('Mul', [y, scale], {}, `${outName}/Scale`);
-    floatOutput(g, format, y, outName, dims);
+    if (opts.pooled) y = g.op('ReduceMean', [y], { axes: [2, 3], keepdims: 1 }, `${outName}/GlobalPool`);
+    floatOutput(g, format, y, outName, opts.pooled ? [dims[0]!, dims[1]!, 1, 1] : dims);
   };
   downResidualSlots(cfg).forEach((slot, i) => {
     zeroConv(down.residuals[i]!, `controlnet_down_blocks.${i}`, slot.channels, residualInputName(i), latentDims(slot.channels, slot.level));

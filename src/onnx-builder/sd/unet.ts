@@ -18,21 +18,27 @@ import { activatedTimeEmbedding, convIn, downPath, downResidualSlots, midBlockCh
 export const residualInputName = (i: number): string => `down_block_res_${i}`;
 export const MID_RESIDUAL_NAME = 'mid_block_res';
 
-export function buildUNet(set: ModelSetConfig, format: ExportFormat, opts: BuildOptions = {}): GraphBuilder {
+export interface UNetBuildOptions extends BuildOptions {
+  /** false: a plain UNet without the 13 residual inputs (what other tools keep in `unet/` beside their ControlNet UNet). */
+  residualInputs?: boolean;
+}
+
+export function buildUNet(set: ModelSetConfig, format: ExportFormat, opts: UNetBuildOptions = {}): GraphBuilder {
   const cfg = set.unet;
   const g = newGraph('unet', format, set.seeds.unet, opts);
   const sample = floatInput(g, format, 'sample', latentDims(cfg.inChannels));
   const timestep = timestepInput(g, format);
   const context = floatInput(g, format, 'encoder_hidden_states', textDims(set.text.maxPositions, cfg.crossAttentionDim));
   const slots = downResidualSlots(cfg);
-  const extraResiduals = slots.map((slot, i) => floatInput(g, format, residualInputName(i), latentDims(slot.channels, slot.level)));
-  const extraMid = floatInput(g, format, MID_RESIDUAL_NAME, latentDims(midBlockChannels(cfg), cfg.blockOutChannels.length - 1));
+  const withResiduals = opts.residualInputs !== false;
+  const extraResiduals = withResiduals ? slots.map((slot, i) => floatInput(g, format, residualInputName(i), latentDims(slot.channels, slot.level))) : [];
+  const extraMid = withResiduals ? floatInput(g, format, MID_RESIDUAL_NAME, latentDims(midBlockChannels(cfg), cfg.blockOutChannels.length - 1)) : undefined;
 
   const temb = activatedTimeEmbedding(g, cfg, timestep);
   const down = downPath(g, cfg, convIn(g, cfg, sample), temb, context);
   if (down.residuals.length !== slots.length) throw new Error('unet: residual slots and down path disagree');
-  const skips = down.residuals.map((r, i) => g.op('Add', [r, extraResiduals[i]!], {}, `${residualInputName(i)}/Add`));
-  let h = g.op('Add', [down.mid, extraMid], {}, `${MID_RESIDUAL_NAME}/Add`);
+  const skips = withResiduals ? down.residuals.map((r, i) => g.op('Add', [r, extraResiduals[i]!], {}, `${residualInputName(i)}/Add`)) : [...down.residuals];
+  let h = extraMid === undefined ? down.mid : g.op('Add', [down.mid, extraMid], {}, `${MID_RESIDUAL_NAME}/Add`);
 
   // Up blocks mirror the down blocks; each resnet consumes one skip from the end of the list.
   const blocks = cfg.blockOutChannels.length;

@@ -1,0 +1,44 @@
+/**
+ * Assembles BaseModelFiles from the parts every layout has in the same place (text_encoder/, vae_decoder/,
+ * vae_encoder/, tokenizer/, scheduler/) once the adapter has said which graph is the ControlNet UNet.
+ */
+import path from 'node:path';
+import { SD15_SCHEDULER_CONFIG } from '../../onnx-builder/sd/component-configs.js';
+import type { SchedulerConfig } from '../../schedulers/types.js';
+import { componentModel, readJson } from './files.js';
+import { findTokenizer } from './tokenizer-folder.js';
+import type { LayoutContext, LayoutName, LayoutReading } from './types.js';
+
+const DEFAULT_SCALING_FACTOR = 0.18215;
+
+export async function assembleBaseModel(id: string, dir: string, layout: LayoutName, unet: string, ctx: LayoutContext): Promise<LayoutReading> {
+  const [textEncoder, vaeDecoder, vaeEncoder, tokenizerDir] = await Promise.all([
+    componentModel(dir, 'text_encoder'),
+    componentModel(dir, 'vae_decoder'),
+    componentModel(dir, 'vae_encoder'),
+    findTokenizer(dir, ctx.modelsDir),
+  ]);
+  if (!textEncoder) return { rejected: 'no text_encoder/model.onnx' };
+  if (!vaeDecoder) return { rejected: 'no vae_decoder/model.onnx' };
+  if (!tokenizerDir) {
+    return { rejected: `no tokenizer (tokenizer/vocab.json + merges.txt or tokenizer.json) in the folder or in ${path.join(ctx.modelsDir, 'tokenizer')}` };
+  }
+  // OnnxStack and axodox keep the scheduler settings in code: both use SD 1.5's.
+  const schedulerConfig = (await readJson(path.join(dir, 'scheduler', 'scheduler_config.json'))) ?? { ...SD15_SCHEDULER_CONFIG };
+  const vaeConfig = (await readJson(path.join(dir, 'vae_decoder', 'config.json'))) ?? {};
+  const scaling = typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : DEFAULT_SCALING_FACTOR;
+  return {
+    model: {
+      id,
+      dir,
+      layout,
+      tokenizerDir,
+      textEncoder,
+      unet,
+      vaeDecoder,
+      vaeEncoder,
+      schedulerConfig: schedulerConfig as SchedulerConfig,
+      vaeScalingFactor: scaling,
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/** The worker thread's warm-up and session report, as the HTTP side calls them. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { scanModels } from '../../src/runtime/catalog.js';
+import { InferenceWorker } from '../../src/worker/worker-client.js';
+import { MODELS_DIR } from '../helpers/models.js';
+
+const worker = new InferenceWorker({ providers: ['cpu'], deviceId: 0, threads: 1 });
+afterAll(() => worker.close());
+
+describe('InferenceWorker', () => {
+  it('warms up a preloaded model and reports where each session runs', async () => {
+    const catalog = await scanModels(MODELS_DIR);
+    const model = catalog.models.get('tiny-sd15')!;
+    const controlnets = [catalog.controlnets.get('tiny-sd15')!.get('canny')!];
+    expect(await worker.preload(model, controlnets)).toBeNull();
+    const reports = await worker.warmUp(model, controlnets, [{ width: 64, height: 64 }]);
+    expect(reports).toMatchObject([{ width: 64, height: 64, runMs: { controlnet: expect.any(Number), unet: expect.any(Number) } }]);
+    const loaded = await worker.loaded();
+    expect(loaded.find((l) => l.kind === 'unet')).toEqual({ kind: 'unet', path: model.unet, provider: 'cpu', fallbacks: [] });
+  });
+
+  it('answers a warm-up it cannot do with the reason', async () => {
+    const catalog = await scanModels(MODELS_DIR);
+    const model = { ...catalog.models.get('tiny-sd15')!, unet: '/nonexistent/unet.onnx' };
+    expect(await worker.warmUp(model, [], [{ width: 64, height: 64 }])).toMatch(/could not open \/nonexistent\/unet.onnx/);
+  });
+});
