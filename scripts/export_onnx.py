@@ -170,11 +170,13 @@ class VaeEncoderParameters(torch.nn.Module):
 
 
 class TextEncoderWithHiddenStates(torch.nn.Module):
-    """transformers CLIPTextModel -> last_hidden_state, pooler_output, hidden_states.0 .. hidden_states.N.
+    """transformers CLIPTextModel -> last_hidden_state, pooler_output, hidden_states.0 .. hidden_states.N,
+    normed_hidden_states.0 .. normed_hidden_states.N.
 
     hidden_states.0 is the embedding output and hidden_states.N (N = num_hidden_layers) the last layer's output
     before final_layer_norm; last_hidden_state = final_layer_norm(hidden_states.N). clip_skip k in diffusers uses
-    final_layer_norm(hidden_states[-(k + 1)]), so the runtime applies final_layer_norm itself."""
+    final_layer_norm(hidden_states[-(k + 1)]): normed_hidden_states.i = final_layer_norm(hidden_states.i) are what
+    the server feeds the UNet for clip_skip (the contract's clip_skip c picks normed_hidden_states.(N + 1 - c))."""
 
     def __init__(self, text_encoder: torch.nn.Module):
         super().__init__()
@@ -182,7 +184,8 @@ class TextEncoderWithHiddenStates(torch.nn.Module):
 
     def forward(self, input_ids):
         out = self.text_encoder(input_ids=input_ids, output_hidden_states=True, return_dict=True)
-        return (out.last_hidden_state, out.pooler_output, *out.hidden_states)
+        norm = self.text_encoder.text_model.final_layer_norm
+        return (out.last_hidden_state, out.pooler_output, *out.hidden_states, *(norm(h) for h in out.hidden_states))
 
 
 # ------------------------------------------------------------------------------------------------- components
@@ -387,7 +390,7 @@ def text_encoder_component(text_encoder: torch.nn.Module) -> Component:
     config = text_encoder.config
     vocab = _config_get(config, "vocab_size")
     layers = _config_get(config, "num_hidden_layers")
-    hidden = [f"hidden_states.{i}" for i in range(layers + 1)]
+    hidden = [f"hidden_states.{i}" for i in range(layers + 1)] + [f"normed_hidden_states.{i}" for i in range(layers + 1)]
 
     def make_inputs(batch: int, _height: int, _width: int, seed: int):
         ids = torch.randint(0, vocab, (batch, TEXT_LENGTH), generator=_generator(seed), dtype=torch.int64)

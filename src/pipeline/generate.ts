@@ -12,13 +12,13 @@ import { batchedInputNames, runInFixedBatches } from './fixed-batch.js';
 import { binaryMask, controlTensor, latentMask, vaeInputTensor, vaeOutputToImages } from './image-tensors.js';
 import { mixedProviders, type ModelSessions } from './model-sessions.js';
 import { encodePrompts } from './prompt-embeddings.js';
+import { GenerationError } from './errors.js';
 import { ResidualMixer, type ResidualContribution } from './residuals.js';
 import type { GenerationMode, GenerationResult, GenerationSpec, ProgressEvent, RunTimings } from './spec.js';
 
 const LATENT_CHANNELS = 4;
 
-/** A job-level failure whose message is meant for the client (bad combination of inputs, model mismatch). */
-export class GenerationError extends Error {}
+export { GenerationError };
 
 export function generationMode(spec: Pick<GenerationSpec, 'maskImage' | 'initImage' | 'strength'>): GenerationMode {
   if (spec.maskImage) return 'inpaint';
@@ -96,7 +96,7 @@ export async function generate(
 
   // Prompts.
   const encodeStart = performance.now();
-  const embeddings = await encodePrompts(tokenizer, textEncoder, spec.prompt, spec.negativePrompt, n, guided, unetSig.floatType, run);
+  const embeddings = await encodePrompts(tokenizer, textEncoder, spec.prompt, spec.negativePrompt, n, guided, unetSig.floatType, run, spec.clipSkip ?? 1);
   if (embeddings.truncated) {
     warnings.push(`prompt: longer than the text encoder's 77 tokens; this part was ignored: "${embeddings.truncated}"`);
   }

@@ -5,6 +5,7 @@ import { idsTensor, type FloatType } from '../runtime/tensors.js';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import type { Loaded } from './model-sessions.js';
 import type { TextEncoderSignature } from '../runtime/signatures.js';
+import { GenerationError } from './errors.js';
 
 export interface PromptEmbeddings {
   /** [uncond × n; cond × n] for classifier-free guidance, or cond × n without it. */
@@ -31,10 +32,12 @@ export async function encodePrompts(
   guided: boolean,
   target: FloatType,
   run: Run,
+  clipSkip = 1,
 ): Promise<PromptEmbeddings> {
   const positive = tokenizer.encode(prompt);
   const texts = guided ? [tokenizer.encode(negativePrompt).ids, positive.ids] : [positive.ids];
-  const { inputIds, lastHiddenState } = encoder.signature;
+  const { inputIds } = encoder.signature;
+  const lastHiddenState = clipSkipOutput(encoder.signature, clipSkip);
   const L = positive.ids.length;
   const fixedBatch = typeof inputIds.shape[0] === 'number' ? inputIds.shape[0] : null;
 
@@ -66,6 +69,23 @@ export async function encodePrompts(
     cond: toTensor(cond, target, [samples, L, dim]),
     truncated: positive.truncated,
   };
+}
+
+/**
+ * The text states for the contract's clip_skip (1 = the last layer, as in A1111; diffusers' clip_skip is
+ * one less): the layer N + 1 − clip_skip output after the final layer norm.
+ */
+export function clipSkipOutput(signature: TextEncoderSignature, clipSkip: number) {
+  if (clipSkip <= 1) return signature.lastHiddenState;
+  const states = signature.normedHiddenStates;
+  if (states.length === 0) {
+    throw new GenerationError(
+      'clip_skip: this model\'s text encoder has no normed_hidden_states outputs; re-export it with scripts/export_onnx.py to use clip_skip above 1',
+    );
+  }
+  const layers = states.length - 1;
+  if (clipSkip > layers) throw new GenerationError(`clip_skip: this model's text encoder has ${layers} layers; clip_skip can be at most ${layers}`);
+  return states[layers + 1 - clipSkip];
 }
 
 function asFloat32(t: ort.Tensor): Float32Array {

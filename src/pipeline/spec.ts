@@ -55,6 +55,8 @@ export interface GenerationSpec {
   samples: number;
   steps: number;
   guidanceScale: number;
+  /** The contract's clip_skip: 1 uses the last CLIP layer, k the k-th from the end (after the final norm). */
+  clipSkip?: number;
   scheduler: string;
   useKarrasSigmas: boolean;
   algorithmType: string | null;

@@ -43,6 +43,11 @@ export interface ControlNetSignature {
 export interface TextEncoderSignature {
   inputIds: TensorSpec;
   lastHiddenState: TensorSpec;
+  /**
+   * The hidden states after CLIP's final layer norm, index 0 (embeddings) to N (last layer), for clip_skip;
+   * empty when the export has none (ours writes `normed_hidden_states.<k>`).
+   */
+  normedHiddenStates: TensorSpec[];
   floatType: FloatType;
 }
 
@@ -198,7 +203,13 @@ export function textEncoderSignature(session: ort.InferenceSession, model = 'tex
   }
   const last = outputs.find((s) => s.name === 'last_hidden_state') ?? outputs.find((s) => rank(s) === 3);
   if (!last) throw new SignatureError(`${model}: no 3-D last_hidden_state output`);
-  return { inputIds: ids, lastHiddenState: last, floatType: floatTypeOf(last, `${model} output`) };
+  const normed: TensorSpec[] = [];
+  for (const s of outputs) {
+    const m = /^normed_hidden_states\.(\d+)$/.exec(s.name);
+    if (m && rank(s) === 3) normed[Number(m[1])] = s;
+  }
+  const complete = normed.length > 0 && normed.every(Boolean) ? normed : [];
+  return { inputIds: ids, lastHiddenState: last, normedHiddenStates: complete, floatType: floatTypeOf(last, `${model} output`) };
 }
 
 export function vaeSignature(session: ort.InferenceSession, model: string): VaeSignature {

@@ -176,5 +176,4 @@ function rejectMissingFeatures(req: ControlNetRequest) {
   if (req.lora_model) refuse('lora_model', 'LoRA is not supported by this server yet');
   if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
-  if (req.clip_skip > 1) refuse('clip_skip', 'values above 1 are not supported yet (the text encoder exports have no hidden-state outputs)');
 }

@@ -121,6 +121,9 @@ describe('I/O conventions', () => {
       expect(describeIo(get().text.outputMetadata)).toEqual([
         ['last_hidden_state', fl, ['batch', 77, D]],
         ['pooler_output', fl, ['batch', D]],
+        ['normed_hidden_states.0', fl, ['batch', 77, D]],
+        ['normed_hidden_states.1', fl, ['batch', 77, D]],
+        ['normed_hidden_states.2', fl, ['batch', 77, D]],
       ]);
     });
 

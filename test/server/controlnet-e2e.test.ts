@@ -135,6 +135,19 @@ describe('POST /api/v1/enterprise/controlnet', () => {
     expect(diff(0, 72)).toBeLessThan(diff(88, 160));
   });
 
+  it('clip_skip takes an earlier CLIP layer (after the final norm), within the text encoder\'s depth', async () => {
+    const last = (await post(small({ clip_skip: 1 }))).json();
+    const skip = await post(small({ clip_skip: 2 }));
+    expect(skip.statusCode).toBe(200);
+    expect(skip.json().meta.clip_skip).toBe(2);
+    expect((await fetchPng(skip.json().output[0])).equals(await fetchPng(last.output[0]))).toBe(false);
+    const fp16 = await post(small({ model_id: 'tiny-sd15-fp16', clip_skip: 2 }));
+    expect(fp16.statusCode).toBe(200);
+    const tooDeep = await post(small({ clip_skip: 3 }));
+    expect(tooDeep.statusCode).toBe(400);
+    expect(tooDeep.json().message).toBe("clip_skip: this model's text encoder has 2 layers; clip_skip can be at most 2");
+  });
+
   it('runs the float16 model set', async () => {
     const res = await post(small({ model_id: 'tiny-sd15-fp16', samples: 2, guess_mode: 'yes' }));
     expect(res.statusCode).toBe(200);

@@ -33,7 +33,12 @@ export interface LayerNormSpec {
 
 /** torch.nn.LayerNorm over the last axis (ONNX LayerNormalization, opset 17). */
 export function layerNorm(g: GraphBuilder, x: string, name: string, spec: LayerNormSpec): string {
+  return layerNormModule(g, name, spec)(x);
+}
+
+/** One LayerNorm's weights, applicable to several inputs (CLIP's final norm on each clip_skip state). */
+export function layerNormModule(g: GraphBuilder, name: string, spec: LayerNormSpec): (x: string) => string {
   const weight = g.param(`${name}.weight`, [spec.dim], ONES);
   const bias = g.param(`${name}.bias`, [spec.dim], ZEROS);
-  return g.op('LayerNormalization', [x, weight, bias], { axis: -1, epsilon: float(spec.eps) }, `${name}/LayerNorm`);
+  return (x) => g.op('LayerNormalization', [x, weight, bias], { axis: -1, epsilon: float(spec.eps) }, `${name}/LayerNorm`);
 }

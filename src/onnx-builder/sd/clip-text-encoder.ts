@@ -9,7 +9,7 @@ import { quickGelu } from '../layers/activation.js';
 import { attention } from '../layers/attention.js';
 import { fanInUniform } from '../layers/init.js';
 import { linear } from '../layers/linear.js';
-import { layerNorm } from '../layers/norm.js';
+import { layerNorm, layerNormModule } from '../layers/norm.js';
 import { onnxDType } from '../onnx.js';
 import type { ModelSetConfig } from './config.js';
 import { BATCH, textDims } from './dims.js';
@@ -35,6 +35,7 @@ export function buildTextEncoder(set: ModelSetConfig, format: ExportFormat, voca
   let x = g.op('Add', [g.op('Gather', [tokenTable, ids], { axis: 0 }, 'token_embedding'), positions], {}, 'embeddings');
 
   const mask = g.float32(causalMask(maxPositions), [maxPositions, maxPositions]);
+  const states = [x];
   for (let layer = 0; layer < layers; layer++) {
     const name = `text_model.encoder.layers.${layer}`;
     const n1 = layerNorm(g, x, `${name}.layer_norm1`, { dim, eps });
@@ -46,8 +47,10 @@ export function buildTextEncoder(set: ModelSetConfig, format: ExportFormat, voca
     const hidden = quickGelu(g, linear(g, n2, `${name}.mlp.fc1`, { inFeatures: dim, outFeatures: intermediateSize }));
     const mlpOut = linear(g, hidden, `${name}.mlp.fc2`, { inFeatures: intermediateSize, outFeatures: dim });
     x = g.op('Add', [x, mlpOut], {}, `${name}/Residual`);
+    states.push(x);
   }
-  const last = layerNorm(g, x, 'text_model.final_layer_norm', { dim, eps });
+  const finalNorm = layerNormModule(g, 'text_model.final_layer_norm', { dim, eps });
+  const last = finalNorm(x);
 
   // The end-of-text position: argmax over the ids (CLIP's eos has the largest id); ArgMax keeps the first.
   const ids64 = format.inputIds === 'int64' ? ids : g.op('Cast', [ids], { to: onnxDType('int64') });
@@ -56,5 +59,10 @@ export function buildTextEncoder(set: ModelSetConfig, format: ExportFormat, voca
 
   floatOutput(g, format, last, 'last_hidden_state', textDims(maxPositions, dim));
   floatOutput(g, format, pooled, 'pooler_output', [BATCH, dim]);
+  // For clip_skip: every hidden state through the final norm, as diffusers uses
+  // final_layer_norm(hidden_states[-(k + 1)]); the last one equals last_hidden_state.
+  states.forEach((state, k) => {
+    floatOutput(g, format, k === layers ? last : finalNorm(state), `normed_hidden_states.${k}`, textDims(maxPositions, dim));
+  });
   return g;
 }
