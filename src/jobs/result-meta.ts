@@ -5,6 +5,7 @@ export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: Gener
   return {
     mode: result.mode,
     use_karras_sigmas: result.usedKarrasSigmas ? 'yes' : 'no',
+    guess_mode: result.guessMode ? 'yes' : 'no',
     algorithm_type: result.algorithmType,
     denoising_steps: result.stepsRun,
     strength: result.mode === 'txt2img' ? 1 : spec.strength,

@@ -251,6 +251,7 @@ export async function generate(
     mode,
     stepsRun,
     usedKarrasSigmas: scheduler.usesKarrasSigmas,
+    guessMode,
     algorithmType: spec.scheduler === 'DPMSolverMultistepScheduler' ? normalisedAlgorithm(spec.algorithmType) : null,
     providers,
     warnings,

@@ -76,6 +76,8 @@ export interface GenerationResult {
   /** Denoising steps really run (fewer than `steps` for img2img/inpaint with strength < 1). */
   stepsRun: number;
   usedKarrasSigmas: boolean;
+  /** Whether guess mode ran (requested, or forced by a ControlNet that pools its conditions). */
+  guessMode: boolean;
   /** The algorithm type really used (DPMSolverMultistep only), else null. */
   algorithmType: string | null;
   /** Execution provider per component, e.g. { unet: "cpu" }. */
