@@ -143,8 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 
 function queueSetting(raw: string | undefined): string {
   const value = (raw || 'local').trim();
-  if (value === 'local' || /^rediss?:\/\//.test(value)) return value;
-  throw new Error(`config: QUEUE must be "local" or a redis:// URL, got "${raw}"`);
+  if (value === 'local') return value;
+  if (!/^rediss?:\/\//.test(value)) throw new Error(`config: QUEUE must be "local" or a redis:// URL, got "${raw}"`);
+  // ioredis would read a database that is not a number as database 0.
+  if (!/^\/?\d*$/.test(new URL(value).pathname)) throw new Error(`config: QUEUE: the database after the last "/" must be a number, got "${raw}"`);
+  return value;
 }
 
 function roleSetting(raw: string | undefined): ServerConfig['role'] {

@@ -18,6 +18,8 @@ describe('config: queue, role and scale-out settings', () => {
     }
     expect(() => load({ ROLE: 'gpu' })).toThrow(/ROLE must be api, worker or both/);
     expect(() => load({ QUEUE: 'amqp://x' })).toThrow(/QUEUE must be "local" or a redis:\/\/ URL/);
+    expect(() => load({ QUEUE: 'redis://x/abc' })).toThrow(/the database after the last "\/" must be a number/);
+    expect(load({ QUEUE: 'redis://:p%40ss@x:6379/' }).queue).toBe('redis://:p%40ss@x:6379/');
   });
 
   it('reads the Redis timings, node name and key prefix', () => {

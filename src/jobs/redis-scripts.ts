@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from './redis-client.js';
-import type { RedisArg } from './redis-resp.js';
+import type { RedisArg, RedisClient } from './redis-client.js';
 
 /** A Lua script run by its SHA1 (EVALSHA), sent in full only when the server does not have it yet. */
 export class RedisScript {

@@ -89,14 +89,14 @@ export class RedisJobService implements JobBackend {
           this.eta.record(workSizeOf(e.record.spec), e.record.result.generationTime);
         }
       });
-      this.queue = new Queue(GENERATION_QUEUE, { connection: redis.bullmq(), prefix: redis.keys.bullPrefix });
+      this.queue = new Queue(GENERATION_QUEUE, { connection: redis.bullmq('queue'), prefix: redis.keys.bullPrefix });
       this.queue.on('error', (err) => this.o.log.error({ err }, 'Redis queue error'));
       await this.queue.waitUntilReady();
       await this.requeueOrphans();
     }
     if (this.o.runners.length > 0) {
       this.worker = new Worker(GENERATION_QUEUE, (job) => this.process(job), {
-        connection: redis.bullmq(),
+        connection: redis.bullmq('worker'),
         prefix: redis.keys.bullPrefix,
         name: this.o.nodeName,
         concurrency: this.o.runners.length,

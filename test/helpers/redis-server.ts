@@ -40,11 +40,11 @@ export function describeWithRedis(name: string, body: () => void): void {
   }
 }
 
-/** A throwaway redis-server on 127.0.0.1 and a free port: no persistence, gone when stopped. */
-export async function startRedisServer() {
+/** A throwaway redis-server on 127.0.0.1 and a free port (or `port`): no persistence, gone when stopped. */
+export async function startRedisServer(port?: number) {
   const binary = findRedisServer();
   if (!binary) throw new Error('redis-server is missing');
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -56,7 +56,7 @@ export async function startRedisServer() {
   const clients: RedisClient[] = [];
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const probe = RedisClient.fromUrl(url);
+    const probe = new RedisClient(url);
     const ok = await probe.connect().then(() => probe.send('PING'), () => null);
     probe.close();
     if (ok === 'PONG') break;
@@ -68,7 +68,7 @@ export async function startRedisServer() {
     port,
     /** A connected client for the test's own checks (closed by stop()). */
     async client(): Promise<RedisClient> {
-      const client = RedisClient.fromUrl(url);
+      const client = new RedisClient(url);
       await client.connect();
       clients.push(client);
       return client;

@@ -1,65 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisClient, RedisUnavailableError, parseRedisUrl } from '../../src/jobs/redis-client.js';
-import { encodeCommand, RespParser, type RespValue } from '../../src/jobs/redis-resp.js';
+import { once } from 'node:events';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RedisClient, RedisUnavailableError } from '../../src/jobs/redis-client.js';
 import { describeWithRedis, startRedisServer } from '../helpers/redis-server.js';
 import { freePort } from '../helpers/server-process.js';
 
-/** Feeds `wire` to a parser in pieces cut at `cuts` and collects every reply. */
-function parseInPieces(wire: Buffer, cuts: number[], asBuffers = false): RespValue[] {
-  const parser = new RespParser();
-  const replies: RespValue[] = [];
-  let from = 0;
-  for (const to of [...cuts, wire.length]) {
-    parser.push(wire.subarray(from, to));
-    from = to;
-    for (let r = parser.next(asBuffers); r !== undefined; r = parser.next(asBuffers)) replies.push(r);
-  }
-  return replies;
-}
-
-describe('RESP protocol', () => {
-  const wire = Buffer.from('+OK\r\n-ERR bad thing\r\n:42\r\n:-7\r\n$5\r\nhe\r\no\r\n$-1\r\n*-1\r\n*0\r\n*3\r\n$1\r\na\r\n*2\r\n:1\r\n-NOSCRIPT x\r\n$0\r\n\r\n');
-  const expected = ['OK', new Error('ERR bad thing'), 42, -7, 'he\r\no', null, null, [], ['a', [1, new Error('NOSCRIPT x')], '']];
-
-  it('parses every reply type, with errors kept in place inside arrays', () => {
-    expect(parseInPieces(wire, [])).toEqual(expected);
-  });
-
-  it('gives the same replies however the stream is split', () => {
-    for (let cut = 1; cut < wire.length; cut++) expect(parseInPieces(wire, [cut]), `cut at ${cut}`).toEqual(expected);
-    const everyByte = Array.from({ length: wire.length - 1 }, (_, k) => k + 1);
-    expect(parseInPieces(wire, everyByte)).toEqual(expected);
-  });
-
-  it('returns binary bulk strings as Buffers when asked, a large one assembled from many chunks', () => {
-    const blob = Buffer.alloc(300_000);
-    for (let k = 0; k < blob.length; k++) blob[k] = (k * 7) & 255;
-    const reply = Buffer.concat([Buffer.from(`$${blob.length}\r\n`), blob, Buffer.from('\r\n:1\r\n')]);
-    const cuts = Array.from({ length: Math.floor(reply.length / 65536) }, (_, k) => (k + 1) * 65536);
-    const [value, after] = parseInPieces(reply, cuts, true);
-    expect(Buffer.isBuffer(value)).toBe(true);
-    expect((value as Buffer).equals(blob)).toBe(true);
-    expect(after).toBe(1);
-  });
-
-  it('encodes commands as arrays of bulk strings, binary arguments passed through', () => {
-    const bytes = Buffer.from([0, 13, 10, 255]);
-    const chunks = encodeCommand('SET', ['k€', 12, bytes]);
-    expect(Buffer.concat(chunks).toString('latin1')).toBe(
-      `*4\r\n$3\r\nSET\r\n$4\r\n${Buffer.from('k€').toString('latin1')}\r\n$2\r\n12\r\n$4\r\n\u0000\r\n\u00ff\r\n`,
-    );
-    expect(chunks).toContain(bytes);
-  });
-
-  it('reads redis:// and rediss:// URLs', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6380')).toEqual({ host: '127.0.0.1', port: 6380, username: null, password: null, db: 0, tls: false });
-    expect(parseRedisUrl('rediss://me:p%40ss@cache.example/3')).toEqual({ host: 'cache.example', port: 6379, username: 'me', password: 'p@ss', db: 3, tls: true });
-    expect(() => parseRedisUrl('http://x')).toThrow(/not a redis:\/\/ URL/);
-    expect(() => parseRedisUrl('redis://x/abc')).toThrow(/database must be a number/);
-  });
-});
-
-describeWithRedis('RedisClient against a real redis-server', () => {
+describeWithRedis('RedisClient (ioredis) against a real redis-server', () => {
   let redis: Awaited<ReturnType<typeof startRedisServer>>;
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -72,12 +17,23 @@ describeWithRedis('RedisClient against a real redis-server', () => {
     expect(replies).toEqual(Array.from({ length: 500 }, (_, k) => k + 1));
   });
 
-  it('stores and reads binary values byte for byte', async () => {
+  it('stores and reads binary values byte for byte, typed-array views included', async () => {
     const client = await redis.client();
     const bytes = Buffer.from(Array.from({ length: 1024 }, (_, k) => k & 255));
     await client.send('SET', ['bin', bytes]);
     expect((await client.sendForBuffers<Buffer>('GET', ['bin'])).equals(bytes)).toBe(true);
+    // A Uint8Array that is not a Buffer, viewing the middle of a larger buffer: only its bytes go out.
+    const view = new Uint8Array([9, 0, 13, 10, 255, 9]).subarray(1, 5);
+    await client.send('SET', ['view', view]);
+    expect([...(await client.sendForBuffers<Buffer>('GET', ['view']))]).toEqual([0, 13, 10, 255]);
     expect(await client.sendForBuffers('GET', ['missing'])).toBeNull();
+  });
+
+  it('returns replies as Redis sends them: HGETALL a flat array, whatever the case of the name', async () => {
+    const client = await redis.client();
+    await client.send('HSET', ['h', 'a', '1', 'b', '2']);
+    expect(await client.send('HGETALL', ['h'])).toEqual(['a', '1', 'b', '2']);
+    expect(await client.send('hgetall', ['h'])).toEqual(['a', '1', 'b', '2']);
   });
 
   it('rejects with the server error and keeps going; EXEC keeps per-command errors', async () => {
@@ -86,7 +42,7 @@ describeWithRedis('RedisClient against a real redis-server', () => {
     await client.send('SET', ['text', 'abc']);
     const multi = client.send('MULTI');
     const queued = [client.send('INCR', ['text']), client.send('GET', ['text'])];
-    const exec = await client.send<RespValue[]>('EXEC');
+    const exec = await client.send<unknown[]>('EXEC');
     await multi;
     expect(await Promise.all(queued)).toEqual(['QUEUED', 'QUEUED']);
     expect(exec[0]).toBeInstanceOf(Error);
@@ -95,49 +51,101 @@ describeWithRedis('RedisClient against a real redis-server', () => {
 
   it('delivers published messages to subscribers, also after the connection is killed and comes back', async () => {
     const client = await redis.client();
-    const subscriber = RedisClient.fromUrl(redis.url, { reconnect: true });
+    const subscriber = new RedisClient(redis.url);
     await subscriber.connect();
     const received: string[] = [];
     await subscriber.subscribe('news', (m) => received.push(m));
+    await subscriber.subscribe('news', (m) => received.push(`again ${m}`));
     expect(await client.send('PUBLISH', ['news', 'one'])).toBe(1);
-    await expect.poll(() => received).toEqual(['one']);
+    await expect.poll(() => received).toEqual(['one', 'again one']);
+    const dropped = once(subscriber.redis, 'close');
     await client.send('CLIENT', ['KILL', 'TYPE', 'pubsub']);
+    await dropped;
     await expect.poll(async () => client.send('PUBLISH', ['news', 'two']), { timeout: 5000 }).toBe(1);
-    await expect.poll(() => received).toEqual(['one', 'two']);
+    await expect.poll(() => received).toEqual(['one', 'again one', 'two', 'again two']);
     subscriber.close();
   });
 
   it('reconnects after the server drops it; commands sent meanwhile wait and run', async () => {
-    const client = RedisClient.fromUrl(redis.url, { reconnect: true });
+    const client = new RedisClient(redis.url);
     await client.connect();
     await client.send('CLIENT', ['SETNAME', 'victim']);
+    const dropped = once(client.redis, 'close');
     const killer = await redis.client();
     await killer.send('CLIENT', ['KILL', 'SKIPME', 'yes', 'TYPE', 'normal']);
-    await expect.poll(() => client.connected).toBe(false);
+    await dropped;
+    expect(client.connected).toBe(false);
     expect(await client.send('PING')).toBe('PONG');
+    expect(client.connected).toBe(true);
     client.close();
   });
 
-  it('while Redis is down, commands wait up to offlineTimeoutMs and then fail as "unavailable" (HTTP 503)', async () => {
+  it('while Redis is down, commands wait up to offlineTimeoutMs, then fail as "unavailable" (HTTP 503) and are never sent', async () => {
     const own = await startRedisServer();
-    const client = RedisClient.fromUrl(own.url, { reconnect: true, offlineTimeoutMs: 300 });
+    const client = new RedisClient(own.url, { offlineTimeoutMs: 300 });
     await client.connect();
+    const port = own.port;
     await own.stop();
     await expect.poll(() => client.connected).toBe(false);
     const started = Date.now();
-    const error = await client.send('PING').catch((e: unknown) => e);
+    const error = await client.send('SET', ['late', 'write']).catch((e: unknown) => e);
+    const waited = Date.now() - started;
     expect(error).toBeInstanceOf(RedisUnavailableError);
-    expect(error).toMatchObject({ statusCode: 503, detail: expect.stringMatching(/^Redis at 127\.0\.0\.1:\d+ is unreachable/) });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(error).toMatchObject({ statusCode: 503, detail: expect.stringMatching(/^Redis at 127\.0\.0\.1:\d+ is unreachable \(waited 300 ms\)/) });
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(1500);
+    // A command refused as 503 does not run later, once Redis is back (a new server on that port).
+    const back = await startRedisServer(port);
+    try {
+      await expect.poll(() => client.connected, { timeout: 5000 }).toBe(true);
+      expect(await client.send('GET', ['late'])).toBeNull();
+    } finally {
+      client.close();
+      await back.stop();
+    }
+  });
+
+  it('a command without a reply within offlineTimeoutMs (in flight as Redis went away) fails as "unavailable"', async () => {
+    const own = await startRedisServer();
+    const client = new RedisClient(own.url, { offlineTimeoutMs: 300 });
+    await client.connect();
+    const pending = client.send('BLPOP', ['never', 0]).catch((e: unknown) => e);
+    const started = Date.now();
+    await own.stop();
+    const error = await pending;
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as RedisUnavailableError).detail).toMatch(/no reply within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(1500);
     client.close();
+  });
+
+  it('reads the password (percent-encoded) and the database number from the URL', async () => {
+    const own = await startRedisServer();
+    try {
+      const admin = await own.client();
+      await admin.send('SET', ['where', 'db0']);
+      await admin.send('CONFIG', ['SET', 'requirepass', 'p@ss']);
+      const client = new RedisClient(`redis://:p%40ss@127.0.0.1:${own.port}/3`);
+      await client.connect();
+      expect(await client.send('GET', ['where'])).toBeNull();
+      await client.send('SET', ['where', 'db3']);
+      expect(await client.send('CLIENT', ['INFO'])).toMatch(/ db=3 /);
+      client.close();
+      await expect(new RedisClient(`redis://:wrong@127.0.0.1:${own.port}`).connect()).rejects.toThrow(/WRONGPASS|invalid password/);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('fails clearly when nothing listens, and commands after close() fail at once', async () => {
     const port = await freePort();
-    const nowhere = RedisClient.fromUrl(`redis://127.0.0.1:${port}`);
+    const nowhere = new RedisClient(`redis://127.0.0.1:${port}`);
     await expect(nowhere.connect()).rejects.toThrow(/ECONNREFUSED/);
+    await expect(nowhere.send('PING')).rejects.toThrow('Connection is closed.');
     const client = await redis.client();
+    const waiting = client.send('BLPOP', ['never', 0]);
     client.close();
-    await expect(client.send('PING')).rejects.toThrow('Connection closed');
+    await expect(waiting).rejects.toThrow('Connection is closed.');
+    await expect(client.send('PING')).rejects.toThrow('Connection is closed.');
   });
 });

@@ -105,3 +105,36 @@ describeWithRedis('Redis queue roles: API nodes run nothing, worker nodes take t
     }
   });
 });
+
+/** The hand-over to BullMQ: its Queue and Worker connections come back with Redis, as ours do. */
+describeWithRedis('Redis queue after Redis itself restarts', () => {
+  it('a node keeps taking and running jobs once a restarted Redis is back', async () => {
+    let redis = await startRedisServer();
+    const images = await startImageServer({ '/photo.png': { body: await testPng(64, 64) } });
+    const node = await startTestServer({ QUEUE: redis.url, NODE_NAME: 'survivor', SYNC_TIMEOUT_S: '0' });
+    try {
+      const submit = async (seed: number) => {
+        const res = await node.app.inject({
+          method: 'POST',
+          url: '/api/v1/enterprise/controlnet',
+          payload: { key: API_KEY, controlnet_model: 'canny', init_image: images.url('/photo.png'), width: 64, height: 64, num_inference_steps: 2, seed },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        return String(res.json().id);
+      };
+      expect(await node.jobs.waitFinished(await submit(1), 30_000)).toMatchObject({ state: 'succeeded' });
+      // Same port, empty data (no persistence): every connection must reconnect and BullMQ start over.
+      const port = redis.port;
+      await redis.stop();
+      // Down long enough for several reconnect attempts, so the connections come back at different moments.
+      await new Promise((r) => setTimeout(r, 1500));
+      redis = await startRedisServer(port);
+      const id = await submit(2);
+      expect(await node.jobs.waitFinished(id, 30_000)).toMatchObject({ state: 'succeeded', node: 'survivor' });
+    } finally {
+      await node.close();
+      await images.close();
+      await redis.stop();
+    }
+  });
+});

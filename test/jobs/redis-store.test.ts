@@ -93,8 +93,9 @@ describeWithRedis('Redis job records and blobs', () => {
     const blobs = new RedisBlobStore(client, new RedisKeys('t'));
     const png = Buffer.from(Array.from({ length: 5000 }, (_, k) => (k * 31) & 255));
     await blobs.put('outputs/1-0.png', png, 60_000);
-    await blobs.put('inputs/1/init', new Uint8Array([1, 2, 3]));
+    await blobs.put('inputs/1/init', new Uint8Array([0, 1, 2, 3, 255]).subarray(1, 4));
     expect((await blobs.get('outputs/1-0.png'))!.equals(png)).toBe(true);
+    expect([...(await blobs.get('inputs/1/init'))!]).toEqual([1, 2, 3]);
     const ttl = await client.send<number>('PTTL', ['t:blob:outputs/1-0.png']);
     expect(ttl).toBeGreaterThan(59_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
