@@ -3,71 +3,31 @@
  * σ_down through the geometric midpoint, then fresh noise of σ_up. Noise is drawn on the second
  * evaluation of each interval only.
  */
-import { alphasCumprodOf, betasFromConfig } from './betas.js';
-import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { SchedulerError } from './errors.js';
-import { divideInto, noisedBySigma } from './kernels.js';
-import { inputScaleDivisor, kDenoise, kInitNoiseSigma, kSchedule } from './k-schedule.js';
-import { doubledWithLast, interleaveMidpoints, lerpHalf } from './kdpm2.js';
-import { SchedulerBase } from './scheduler-base.js';
+import { divideInto } from './kernels.js';
+import { inputScaleDivisor, kDenoise } from './k-schedule.js';
+import { doubledWithLast, Kdpm2Base, KDPM2_DEFAULTS, lerpHalf } from './kdpm2-base.js';
 import { sigmaToTimestepF32 } from './sigmas.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
 
 // f32() after each operation reproduces torch's float32 arithmetic, so traces match diffusers bit for bit.
 const f32 = Math.fround;
 
-export const KDPM2_ANCESTRAL_DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'linear',
-  trained_betas: null as number[] | null,
-  use_karras_sigmas: false,
-  use_exponential_sigmas: false,
-  use_beta_sigmas: false,
-  prediction_type: 'epsilon',
-  timestep_spacing: 'linspace',
-  steps_offset: 0,
-};
+export const KDPM2_ANCESTRAL_DEFAULTS = KDPM2_DEFAULTS;
 
-export class KDPM2AncestralDiscreteScheduler extends SchedulerBase {
+export class KDPM2AncestralDiscreteScheduler extends Kdpm2Base {
   readonly name = 'KDPM2AncestralDiscreteScheduler';
-  override order = 2;
-  private readonly cfg: typeof KDPM2_ANCESTRAL_DEFAULTS;
-  private readonly alphasCumprod: Float64Array;
-  private readonly prediction: 'epsilon' | 'v_prediction';
-  override sigmas: Float64Array = new Float64Array(0);
-  private sigmasInterpol: Float64Array = new Float64Array(0);
   private sigmasUp: Float64Array = new Float64Array(0);
   private sigmasDown: Float64Array = new Float64Array(0);
-  private pendingSample = false;
 
   constructor(config: SchedulerConfig) {
-    super();
-    const cfg = (this.cfg = resolveConfig(this.name, KDPM2_ANCESTRAL_DEFAULTS, config));
-    rejectEnabled(this.name, cfg, ['use_exponential_sigmas', 'use_beta_sigmas']);
-    this.prediction = oneOf(this.name, 'prediction_type', cfg.prediction_type, ['epsilon', 'v_prediction']);
-    this.alphasCumprod = alphasCumprodOf(betasFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2']));
-    this.usesKarrasSigmas = cfg.use_karras_sigmas;
-    this.setTimesteps(cfg.num_train_timesteps);
+    super('KDPM2AncestralDiscreteScheduler', config);
+    this.setTimesteps(this.cfg.num_train_timesteps);
     this.numInferenceSteps = null;
   }
 
-  get initNoiseSigma(): number {
-    return kInitNoiseSigma(this.sigmas, this.cfg.timestep_spacing);
-  }
-
   setTimesteps(numInferenceSteps: number): void {
-    this.validateSetTimesteps(numInferenceSteps);
-    const schedule = kSchedule({
-      alphasCumprod: this.alphasCumprod,
-      spacing: this.cfg.timestep_spacing,
-      steps: numInferenceSteps,
-      stepsOffset: this.cfg.steps_offset,
-      karras: this.cfg.use_karras_sigmas,
-      roundKarrasTimesteps: true,
-    });
-    const sigmas = Float64Array.of(...schedule.sigmas, 0).map(f32);
+    const { schedule, sigmas } = this.schedule(numInferenceSteps);
     const last = sigmas.length - 1;
     const up = new Float64Array(sigmas.length);
     const down = new Float64Array(sigmas.length);
@@ -87,10 +47,7 @@ export class KDPM2AncestralDiscreteScheduler extends SchedulerBase {
     this.sigmasDown = doubledWithLast(down);
     // Here the midpoint before step i is the previous interval's: interpol[i - 1].
     const midTimesteps = interpol.map((_, i) => (i > 0 ? sigmaToTimestepF32(interpol[i - 1], schedule.logSigmas) : NaN));
-    this.timesteps = interleaveMidpoints(schedule.timesteps.map(f32), midTimesteps);
-    this.numInferenceSteps = numInferenceSteps;
-    this.pendingSample = false;
-    this.resetStepIndex();
+    this.finishTimesteps(numInferenceSteps, schedule.timesteps, midTimesteps);
   }
 
   override scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
@@ -129,9 +86,5 @@ export class KDPM2AncestralDiscreteScheduler extends SchedulerBase {
     this.pendingSample = firstOrder;
     this.stepIndex = index + 1;
     return { prevSample: out, denoised };
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    return noisedBySigma(original, noise, this.sigmas[this.addNoiseIndex(timestep)]);
   }
 }
