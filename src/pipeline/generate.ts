@@ -4,9 +4,9 @@ import type { RawImage } from '../image/types.js';
 import { TorchGenerator } from '../math/torch-generator.js';
 import { makeHint } from '../preprocessors/registry.js';
 import { createScheduler } from '../schedulers/registry.js';
-import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
-import { blendMasked, guide } from '../tensor/ops.js';
-import { floatTensor, scalarFeed, timestepFeed, type FloatType } from '../runtime/tensors.js';
+import { float32ToFloat16 } from '../tensor/float16.js';
+import { blendMasked, guide, repeatBatch } from '../tensor/ops.js';
+import { floatTensor, scalarFeed, timestepFeed, toFloat32, type FloatType } from '../runtime/tensors.js';
 import { checkResidualsFit, type TensorSpec } from '../runtime/signatures.js';
 import { batchedInputNames, runInFixedBatches } from './fixed-batch.js';
 import { binaryMask, controlTensor, latentMask, vaeInputTensor, vaeOutputToImages } from './image-tensors.js';
@@ -143,7 +143,7 @@ export async function generate(
     if (sigma !== 1) for (let i = 0; i < latents.length; i++) latents[i] *= sigma;
   } else {
     const init = await resizeRgb(spec.initImage!, spec.width, spec.height);
-    const known = repeat(await encodeImage(vaeEncoder!, init, spec, generator, run), n);
+    const known = repeatBatch(await encodeImage(vaeEncoder!, init, spec, generator, run), n);
     const noise = generator.randn(n * latentSize);
     if (mode === 'img2img' || spec.strength < 1) {
       latents = scheduler.addNoise(known, noise, timesteps[0]);
@@ -222,7 +222,7 @@ export async function generate(
     unetSig.residuals.forEach((r, j) => (feeds[r.name] = residuals[j]));
     const unetBatched = [unetSig.sample, unetSig.timestep, unetSig.hiddenStates, ...unetSig.residuals];
     const out = await runBatched('unet', unet.session, feeds, unetBatched, unetBatch, unetSig.batch);
-    const pred = readFloat32(out[unetSig.output.name] as ort.Tensor);
+    const pred = toFloat32(out[unetSig.output.name] as ort.Tensor);
     const noisePred = guided ? guide(pred, spec.guidanceScale, guidedPred) : pred;
 
     const stepped = scheduler.step(noisePred, t, latents, generator);
@@ -242,7 +242,7 @@ export async function generate(
     const z = latents.slice(b * latentSize, (b + 1) * latentSize);
     for (let i = 0; i < z.length; i++) z[i] *= inv;
     const out = await runBatched('vae_decoder', vaeDecoder.session, { [dec.input.name]: floatTensor(dec.floatType, z, latentDims(1)) }, [dec.input], 1, dec.batch);
-    const [image] = vaeOutputToImages(readFloat32(out[dec.output.name] as ort.Tensor), 1, spec.width, spec.height);
+    const [image] = vaeOutputToImages(toFloat32(out[dec.output.name] as ort.Tensor), 1, spec.width, spec.height);
     images.push(await encodePng(image));
   }
 
@@ -305,7 +305,7 @@ async function encodeImage(
   const sig = encoder.signature;
   const input = floatTensor(sig.floatType, vaeInputTensor(image), [1, 3, image.height, image.width]);
   const out = (await run('vae_encoder', encoder.session, { [sig.input.name]: input }))[sig.output.name] as ort.Tensor;
-  const params = readFloat32(out);
+  const params = toFloat32(out);
   const size = LATENT_CHANNELS * (image.height / 8) * (image.width / 8);
   const draw = generator.randn(size);
   const latents = new Float32Array(size);
@@ -323,18 +323,6 @@ async function encodeImage(
   return latents;
 }
 
-function repeat(src: Float32Array, times: number): Float32Array {
-  const out = new Float32Array(src.length * times);
-  for (let k = 0; k < times; k++) out.set(src, k * src.length);
-  return out;
-}
-
-function readFloat32(t: ort.Tensor): Float32Array {
-  return t.type === 'float32' ? (t.data as Float32Array) : float16ToFloat32(t.data as Uint16Array);
-}
-
 function hiddenFor(tensor: ort.Tensor, type: FloatType): ort.Tensor {
-  if (tensor.type === type) return tensor;
-  const f32 = tensor.type === 'float32' ? (tensor.data as Float32Array) : float16ToFloat32(tensor.data as Uint16Array);
-  return floatTensor(type, f32, tensor.dims);
+  return tensor.type === type ? tensor : floatTensor(type, toFloat32(tensor), tensor.dims);
 }

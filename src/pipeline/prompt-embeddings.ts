@@ -1,7 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { repeatBatch } from '../tensor/ops.js';
-import { idsTensor, type FloatType } from '../runtime/tensors.js';
+import { floatTensor, idsTensor, toFloat32, type FloatType } from '../runtime/tensors.js';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import type { Loaded } from './model-sessions.js';
 import type { TextEncoderSignature } from '../runtime/signatures.js';
@@ -46,13 +45,13 @@ export async function encodePrompts(
     const ids = new Int32Array(texts.length * L);
     texts.forEach((t, k) => ids.set(t, k * L));
     const result = await run('text_encoder', encoder.session, { [inputIds.name]: idsTensor(inputIds.type, ids, [texts.length, L]) });
-    const hidden = asFloat32(result[lastHiddenState.name] as ort.Tensor);
+    const hidden = toFloat32(result[lastHiddenState.name] as ort.Tensor);
     const per = hidden.length / texts.length;
     for (let k = 0; k < texts.length; k++) outputs.push(hidden.subarray(k * per, (k + 1) * per));
   } else {
     for (const t of texts) {
       const result = await run('text_encoder', encoder.session, { [inputIds.name]: idsTensor(inputIds.type, t, [1, L]) });
-      outputs.push(asFloat32(result[lastHiddenState.name] as ort.Tensor));
+      outputs.push(toFloat32(result[lastHiddenState.name] as ort.Tensor));
     }
   }
   const per = outputs[0].length;
@@ -65,8 +64,8 @@ export async function encodePrompts(
     all.set(cond, samples * per);
   }
   return {
-    unet: toTensor(all, target, [all.length / per, L, dim]),
-    cond: toTensor(cond, target, [samples, L, dim]),
+    unet: floatTensor(target, all, [all.length / per, L, dim]),
+    cond: floatTensor(target, cond, [samples, L, dim]),
     truncated: positive.truncated,
   };
 }
@@ -86,13 +85,4 @@ export function clipSkipOutput(signature: TextEncoderSignature, clipSkip: number
   const layers = states.length - 1;
   if (clipSkip > layers) throw new GenerationError(`clip_skip: this model's text encoder has ${layers} layers; clip_skip can be at most ${layers}`);
   return states[layers + 1 - clipSkip];
-}
-
-function asFloat32(t: ort.Tensor): Float32Array {
-  if (t.type === 'float32') return t.data as Float32Array;
-  return float16ToFloat32(t.data as Uint16Array);
-}
-
-function toTensor(data: Float32Array, type: FloatType, dims: number[]): ort.Tensor {
-  return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
 }
