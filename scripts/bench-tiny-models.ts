@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
-import { generateModelSets } from '../src/onnx-builder/generate.js';
-import { toHalfArray } from '../src/onnx-builder/half.js';
+import { generateModelSets } from './tiny-models/generate.js';
+import { toHalfArray } from '../src/onnx/half.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -7,7 +7,7 @@
  * Skips a set whose stamp (<out>/.generated.json) matches; --force rewrites it.
  */
 import { parseArgs } from 'node:util';
-import { generateModelSets, type Variant } from '../src/onnx-builder/generate.js';
+import { generateModelSets, type Variant } from './tiny-models/generate.js';
 
 const { values } = parseArgs({
   options: {

@@ -1,20 +1,20 @@
 /**
  * GPU memory of an SD 1.5 model set from exact parameter counts (the builder's sd15 config reproduces diffusers'
- * modules: test/onnx-builder/sd-structure.test.ts), plus the largest per-step tensors at a resolution: the
+ * modules: test/tiny-models/sd-structure.test.ts), plus the largest per-step tensors at a resolution: the
  * residuals that cross the bus, and the attention scores of the UNet's first level (what a graph without fused
  * attention materialises). Weights are exact; activations are the largest single tensors, not a measured peak.
  *
  *   npx tsx scripts/gpu-memory.ts [--size 512x512] [--controlnets 3]
  */
 import { parseArgs } from 'node:util';
-import { buildTextEncoder } from '../src/onnx-builder/sd/clip-text-encoder.js';
-import { SD15 } from '../src/onnx-builder/sd/config.js';
-import { buildControlNet } from '../src/onnx-builder/sd/controlnet.js';
-import { FP32_FORMAT } from '../src/onnx-builder/sd/formats.js';
-import { buildUNet } from '../src/onnx-builder/sd/unet.js';
-import { downResidualSlots } from '../src/onnx-builder/sd/unet-down-path.js';
-import { buildVaeDecoder } from '../src/onnx-builder/sd/vae-decoder.js';
-import { buildVaeEncoder } from '../src/onnx-builder/sd/vae-encoder.js';
+import { buildTextEncoder } from './tiny-models/sd/clip-text-encoder.js';
+import { SD15 } from './tiny-models/sd/config.js';
+import { buildControlNet } from './tiny-models/sd/controlnet.js';
+import { FP32_FORMAT } from './tiny-models/sd/formats.js';
+import { buildUNet } from './tiny-models/sd/unet.js';
+import { downResidualSlots } from './tiny-models/sd/unet-down-path.js';
+import { buildVaeDecoder } from './tiny-models/sd/vae-decoder.js';
+import { buildVaeEncoder } from './tiny-models/sd/vae-encoder.js';
 
 const { values: args } = parseArgs({ options: { size: { type: 'string', default: '512x512' }, controlnets: { type: 'string', default: '3' } } });
 const [width, height] = args.size!.split('x').map(Number) as [number, number];

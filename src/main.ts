@@ -1,16 +1,21 @@
 import { loadConfig } from './config.js';
 import { envFromArgs } from './cli-args.js';
 import { assembleServer, createLogger } from './assemble.js';
-import { ensureDefaultModels } from './runtime/default-models.js';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+
+/** Runs after the config is read and before models are scanned (`npm start` writes the tiny built-in set here). */
+export type BeforeStart = (config: ServerConfig, log: Logger) => Promise<void>;
 
 /**
- * Starts the server: config (environment, `--role`) → default models → workers, jobs, HTTP; graceful
+ * Starts the server: config (environment, `--role`) → [beforeStart] → workers, jobs, HTTP; graceful
  * stop on SIGINT/SIGTERM. A ROLE=worker node listens on PORT for health and metrics only.
  */
-async function main() {
+async function main(beforeStart?: BeforeStart) {
   const config = loadConfig({ ...process.env, ...envFromArgs(process.argv.slice(2)) });
   const log = createLogger(config);
-  if (await ensureDefaultModels(config, (line) => log.info(line))) log.info(`wrote the built-in tiny models to ${config.modelsDir}`);
+  await beforeStart?.(config, log);
   const server = await assembleServer(config, log);
   if (config.defaultApiKey && config.role !== 'worker') {
     log.warn('API_KEYS is not set: accepting the documented default key "enterprise_api_key"; set API_KEYS in production');
@@ -31,7 +36,13 @@ async function main() {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+/** Starts the server; a start-up failure prints its message and exits with 1. */
+export function runMain(beforeStart?: BeforeStart): void {
+  main(beforeStart).catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
+
+// `node dist/src/main.js` (production: models are the operator's) or `tsx src/main.ts`.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runMain();

@@ -39,10 +39,10 @@ describe('Dockerfile.cuda runtime stage', () => {
     expect(JSON.parse(one(inFinal('VOLUME'), 'VOLUME').args)).toEqual(['/models', '/data']);
   });
 
-  it('starts dist/src/main.js, as `npm start` does', () => {
+  it('starts dist/scripts/start.js (the server after the tiny-model check), as `npm start` does', () => {
     const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string; rootDir: string } };
     expect(tsconfig.compilerOptions.rootDir).toBe('.');
-    const entry = path.posix.join(tsconfig.compilerOptions.outDir, 'src/main.js');
+    const entry = path.posix.join(tsconfig.compilerOptions.outDir, 'scripts/start.js');
     expect(JSON.parse(one(inFinal('CMD'), 'CMD').args)).toEqual(['node', entry]);
     expect(packageJson.scripts.start).toBe(`node ${entry}`);
   });

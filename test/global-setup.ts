@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { generateModelSets } from '../src/onnx-builder/generate.js';
+import { generateModelSets } from '../scripts/tiny-models/generate.js';
 import { writeDefaultAliases } from '../src/runtime/default-models.js';
 
 /** Writes the tiny model sets once per test run (skipped in ~0.1 s when their stamp matches). */

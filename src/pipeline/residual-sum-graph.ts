@@ -1,14 +1,14 @@
 /**
  * Sums several ControlNets' residuals in onnxruntime instead of JS: a small graph per combination of input dtypes,
- * UNet dtype and guess mode, built with the onnx-builder and run on the CPU provider (vectorised casts, all cores).
+ * UNet dtype and guess mode, built with the ONNX graph toolkit (src/onnx) and run on the CPU provider (vectorised casts, all cores).
  * Two float16 ControlNets at 512x512 take 39–73 ms per step there on 2 shared cores against 147 ms in JS
  * (scripts/bench-residual-mix.ts, docs/benchmarks.md). Math as the JS path: float32 products and sums, one rounding
  * to the UNet's type.
  */
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../onnx-builder/graph.js';
-import { encodeModel } from '../onnx-builder/model-file.js';
-import { onnxDType } from '../onnx-builder/onnx.js';
+import { GraphBuilder } from '../onnx/graph.js';
+import { encodeModel } from '../onnx/model-file.js';
+import { onnxDType } from '../onnx/onnx.js';
 import type { FloatType } from '../runtime/tensors.js';
 import { RESIDUAL_COUNT } from '../runtime/signatures.js';
 

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { onnx } from '../onnx-builder/onnx.js';
+import { onnx } from '../onnx/onnx.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 
 export interface TokenizerGraphFiles {

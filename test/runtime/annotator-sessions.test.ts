@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { depthGraph, lineartGraph } from '../../src/onnx-builder/annotators/dense.js';
-import { saveModel } from '../../src/onnx-builder/model-file.js';
+import { depthGraph, lineartGraph } from '../../scripts/tiny-models/annotators/dense.js';
+import { saveModel } from '../../src/onnx/model-file.js';
 import { makeHint } from '../../src/preprocessors/registry.js';
 import { createAnnotatorSessions, listAnnotators } from '../../src/runtime/annotator-sessions.js';
 

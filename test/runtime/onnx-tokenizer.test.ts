@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { onnx } from '../../src/onnx-builder/onnx.js';
-import { builtinTokenizerFiles } from '../../src/onnx-builder/tokenizer/clip-tokenizer-files.js';
+import { onnx } from '../../src/onnx/onnx.js';
+import { builtinTokenizerFiles } from '../../scripts/tiny-models/tokenizer/clip-tokenizer-files.js';
 import { loadClipTokenizer, readTokenizerGraph } from '../../src/runtime/onnx-tokenizer.js';
 import { ClipTokenizer } from '../../src/tokenizer/clip-tokenizer.js';
 

@@ -1,14 +1,14 @@
 /** Role finding on graphs whose names, order and dtypes differ from ours. */
 import { describe, expect, it } from 'vitest';
 import type * as ortTypes from 'onnxruntime-node';
-import { reorderInputs, renameValue, retypeInput } from '../../src/onnx-builder/retarget.js';
-import { TINY } from '../../src/onnx-builder/sd/config.js';
-import { buildControlNet } from '../../src/onnx-builder/sd/controlnet.js';
-import { FP32_FORMAT } from '../../src/onnx-builder/sd/formats.js';
-import { buildUNet } from '../../src/onnx-builder/sd/unet.js';
+import { reorderInputs, renameValue, retypeInput } from '../../scripts/tiny-models/retarget.js';
+import { TINY } from '../../scripts/tiny-models/sd/config.js';
+import { buildControlNet } from '../../scripts/tiny-models/sd/controlnet.js';
+import { FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.js';
+import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
 import { orderResiduals } from '../../src/runtime/residual-order.js';
 import { checkResidualsFit, controlNetSignature, SignatureError, unetSignature } from '../../src/runtime/signatures.js';
-import { session } from '../onnx-builder/helpers.js';
+import { session } from '../tiny-models/helpers.js';
 
 const names = (list: { name: string }[]) => list.map((s) => s.name);
 const named = (...list: string[]) => list.map((name) => ({ name }));

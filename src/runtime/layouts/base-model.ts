@@ -3,7 +3,7 @@
  * vae_encoder/, tokenizer/, scheduler/) once the adapter has said which graph is the ControlNet UNet.
  */
 import path from 'node:path';
-import { SD15_SCHEDULER_CONFIG } from '../../onnx-builder/sd/component-configs.js';
+import { SD15_SCHEDULER_CONFIG } from '../../../scripts/tiny-models/sd/component-configs.js';
 import type { SchedulerConfig } from '../../schedulers/types.js';
 import { componentModel, readJson } from './files.js';
 import { findTokenizer } from './tokenizer-folder.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { depthGraph, hedGraph, lineartGraph, normalBaeGraph, pidinetGraph, segmentationGraph } from '../../../src/onnx-builder/annotators/dense.js';
+import { depthGraph, hedGraph, lineartGraph, normalBaeGraph, pidinetGraph, segmentationGraph } from '../../../scripts/tiny-models/annotators/dense.js';
 import { ADE20K_PALETTE } from '../../../src/preprocessors/annotators/ade-palette.js';
 import { AnnotatorMissingError, makeHint } from '../../../src/preprocessors/registry.js';
 import { channel0 } from '../helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faceMeshGraph } from '../../../src/onnx-builder/annotators/face-mesh.js';
+import { faceMeshGraph } from '../../../scripts/tiny-models/annotators/face-mesh.js';
 import { FACE_CONTOURS } from '../../../src/preprocessors/annotators/face/face-mesh.js';
 import { AnnotatorMissingError, makeHint } from '../../../src/preprocessors/registry.js';
 import { graphAnnotators, paintColour, pixel } from './helpers.js';

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
-import type { GraphBuilder } from '../../../src/onnx-builder/graph.js';
-import { encodeModel } from '../../../src/onnx-builder/model-file.js';
+import type { GraphBuilder } from '../../../src/onnx/graph.js';
+import { encodeModel } from '../../../src/onnx/model-file.js';
 import type { AnnotatorSessions } from '../../../src/preprocessors/types.js';
 
 /** AnnotatorSessions serving in-memory tiny graphs by annotator name (others are "not installed"). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
-import { mlsdGraph } from '../../../src/onnx-builder/annotators/mlsd.js';
-import { encodeModel } from '../../../src/onnx-builder/model-file.js';
+import { mlsdGraph } from '../../../scripts/tiny-models/annotators/mlsd.js';
+import { encodeModel } from '../../../src/onnx/model-file.js';
 import { mlsdNetworkDetector } from '../../../src/preprocessors/annotators/mlsd-network.js';
 import { drawLine } from '../../../src/preprocessors/draw-line.js';
 import { makeHint } from '../../../src/preprocessors/registry.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openposeGraph } from '../../../src/onnx-builder/annotators/openpose.js';
+import { openposeGraph } from '../../../scripts/tiny-models/annotators/openpose.js';
 import { ellipsePolygon, fillCircle } from '../../../src/preprocessors/annotators/openpose/draw.js';
 import { DRAWN_LIMBS, LIMBS, POSE_COLOURS } from '../../../src/preprocessors/annotators/openpose/skeleton.js';
 import { AnnotatorMissingError, makeHint } from '../../../src/preprocessors/registry.js';
