@@ -1,11 +1,11 @@
 /**
  * Times loading CLIP's tokenizer (vocab.json + merges.txt, 49408 tokens) and encoding prompts.
- * Run: npx tsx scripts/bench-clip-tokenizer.ts [tokenizer folder, default ../shared/clip-tokenizer]
+ * Run: npx tsx scripts/bench-clip-tokenizer.ts [tokenizer folder, default test/fixtures/golden/clip-tokenizer]
  */
 import { fileURLToPath } from 'node:url';
 import { ClipTokenizer } from '../src/tokenizer/clip-tokenizer.js';
 
-const dir = process.argv[2] ?? fileURLToPath(new URL('../../shared/clip-tokenizer', import.meta.url));
+const dir = process.argv[2] ?? fileURLToPath(new URL('../test/fixtures/golden/clip-tokenizer', import.meta.url));
 const LOADS = 5;
 const ENCODES = 2001;
 

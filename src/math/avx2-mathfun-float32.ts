@@ -11,7 +11,7 @@
  * add into a fused multiply-add; `fma` reproduces those (the product of two floats is exact in
  * double, so only the final double-then-float rounding can differ from a true FMA, when the double
  * lands exactly on a float midpoint: about 2^-28 per operation). Against torch's own output
- * (../shared/golden/randn.json) every value matches bit for bit, and unfusing any of the polynomial
+ * (test/fixtures/golden/randn.json) every value matches bit for bit, and unfusing any of the polynomial
  * multiply-adds breaks that; the fused j*DP3 of the range reduction follows the same GCC rule but
  * changes nothing observable there (theta < 2pi keeps j <= 8).
  */

@@ -1,5 +1,5 @@
 /**
- * The fake-model denoising loop of ../shared/golden/README.md, shared by the golden tests and
+ * The fake-model denoising loop of test/fixtures/golden/README.md, shared by the golden tests and
  * scripts/scheduler-trace.ts: a closed-form "model", a formula start sample and formula noise
  * draws, so that a scheduler's trace can be compared number for number with diffusers'.
  */

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type CpuCapability, TorchGenerator, toTorchSeed } from '../../src/math/torch-generator.js';
 import type { NoiseSource } from '../../src/schedulers/types.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
 
-// torch 1.13 output, recorded by the team (see ../shared/golden/README.md).
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const GOLDEN_PATH = join(REPO_ROOT, '../shared/golden/randn.json');
+// torch 1.13 output, recorded by the team (see test/fixtures/golden/README.md).
+const GOLDEN_PATH = join(GOLDEN_DIR, 'randn.json');
 
 interface Draw {
   numel: number;

@@ -1,5 +1,5 @@
 /**
- * Every scheduler, variant and recorded step count of ../shared/golden/schedulers.json (diffusers
+ * Every scheduler, variant and recorded step count of test/fixtures/golden/schedulers.json (diffusers
  * 0.35.2), driven through the same fake model, start sample and noise draws: timesteps, sigmas,
  * init_noise_sigma and every per-step sample must match.
  */

@@ -1,8 +1,9 @@
-/** Loads ../shared/golden/schedulers.json (diffusers 0.35.2 traces) and compares traces with it. */
+/** Loads test/fixtures/golden/schedulers.json (diffusers 0.35.2 traces) and compares traces with it. */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { SchedulerConfig } from '../../src/schedulers/types.js';
 import type { TraceCase, TraceResult } from '../../src/schedulers/fake-model-trace.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
 
 export interface GoldenRun {
   num_inference_steps: number;
@@ -35,7 +36,7 @@ interface GoldenFile {
   schedulers: Record<string, Omit<GoldenVariant, 'key'>>;
 }
 
-const path = fileURLToPath(new URL('../../../shared/golden/schedulers.json', import.meta.url));
+const path = join(GOLDEN_DIR, 'schedulers.json');
 export const golden = JSON.parse(readFileSync(path, 'utf8')) as GoldenFile;
 
 export const variants: GoldenVariant[] = Object.entries(golden.schedulers).map(([key, v]) => ({ key, ...v }));

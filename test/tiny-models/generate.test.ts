@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateModelSets, STAMP_FILE, type GeneratedSet } from '../../scripts/tiny-models/generate.js';
 import { onnx } from '../../src/onnx/onnx.js';
 import { CONTROLNET_NAMES } from '../../scripts/tiny-models/sd/config.js';
+import { CLIP_TOKENIZER_DIR } from '../helpers/golden.js';
 import { ort } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gen-models-'));
@@ -119,9 +120,9 @@ describe('generateModelSets (tiny)', () => {
 describe('generateModelSets options', () => {
   it('copies a given CLIP vocabulary and sizes the text encoder to it', () => {
     const out = join(root, 'real-vocab');
-    const [set] = generateModelSets({ out, variants: ['fp16'], controlnets: ['canny'], tokenizerFrom: '../shared/clip-tokenizer' });
+    const [set] = generateModelSets({ out, variants: ['fp16'], controlnets: ['canny'], tokenizerFrom: CLIP_TOKENIZER_DIR });
     expect(set!.files.map((f) => f.path)).toContain('tiny-sd15-fp16/controlnet/canny/model.onnx');
-    expect(readFileSync(join(out, 'tiny-sd15-fp16/tokenizer/merges.txt'))).toEqual(readFileSync('../shared/clip-tokenizer/merges.txt'));
+    expect(readFileSync(join(out, 'tiny-sd15-fp16/tokenizer/merges.txt'))).toEqual(readFileSync(join(CLIP_TOKENIZER_DIR, 'merges.txt')));
     const model = onnx.ModelProto.decode(readFileSync(join(out, 'tiny-sd15-fp16/text_encoder/model.onnx')));
     const table = model.graph!.initializer!.find((t) => t.name === 'text_model.embeddings.token_embedding.weight')!;
     expect(table.dims!.map(Number)).toEqual([49408, 32]);

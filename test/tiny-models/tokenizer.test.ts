@@ -8,8 +8,9 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { trainBpe } from '../../scripts/tiny-models/tokenizer/bpe-trainer.js';
 import { builtinTokenizerFiles, MERGES_HEADER } from '../../scripts/tiny-models/tokenizer/clip-tokenizer-files.js';
+import { CLIP_TOKENIZER_DIR } from '../helpers/golden.js';
 
-const SHARED = '../shared/clip-tokenizer';
+const SHARED = CLIP_TOKENIZER_DIR;
 
 /** openai/clip-vit-large-patch14's tokenizer.json around a vocab.json and merges.txt. */
 function clipTokenizer(vocabJson: string, mergesTxt: string): Tokenizer {

@@ -1,13 +1,12 @@
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src/tokenizer/clip-tokenizer.js';
+import { CLIP_TOKENIZER_DIR } from '../helpers/golden.js';
 
-// The real CLIP vocabulary and OpenAI-tokenizer ids, kept by the team beside the repository.
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLIP_DIR = join(REPO_ROOT, '../shared/clip-tokenizer');
+// The real CLIP vocabulary and OpenAI-tokenizer ids (test/fixtures/golden/README.md).
+const CLIP_DIR = CLIP_TOKENIZER_DIR;
 
 interface GoldenCase {
   prompt: string;
