@@ -17,7 +17,7 @@ const progress = /** @type {HTMLProgressElement} */ ($('progress'));
 const progressText = $('progress-text');
 const jobError = $('job-error');
 const generate = /** @type {HTMLButtonElement} */ ($('generate'));
-const results = { outputs: $('outputs'), warnings: $('warnings'), meta: $('meta'), metaPanel: $('meta-panel') };
+const results = { outputs: $('outputs'), summary: $('summary'), warnings: $('warnings'), meta: $('meta'), metaPanel: $('meta-panel') };
 const units = new ControlNetUnits($('units'), /** @type {HTMLButtonElement} */ ($('add-unit')));
 const image = new ImageInput({
   drop: $('drop'),

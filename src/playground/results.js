@@ -20,8 +20,21 @@ function show(value) {
   return String(value);
 }
 
+/** @typedef {{ outputs: HTMLElement, summary: HTMLElement, warnings: HTMLElement, meta: HTMLElement, metaPanel: HTMLElement }} ResultParts */
+
 /**
- * @param {{ outputs: HTMLElement, warnings: HTMLElement, meta: HTMLElement, metaPanel: HTMLElement }} parts
+ * What ran, in one line: model, mode, size, steps, seed, scheduler, time.
+ * @param {Record<string, unknown>} meta @param {number | undefined} seconds
+ */
+function summaryOf(meta, seconds) {
+  const steps = meta.denoising_steps !== undefined && meta.denoising_steps !== meta.steps ? `${meta.denoising_steps} of ${meta.steps} steps` : `${meta.steps} steps`;
+  return [meta.model, meta.mode, `${meta.W}×${meta.H}`, steps, `seed ${meta.seed}`, meta.scheduler, seconds === undefined ? null : `${seconds} s`]
+    .filter((part) => part !== null && part !== undefined)
+    .join(' · ');
+}
+
+/**
+ * @param {ResultParts} parts
  * @param {{ id: number, output: string[], warnings?: string[], meta?: Record<string, unknown>, generationTime?: number }} body
  * @param {URL} apiBase
  */
@@ -47,6 +60,8 @@ export function renderResult(parts, body, apiBase) {
     }),
   );
 
+  parts.summary.textContent = summaryOf(body.meta ?? {}, body.generationTime);
+
   const warnings = body.warnings ?? [];
   parts.warnings.replaceChildren(
     ...warnings.map((w) => {
@@ -70,9 +85,10 @@ export function renderResult(parts, body, apiBase) {
   parts.metaPanel.hidden = false;
 }
 
-/** @param {{ outputs: HTMLElement, warnings: HTMLElement, meta: HTMLElement, metaPanel: HTMLElement }} parts */
+/** @param {ResultParts} parts */
 export function clearResult(parts) {
   parts.outputs.replaceChildren();
+  parts.summary.textContent = '';
   parts.warnings.replaceChildren();
   parts.warnings.hidden = true;
   parts.meta.replaceChildren();
