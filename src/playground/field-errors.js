@@ -9,7 +9,6 @@ const SHOWN_AT = /** @type {Record<string, string>} */ ({
   image: 'init_image',
   control_image: 'init_image',
   control_images: 'init_image',
-  mask_image: 'init_image',
   controlnet_type: 'controlnet_model',
   controlnet_conditioning_scale: 'controlnet_model',
   use_karras_sigmas: 'scheduler',

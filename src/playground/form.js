@@ -107,10 +107,10 @@ export class ControlNetUnits {
 
 /**
  * The contract's request body for what the form shows (numbers as typed: the server checks them).
- * @param {HTMLFormElement} form @param {ControlNetUnits} units @param {string | null} image
+ * @param {HTMLFormElement} form @param {ControlNetUnits} units @param {string | null} image @param {string | null} mask
  * @returns {Record<string, unknown>}
  */
-export function requestBody(form, units, image) {
+export function requestBody(form, units, image, mask) {
   const data = new FormData(form);
   const text = (/** @type {string} */ name) => String(data.get(name) ?? '').trim();
   const orNull = (/** @type {string} */ name) => text(name) || null;
@@ -127,6 +127,7 @@ export function requestBody(form, units, image) {
     prompt: text('prompt'),
     negative_prompt: orNull('negative_prompt'),
     init_image: image,
+    mask_image: mask,
     width: text('width'),
     height: text('height'),
     samples: text('samples'),

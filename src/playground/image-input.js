@@ -25,14 +25,14 @@ function sizeOf(src) {
 
 export class ImageInput {
   /**
-   * @param {{ drop: HTMLElement, file: HTMLInputElement, url: HTMLInputElement, preview: HTMLImageElement,
-   *           text: HTMLElement, info: HTMLElement, onChange: () => void }} parts
+   * @param {{ drop: HTMLElement, file: HTMLInputElement, url?: HTMLInputElement, preview: HTMLImageElement,
+   *           text: HTMLElement, info: HTMLElement, clear?: HTMLButtonElement, paste: boolean, onChange: () => void }} parts
    */
   constructor(parts) {
     this.parts = parts;
     /** @type {ImageValue | null} */
     this.file = null;
-    const { drop, file, url } = parts;
+    const { drop, file, url, clear } = parts;
     drop.addEventListener('click', () => file.click());
     drop.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
@@ -58,7 +58,13 @@ export class ImageInput {
         if (text) this.useUrl(text.trim());
       }
     });
-    document.addEventListener('paste', (e) => {
+    clear?.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.clearFile();
+      this.parts.info.textContent = '';
+      this.parts.onChange();
+    });
+    if (parts.paste) document.addEventListener('paste', (e) => {
       // An image pasted anywhere on the page becomes the input; pasted text stays text.
       const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
       const blob = item?.getAsFile();
@@ -66,7 +72,7 @@ export class ImageInput {
       e.preventDefault();
       void this.useBlob(blob, blob.name && blob.name !== 'image.png' ? blob.name : 'pasted.png');
     });
-    url.addEventListener('input', () => {
+    url?.addEventListener('input', () => {
       if (url.value.trim()) this.clearFile();
       this.parts.info.textContent = url.value.trim() ? 'The server fetches the URL (the page does not show remote images).' : '';
       this.parts.onChange();
@@ -75,17 +81,18 @@ export class ImageInput {
 
   /** @param {Blob} blob @param {string} name */
   async useBlob(blob, name) {
-    const { preview, text, info, url } = this.parts;
+    const { preview, text, info, url, clear } = this.parts;
     if (!blob.type.startsWith('image/')) {
       info.textContent = `${name} is not an image`;
       return;
     }
     const source = await readAsDataUrl(blob);
     this.file = { source, name, inline: true };
-    url.value = '';
+    if (url) url.value = '';
     preview.src = source;
     preview.hidden = false;
     text.hidden = true;
+    if (clear) clear.hidden = false;
     info.textContent = `${name}, ${Math.round(blob.size / 1024)} KiB`;
     try {
       const { width, height } = await sizeOf(source);
@@ -98,20 +105,23 @@ export class ImageInput {
 
   /** @param {string} value */
   useUrl(value) {
+    if (!this.parts.url) return;
     this.parts.url.value = value;
     this.parts.url.dispatchEvent(new Event('input'));
   }
 
   clearFile() {
     this.file = null;
+    this.parts.file.value = '';
     this.parts.preview.hidden = true;
     this.parts.preview.removeAttribute('src');
     this.parts.text.hidden = false;
+    if (this.parts.clear) this.parts.clear.hidden = true;
   }
 
   /** @returns {ImageValue | null} */
   value() {
-    const url = this.parts.url.value.trim();
+    const url = this.parts.url?.value.trim();
     if (url) return { source: url, name: url, inline: false };
     return this.file;
   }

@@ -26,8 +26,30 @@ const image = new ImageInput({
   preview: /** @type {HTMLImageElement} */ ($('input-preview')),
   text: $('drop-text'),
   info: $('image-info'),
+  paste: true,
   onChange: () => $('hints').replaceChildren(),
 });
+const mask = new ImageInput({
+  drop: $('mask-drop'),
+  file: /** @type {HTMLInputElement} */ ($('mask-file')),
+  preview: /** @type {HTMLImageElement} */ ($('mask-preview')),
+  text: $('mask-text'),
+  info: $('mask-info'),
+  clear: /** @type {HTMLButtonElement} */ ($('mask-clear')),
+  paste: false,
+  onChange: () => $('hints').replaceChildren(),
+});
+
+/** The images' fields in a request, and the names of the files sent inline (for the curl command). */
+function images() {
+  const init = image.value();
+  const masked = mask.value();
+  /** @type {Record<string, string>} */
+  const files = {};
+  if (init?.inline) files.init_image = init.name;
+  if (masked?.inline) files.mask_image = masked.name;
+  return { init: init?.source ?? null, mask: masked?.source ?? null, files };
+}
 
 /** @type {Record<string, any>[]} */
 let schedulerDetails = [];
@@ -96,13 +118,13 @@ async function loadModels() {
 
 async function previewHints() {
   clearErrors(form);
-  const source = image.value();
+  const { init, mask: maskSource } = images();
   const hints = $('hints');
-  if (!source) {
+  if (!init) {
     showErrors(form, 'init_image: choose, drop or paste an image, or give its URL');
     return;
   }
-  const body = requestBody(form, units, source.source);
+  const body = requestBody(form, units, init, maskSource);
   const types = [...new Set(units.values().map((u) => u.type))];
   hints.replaceChildren();
   const button = /** @type {HTMLButtonElement} */ ($('preview-hint'));
@@ -113,7 +135,8 @@ async function previewHints() {
         postForImage('controlnet/detect', {
           key: body.key,
           controlnet_type: type,
-          image: source.source,
+          image: init,
+          mask_image: maskSource,
           width: body.width,
           height: body.height,
           detect_resolution: body.detect_resolution,
@@ -159,14 +182,16 @@ async function onGenerate(event) {
   running?.abort();
   const controller = new AbortController();
   running = controller;
-  const source = image.value();
-  const body = requestBody(form, units, source?.source ?? null);
+  const { init, mask: maskSource, files } = images();
+  const body = requestBody(form, units, init, maskSource);
   clearResult(results);
-  $('curl').textContent = curlCommand(new URL('controlnet', API_BASE).href, body, source?.inline ? { init_image: source.name } : {});
+  $('curl').textContent = curlCommand(new URL('controlnet', API_BASE).href, body, files);
   $('curl-panel').hidden = false;
   generate.disabled = true;
   setProgress('Sending…', 0, 1);
   resultPanel.classList.add('busy');
+  // On a phone the result is below the form: bring it into view.
+  if (resultPanel.getBoundingClientRect().top > innerHeight * 0.6) resultPanel.scrollIntoView({ behavior: 'smooth', block: 'start' });
   try {
     const answer = await postJson('controlnet', body, controller.signal);
     const done = answer.status === 'success' ? answer : await follow(answer.id, String(body.key), controller.signal);
@@ -176,7 +201,7 @@ async function onGenerate(event) {
     renderResult(results, done, API_BASE);
   } catch (err) {
     if (controller.signal.aborted) return;
-    setProgress('Failed.', 0, 1);
+    setProgress(err instanceof ApiError && err.status < 500 ? 'Refused.' : 'Failed.', 0, 1);
     showRequestError(err);
     jobError.textContent = err instanceof Error ? err.message : String(err);
     jobError.hidden = false;

@@ -169,7 +169,7 @@ describeWithChromium('the playground page in headless chromium, against a real s
     // Generating with that key: refused, and said next to the key again.
     await page.click('#generate');
     expect(await visibleError(page, 'key')).toMatch(/^key: /);
-    expect(await text(page, '#progress-text')).toBe('Failed.');
+    expect(await text(page, '#progress-text')).toBe('Refused.');
 
     await enterKey(page, KEY);
     await page.waitForSelector('select[name=model_id] option[value="tiny-sd15"]');
@@ -184,10 +184,10 @@ describeWithChromium('the playground page in headless chromium, against a real s
     await page.close();
   }, 120_000);
 
-  it('takes a dropped image, or a URL that the server fetches (its errors shown at the image)', async () => {
+  it('takes a dropped image and a mask (inpaint), or a URL that the server fetches (its errors shown at the image)', async () => {
     const { page, problems } = await open({ width: 1024, height: 800 });
     await enterKey(page, KEY);
-    await page.waitForSelector('select[name=unit_model] option[value="canny"]');
+    await page.waitForSelector('select[name=unit_model] option[value="inpaint"]');
     await page.evaluate((b64: string) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const data = new window.DataTransfer();
@@ -197,9 +197,40 @@ describeWithChromium('the playground page in headless chromium, against a real s
     await page.waitForFunction(() => /^dropped\.png, \d+×\d+/.test(document.getElementById('image-info').textContent));
     expect(await page.$eval('#input-preview', (el: any) => [el.hidden, el.src.startsWith('data:image/png;base64,')])).toEqual([false, true]);
 
+    // The inpaint ControlNet's hint needs a mask: without one the server says so; with one, the preview shows.
+    await page.select('select[name=unit_model]', 'inpaint');
+    expect(await page.$eval('select[name=unit_type]', (el: any) => el.value)).toBe('inpaint');
+    await page.click('#preview-hint');
+    expect(await visibleError(page, 'form')).toMatch(/inpaint.*mask/);
+    const maskFile = path.join(dir, 'mask.png');
+    await sharp({ create: { width: 256, height: 256, channels: 3, background: '#000' } })
+      .composite([{ input: { create: { width: 96, height: 96, channels: 3, background: '#fff' } }, left: 80, top: 80 }])
+      .png()
+      .toFile(maskFile);
+    await ((await page.$('#mask-file')) as any).uploadFile(maskFile);
+    await page.waitForFunction(() => /^mask\.png, 256×256/.test(document.getElementById('mask-info').textContent));
+    await page.click('#preview-hint');
+    await page.waitForFunction(() => document.querySelector('.hints img')?.naturalWidth > 0, { timeout: 30_000 });
+    expect(await page.$eval('[data-error-for=form]', (el: any) => el.hidden)).toBe(true);
+
+    await fill(page, 'width', '256');
+    await fill(page, 'height', '256');
+    await fill(page, 'num_inference_steps', '4');
+    await page.click('#generate');
+    await waitDone(page);
+    expect((await shownOutputs(page))[0]).toMatchObject({ width: 256, height: 256 });
+    const meta = Object.fromEntries(await page.$$eval('#meta dt', (dts: any[]) => dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    expect(meta).toMatchObject({ mode: 'inpaint', mask_image: 'base64', controlnet_type: 'inpaint' });
+    const curl = await text(page, '#curl');
+    expect(curl).toContain(`"init_image":"data:image/png;base64,$(base64 -w0 'dropped.png')"`);
+    expect(curl).toContain(`"mask_image":"data:image/png;base64,$(base64 -w0 'mask.png')"`);
+    await page.screenshot({ path: path.join(screenshots, 'inpaint.png'), fullPage: true });
+
     // A URL replaces the dropped file; nothing listens on port 1, so the server says it cannot fetch it.
+    await page.click('#mask-clear');
     await fill(page, 'image_url', 'http://127.0.0.1:1/photo.png');
     expect(await page.$eval('#input-preview', (el: any) => el.hidden)).toBe(true);
+    await page.select('select[name=unit_type]', 'canny');
     await page.click('#preview-hint');
     expect(await visibleError(page, 'init_image')).toMatch(/^image: /);
     expect(await page.$$('.hints img')).toHaveLength(0);
@@ -226,7 +257,7 @@ describeWithChromium('the playground page in headless chromium, against a real s
 
     // Another client's long job holds the only inference thread: this one waits in the queue.
     const busy = await server.post('/api/v1/enterprise/controlnet', {
-      key: KEY, controlnet_model: 'canny', auto_hint: 'yes', init_image: `data:image/png;base64,${png}`, num_inference_steps: 30, instant_response: 'yes',
+      key: KEY, controlnet_model: 'canny', auto_hint: 'yes', init_image: `data:image/png;base64,${png}`, width: 384, height: 384, num_inference_steps: 20, instant_response: 'yes',
     });
     expect(busy.json.status).toBe('processing');
     await page.click('#generate');
