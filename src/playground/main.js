@@ -188,8 +188,8 @@ async function onGenerate(event) {
   $('curl').textContent = curlCommand(new URL('controlnet', API_BASE).href, body, files);
   $('curl-panel').hidden = false;
   generate.disabled = true;
+  delete progressText.dataset.steps;
   setProgress('Sending…', 0, 1);
-  resultPanel.classList.add('busy');
   // On a phone the result is below the form: bring it into view.
   if (resultPanel.getBoundingClientRect().top > innerHeight * 0.6) resultPanel.scrollIntoView({ behavior: 'smooth', block: 'start' });
   try {
@@ -206,10 +206,7 @@ async function onGenerate(event) {
     jobError.textContent = err instanceof Error ? err.message : String(err);
     jobError.hidden = false;
   } finally {
-    if (running === controller) {
-      generate.disabled = false;
-      resultPanel.classList.remove('busy');
-    }
+    if (running === controller) generate.disabled = false;
   }
 }
 
@@ -219,7 +216,6 @@ async function onGenerate(event) {
  * @param {number} id @param {string} key @param {AbortSignal} signal
  */
 async function follow(id, key, signal) {
-  delete progressText.dataset.steps;
   for (let attempt = 0; attempt < 5; attempt++) {
     for await (const { event, data } of jobEvents(id, key, signal)) {
       if (event === 'state') {
