@@ -130,7 +130,8 @@ async function previewHints() {
   const button = /** @type {HTMLButtonElement} */ ($('preview-hint'));
   button.disabled = true;
   try {
-    const blobs = await Promise.all(
+    // One preview per hint type; those that work are shown even when another type is refused.
+    const settled = await Promise.allSettled(
       types.map((type) =>
         postForImage('controlnet/detect', {
           key: body.key,
@@ -147,18 +148,21 @@ async function previewHints() {
       ),
     );
     hints.replaceChildren(
-      ...blobs.map((blob, k) => {
+      ...settled.flatMap((result, k) => {
+        if (result.status === 'rejected') return [];
         const figure = document.createElement('figure');
         const img = document.createElement('img');
-        img.src = URL.createObjectURL(blob);
+        img.src = URL.createObjectURL(result.value);
         img.alt = `${types[k]} hint`;
         img.className = 'hint';
         const caption = document.createElement('figcaption');
         caption.textContent = `${types[k]} hint`;
         figure.append(img, caption);
-        return figure;
+        return [figure];
       }),
     );
+    const refused = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+    if (refused.length > 0) showRequestError(refused.length === 1 ? refused[0] : new ApiError(400, refused.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')));
   } catch (err) {
     showRequestError(err);
   } finally {

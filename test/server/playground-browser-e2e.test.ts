@@ -261,7 +261,8 @@ describeWithChromium('the playground page in headless chromium, against a real s
     });
     expect(busy.json.status).toBe('processing');
     await page.click('#generate');
-    await page.waitForFunction(() => /^Queued: 0 ahead/.test(document.getElementById('progress-text').textContent), { timeout: 30_000 });
+    await page.waitForFunction(() => /^Queued: \d+ ahead/.test(document.getElementById('progress-text').textContent), { timeout: 30_000 });
+    await page.screenshot({ path: path.join(screenshots, 'phone-queued.png') });
     await waitDone(page);
     expect((await shownOutputs(page))[0]).toMatchObject({ width: 256, height: 256 });
 
