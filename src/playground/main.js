@@ -51,7 +51,8 @@ function images() {
   return { init: init?.source ?? null, mask: masked?.source ?? null, files };
 }
 
-/** @type {Record<string, any>[]} */
+/** @typedef {import('./form.js').SchedulerDetail} SchedulerDetail */
+/** @type {SchedulerDetail[]} */
 let schedulerDetails = [];
 /** The server's DEFAULT_MODEL, selected first. */
 let defaultModel = '';
@@ -74,20 +75,22 @@ function showRequestError(/** @type {unknown} */ err) {
 }
 
 async function loadOptions() {
-  const [options, schedulers] = await Promise.all([getJson('options.json'), getJson(new URL('schedulers_list', API_BASE).href)]);
-  schedulerDetails = schedulers.details;
-  fillSelect(
-    field('scheduler'),
-    schedulerDetails.map((s) => ({
-      value: s.name,
-      disabled: !s.usable_for_generation,
-      title: s.reason,
-    })),
-    'UniPCMultistepScheduler',
-  );
-  onSchedulerChange();
+  const options = await getJson('options.json');
   units.setChoices(units.controlnets, options.hint_types);
   defaultModel = options.default_model ?? '';
+  // The GET form needs no key; a server that wants one for it is asked again once the key is typed.
+  await loadSchedulers(() => getJson(new URL('schedulers_list', API_BASE).href)).catch(() => undefined);
+}
+
+/** @param {() => Promise<{ details: SchedulerDetail[] }>} request */
+async function loadSchedulers(request) {
+  schedulerDetails = (await request()).details;
+  fillSelect(
+    field('scheduler'),
+    schedulerDetails.map((s) => ({ value: s.name, disabled: !s.usable_for_generation, title: s.reason })),
+    field('scheduler').value || 'UniPCMultistepScheduler',
+  );
+  onSchedulerChange();
 }
 
 function onSchedulerChange() {
@@ -111,6 +114,7 @@ async function loadModels() {
     fillSelect(field('model_id'), bases.map((value) => ({ value })), field('model_id').value || defaultModel);
     fillSelect(field('vae'), [{ value: '', label: "the model's own" }, ...of('vae').map((value) => ({ value }))]);
     units.setChoices(of('controlnet'), units.types);
+    if (schedulerDetails.length === 0) await loadSchedulers(() => postJson('schedulers_list', { key }));
   } catch (err) {
     showRequestError(err);
   }
