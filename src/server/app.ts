@@ -16,6 +16,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
+import { playgroundRoutes } from './routes/playground.js';
 
 /** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
 export interface WorkerControl {
@@ -67,7 +68,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     reply.code(404).send({ status: 'error', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, observabilityRoutes]) {
+  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, observabilityRoutes, playgroundRoutes]) {
     app.register(routes, { ctx });
   }
   return app;
