@@ -37,8 +37,8 @@ Output (in --out)
   results.jsonl        one JSON line per input line, in order:
                          {"line","status":"success","id","generationTime","output":[absolute paths],
                           "meta","warnings"}   or   {"line","status":"error","message"}
-  The same lines go to stdout; progress goes to stderr (a redrawn bar on a terminal: requests done,
-  step of the current one, ETA; plain lines otherwise).
+  The same lines go to stdout unless it is a terminal. Progress goes to stderr: a redrawn bar on a
+  terminal (requests done, step of the current one, ETA), plain lines otherwise.
 
 Options
   --out DIR            output folder (created if missing; files of the same name are replaced)  [out]

@@ -17,7 +17,8 @@ import { Progress, type ProgressStream, type RequestWork } from './progress.js';
 import { parseRequests, type InputEntry } from './requests-file.js';
 
 export interface CliStreams {
-  stdout: { write(text: string): unknown };
+  /** Gets each results line too, unless it is a terminal (there the progress lines say it all). */
+  stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: ProgressStream;
   readStdin(): Promise<string>;
 }
@@ -89,7 +90,7 @@ export async function runGenerate(options: GenerateOptions, io: CliStreams): Pro
       counts[result.status] += 1;
       const json = JSON.stringify(result);
       writeSync(results, `${json}\n`);
-      io.stdout.write(`${json}\n`);
+      if (!io.stdout.isTTY) io.stdout.write(`${json}\n`);
     }
   } finally {
     closeSync(results);

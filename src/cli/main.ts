@@ -32,6 +32,10 @@ async function generate(argv: string[]): Promise<number> {
     process.stderr.write('\ninterrupted: the lines finished so far are in results.jsonl\n');
     process.exit(130);
   });
+  // A reader that stops early (| head) closes stdout: the run goes on, results.jsonl gets every line.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const { runGenerate } = await import('./generate.js');
   return runGenerate(options, { stdout: process.stdout, stderr: process.stderr, readStdin });
 }
