@@ -149,7 +149,7 @@ export class Progress {
     if (this.failed > 0) parts.push(`${this.failed} failed`);
     parts.push(`ETA ${formatDuration(this.eta())}`);
     const text = parts.join(' · ');
-    const width = (this.stream.columns ?? 80) - 1;
+    const width = (this.stream.columns || 80) - 1;
     return text.length > width ? text.slice(0, Math.max(0, width)) : text;
   }
 
