@@ -53,6 +53,7 @@ Options
 
 Fields about delivery (webhook, instant_response, temp) do not apply here: they are listed in
 "warnings". Exit code: 0 when every line succeeded, 1 when any failed, 2 for a usage error.
+Ctrl-C stops at once (the line running is lost); results.jsonl keeps the lines finished before it.
 `;
 
 export function parseGenerateArgs(argv: readonly string[]): GenerateOptions {

@@ -30,7 +30,9 @@ async function generate(argv: string[]): Promise<number> {
   }
   process.once('SIGINT', () => {
     process.stderr.write('\ninterrupted: the lines finished so far are in results.jsonl\n');
-    process.exit(130);
+    // Die of the signal at once (exit status 130): exiting while onnxruntime runs in the inference
+    // thread would abort in its native teardown. results.jsonl is written line by line, synchronously.
+    process.kill(process.pid, 'SIGINT');
   });
   // A reader that stops early (| head) closes stdout: the run goes on, results.jsonl gets every line.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
