@@ -37,6 +37,8 @@ export class InferenceWorker {
   constructor(
     private readonly settings: SessionSettings,
     private readonly annotatorsDir = 'models/annotators',
+    /** Where the thread's console output goes; by default this process's stdout/stderr. */
+    private readonly output?: (text: string) => void,
   ) {
     this.spawn();
   }
@@ -93,13 +95,19 @@ export class InferenceWorker {
 
   private spawn() {
     const workerData: WorkerData = { settings: this.settings, annotatorsDir: this.annotatorsDir };
+    const capture = this.output !== undefined;
     if (import.meta.url.endsWith('.ts')) {
       // Running from TypeScript sources (tsx, vitest): register tsx's loader inside the thread first.
       const entry = new URL('./inference-worker.ts', import.meta.url).href;
       const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-      this.worker = new Worker(boot, { eval: true, workerData });
+      this.worker = new Worker(boot, { eval: true, workerData, stdout: capture, stderr: capture });
     } else {
-      this.worker = new Worker(fileURLToPath(new URL('./inference-worker.js', import.meta.url)), { workerData });
+      this.worker = new Worker(fileURLToPath(new URL('./inference-worker.js', import.meta.url)), { workerData, stdout: capture, stderr: capture });
+    }
+    if (this.output) {
+      const output = this.output;
+      this.worker.stdout.setEncoding('utf8').on('data', output);
+      this.worker.stderr.setEncoding('utf8').on('data', output);
     }
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (err) => this.failAll(`inference worker crashed: ${err.message}`));

@@ -9,8 +9,8 @@ import type { WarmupReport, WarmupSize } from '../pipeline/warmup.js';
 export class WorkerPool {
   readonly workers: InferenceWorker[];
 
-  constructor(settings: SessionSettings, count = 1, annotatorsDir?: string) {
-    this.workers = Array.from({ length: count }, () => new InferenceWorker(settings, annotatorsDir));
+  constructor(settings: SessionSettings, count = 1, annotatorsDir?: string, output?: (text: string) => void) {
+    this.workers = Array.from({ length: count }, () => new InferenceWorker(settings, annotatorsDir, output));
   }
 
   /** Opens a model's sessions on every worker; resolves to the first error message, or null. */
