@@ -48,9 +48,9 @@ async function main(argv: string[]): Promise<number> {
     case 'generate':
       return generate(rest);
     case 'serve':
-      // main.ts reads its flags (--role) from process.argv and starts the server on import.
+      // The server reads its flags (--role) from process.argv.
       process.argv.splice(2, 1);
-      await import('../main.js');
+      (await import('../main.js')).runMain();
       return -1;
     case undefined:
     case 'help':
