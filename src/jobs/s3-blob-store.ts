@@ -1,5 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ApiError } from '../util/errors.js';
 import type { S3Settings } from './s3-settings.js';
 import type { BlobStore } from './store.js';
@@ -23,10 +22,18 @@ export class S3StoreError extends ApiError {
   }
 }
 
+/** The SDK, loaded on first use: a server without S3 settings never loads it (it takes about half a second). */
+let sdkLoading: Promise<[typeof import('@aws-sdk/client-s3'), typeof import('@aws-sdk/s3-request-presigner')]> | null = null;
+const sdk = () => (sdkLoading ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]));
+
+/** An S3 error answer (NoSuchBucket, AccessDenied…): the SDK marks those with $fault and $metadata. */
+const isServiceError = (err: unknown): err is Error & { $metadata?: { httpStatusCode?: number } } =>
+  typeof (err as { $fault?: unknown })?.$fault === 'string';
+
 function reasonOf(err: unknown): string {
-  if (err instanceof S3ServiceException) return `${err.name}, HTTP ${err.$metadata?.httpStatusCode ?? '?'}`;
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && /^[A-Z_]+$/.test(code)) return `${code}: the store did not answer`;
+  if (isServiceError(err)) return `${err.name}, HTTP ${err.$metadata?.httpStatusCode ?? '?'}`;
   const name = (err as Error)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') return 'the store did not answer in time';
   if (name === 'CredentialsProviderError') return 'no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an AWS profile or role';
@@ -41,7 +48,7 @@ const CONTENT_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jp
  * ones current when it starts. Unconfigured (OUTPUT_STORE=local until update_s3), `enabled` is false.
  */
 export class S3BlobStore implements BlobStore {
-  private current: { settings: S3Settings; client: S3Client } | null = null;
+  private current: { settings: S3Settings; client: Promise<S3Client> } | null = null;
 
   constructor(settings: S3Settings | null) {
     if (settings) this.configure(settings);
@@ -64,8 +71,10 @@ export class S3BlobStore implements BlobStore {
   /** Uses these settings from now on (objects already written stay where they are). */
   configure(settings: S3Settings): void {
     const previous = this.current;
-    this.current = { settings, client: createClient(settings) };
-    previous?.client.destroy();
+    const client = createClient(settings);
+    client.catch(() => undefined); // awaited (and its failure reported) by each call
+    this.current = { settings, client };
+    void previous?.client.then((c) => c.destroy(), () => undefined);
   }
 
   /**
@@ -97,7 +106,8 @@ export class S3BlobStore implements BlobStore {
   async putAt(at: S3Location, key: string, data: Uint8Array): Promise<void> {
     const ext = /\.([a-z]+)$/.exec(key)?.[1] ?? '';
     try {
-      await this.active().client.send(
+      const [{ PutObjectCommand }, client] = await Promise.all([sdk().then((m) => m[0]), this.active().client]);
+      await client.send(
         new PutObjectCommand({ Bucket: at.bucket, Key: at.prefix + key, Body: data, ContentType: CONTENT_TYPES[ext] ?? 'application/octet-stream' }),
       );
     } catch (err) {
@@ -107,18 +117,19 @@ export class S3BlobStore implements BlobStore {
 
   async getAt(at: S3Location, key: string): Promise<Buffer | null> {
     try {
-      const reply = await this.active().client.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.prefix + key }));
+      const [{ GetObjectCommand }, client] = await Promise.all([sdk().then((m) => m[0]), this.active().client]);
+      const reply = await client.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.prefix + key }));
       return Buffer.from(await reply.Body!.transformToByteArray());
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404)) return null;
+      if (isServiceError(err) && (err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404)) return null;
       throw new S3StoreError('read an object', err);
     }
   }
 
   /** One DeleteObject per key: DeleteObjects needs a Content-MD5/checksum that not every S3-compatible store accepts. */
   async deleteAt(at: S3Location, keys: readonly string[]): Promise<void> {
-    const { client } = this.active();
     try {
+      const [{ DeleteObjectCommand }, client] = await Promise.all([sdk().then((m) => m[0]), this.active().client]);
       await Promise.all(keys.map((key) => client.send(new DeleteObjectCommand({ Bucket: at.bucket, Key: at.prefix + key }))));
     } catch (err) {
       throw new S3StoreError('delete an object', err);
@@ -128,12 +139,13 @@ export class S3BlobStore implements BlobStore {
   /** The object's public URL, or a presigned GET URL valid for `seconds`. */
   async url(at: S3Location, key: string, seconds: number): Promise<string> {
     if (at.publicUrl) return `${at.publicUrl}/${key}`;
+    const [[{ GetObjectCommand }, { getSignedUrl }], client] = await Promise.all([sdk(), this.active().client]);
     const command = new GetObjectCommand({ Bucket: at.bucket, Key: at.prefix + key });
-    return getSignedUrl(this.active().client, command, { expiresIn: Math.max(1, Math.floor(seconds)) });
+    return getSignedUrl(client, command, { expiresIn: Math.max(1, Math.floor(seconds)) });
   }
 
   close(): void {
-    this.current?.client.destroy();
+    void this.current?.client.then((c) => c.destroy(), () => undefined);
   }
 
   private active() {
@@ -142,7 +154,8 @@ export class S3BlobStore implements BlobStore {
   }
 }
 
-function createClient(s: S3Settings): S3Client {
+async function createClient(s: S3Settings): Promise<S3Client> {
+  const [{ S3Client }] = await sdk();
   return new S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
