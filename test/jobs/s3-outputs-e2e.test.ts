@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPng } from '../helpers/images.js';
 import { S3RVER_CREDENTIALS, startS3Server } from '../helpers/s3-server.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
+import { startWebhookReceiver } from '../helpers/webhook-server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 type S3Server = Awaited<ReturnType<typeof startS3Server>>;
@@ -108,6 +109,20 @@ describe('outputs on S3-compatible storage', () => {
       expect(await s3.keys('outputs')).not.toContain(`cn/temp/${body.id}-0.png`);
       expect((await post(server, `/api/v1/enterprise/fetch/${body.id}`, { key: API_KEY })).statusCode).toBe(410);
       expect((await server.app.inject({ method: 'GET', url: `/generations/${body.id}-0.png` })).statusCode).toBe(410);
+    });
+
+    it('the webhook carries presigned URLs too', async () => {
+      const hook = await startWebhookReceiver([200]);
+      try {
+        const id = (await generate(server, { webhook: hook.url, instant_response: 'yes' })).json().id;
+        await hook.waitFor(1);
+        const sent = hook.received[0].body as { status: string; id: number; output: string[] };
+        expect(sent).toMatchObject({ status: 'success', id });
+        expect(sent.output[0]).toContain(`${s3.endpoint}/outputs/cn/outputs/${id}-0.png?`);
+        expect(await pngSize(await download(sent.output[0]))).toEqual(['png', 64, 64]);
+      } finally {
+        await hook.close();
+      }
     });
 
     it('upload_image stores the upload in the bucket too', async () => {
