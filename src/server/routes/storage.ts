@@ -14,6 +14,7 @@ import {
   S3SettingError,
   type RawS3Settings,
   type S3SettingName,
+  type S3Settings,
 } from '../../jobs/s3-settings.js';
 
 /**
@@ -99,7 +100,7 @@ export const storageRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
       presignSeconds: req.presign_seconds || current?.presignSeconds,
       credentials: hasKeyId ? { accessKeyId: req.aws_access_key_id!, secretAccessKey: req.aws_secret_access_key! } : current?.credentials,
     };
-    let settings;
+    let settings: S3Settings;
     try {
       settings = checkS3Settings(raw);
     } catch (err) {
