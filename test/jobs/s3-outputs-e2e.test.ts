@@ -165,6 +165,14 @@ describe('outputs on S3-compatible storage', () => {
       expect(details.output_store).toEqual({ type: 'local' });
     });
 
+    it('update_s3 is in the OpenAPI document with the hosted API\'s fields', async () => {
+      const doc = (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      const schema = doc.paths['/api/v1/enterprise/update_s3'].post.requestBody.content['application/json'].schema;
+      for (const field of ['key', 'public_url', 'region_name', 'endpoint_url', 'aws_access_key_id', 'aws_secret_access_key', 'image_directory', 'bucket']) {
+        expect(schema.properties, field).toHaveProperty(field);
+      }
+    });
+
     it('refuses bad settings, naming the field, and changes nothing', async () => {
       expect((await post(server, '/api/v1/enterprise/update_s3', { key: 'wrong', ...hosted() })).statusCode).toBe(401);
       const cases: [Record<string, unknown>, RegExp][] = [
