@@ -13,6 +13,7 @@ import { FsBlobStore } from './jobs/fs-blob-store.js';
 import type { JobRecord } from './jobs/record.js';
 import type { GenerationResult } from './pipeline/spec.js';
 import { RedisBlobStore } from './jobs/redis-blob-store.js';
+import { S3BlobStore } from './jobs/s3-blob-store.js';
 import { RedisConnections } from './jobs/redis-connections.js';
 import { RedisJobService } from './jobs/redis-service.js';
 import { RemoteWorkers, serveWorkerCommands } from './jobs/redis-control.js';
@@ -57,11 +58,15 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
 
   let jobs: JobBackend;
   let redis: RedisConnections | null = null;
+  // One box: the store exists unconfigured with OUTPUT_STORE=local, so update_s3 can turn it on at run time.
+  // Several nodes: only with OUTPUT_STORE=s3 (every node must write where the others read).
+  const objects = config.queue === 'local' || config.s3 ? new S3BlobStore(config.s3) : undefined;
   if (config.queue === 'local') {
     const local = new LocalJobService({
       store: new SqliteJobStore(path.join(config.dataDir, 'jobs.sqlite')),
       blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
       outputDir: config.outputDir,
+      objects,
       runners: pool!.workers,
       maxQueue: config.maxQueue,
       maxAttempts: config.jobs.maxAttempts,
@@ -80,6 +85,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
       nodeName: config.nodeName,
       serves,
       runners: pool?.workers ?? [],
+      objects,
       maxQueue: config.maxQueue,
       maxAttempts: config.jobs.maxAttempts,
       tempTtlMs: config.jobs.tempTtlMs,
@@ -113,8 +119,8 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   }
 
   let ready = false;
-  const sharedFiles = redis ? new RedisBlobStore(redis.commands, redis.keys) : undefined;
-  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles };
+  const sharedFiles = redis ? (objects ?? new RedisBlobStore(redis.commands, redis.keys)) : undefined;
+  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles, objects };
   const app = serves ? buildApp(ctx, log) : buildHealthApp(ctx, log);
 
   const sweeper = setInterval(() => {
@@ -160,6 +166,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
       await pool?.close();
       await jobs.close();
       await redis?.close();
+      objects?.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseWarmupSizes, type WarmupSize } from './pipeline/warmup-sizes.js';
+import { checkS3Settings, S3SettingError, type S3SettingName, type S3Settings } from './jobs/s3-settings.js';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
 export interface ServerConfig {
@@ -36,6 +37,10 @@ export interface ServerConfig {
   redisPrefix: string;
   /** Open ControlNet sessions at start: "all", "none", or a comma-separated list of names. */
   preloadControlnets: string;
+  /** Where outputs go: "local" (OUTPUT_DIR, or Redis with QUEUE=redis) or "s3" (an S3-compatible bucket). */
+  outputStore: 'local' | 's3';
+  /** The bucket's settings with OUTPUT_STORE=s3 (credentials come from the AWS SDK's default chain); else null. */
+  s3: S3Settings | null;
 }
 
 export interface JobSettings {
@@ -138,7 +143,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     nodeName: (env.NODE_NAME || `${os.hostname()}-${process.pid}`).trim(),
     redisPrefix: redisPrefix(env.REDIS_PREFIX),
     preloadControlnets: env.PRELOAD_CONTROLNETS || 'all',
+    ...outputStoreSettings(env),
   };
+}
+
+const S3_ENV: Record<S3SettingName, string> = {
+  bucket: 'S3_BUCKET',
+  prefix: 'S3_PREFIX',
+  region: 'S3_REGION',
+  endpoint: 'S3_ENDPOINT',
+  publicUrl: 'S3_PUBLIC_URL',
+  presignSeconds: 'S3_PRESIGN_S',
+  credentials: 'AWS_ACCESS_KEY_ID',
+};
+
+function outputStoreSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'outputStore' | 's3'> {
+  const store = (env.OUTPUT_STORE || 'local').trim().toLowerCase();
+  if (store === 'local') return { outputStore: 'local', s3: null };
+  if (store !== 's3') throw new Error(`config: OUTPUT_STORE must be local or s3, got "${env.OUTPUT_STORE}"`);
+  try {
+    return {
+      outputStore: 's3',
+      s3: checkS3Settings({
+        bucket: env.S3_BUCKET,
+        prefix: env.S3_PREFIX,
+        region: env.S3_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION,
+        endpoint: env.S3_ENDPOINT,
+        forcePathStyle: env.S3_FORCE_PATH_STYLE ? flag(env, 'S3_FORCE_PATH_STYLE', false) : null,
+        publicUrl: env.S3_PUBLIC_URL,
+        presignSeconds: env.S3_PRESIGN_S ? int(env, 'S3_PRESIGN_S', 3600, 1, 7 * 24 * 3600) : null,
+      }),
+    };
+  } catch (err) {
+    if (err instanceof S3SettingError) throw new Error(`config: ${S3_ENV[err.setting]}: ${err.message} (OUTPUT_STORE=s3)`);
+    throw err;
+  }
 }
 
 function queueSetting(raw: string | undefined): string {

@@ -3,7 +3,7 @@ import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipelin
 import { JobFailedError } from '../worker/worker-client.js';
 import { workSizeOf, type EtaEstimator } from './eta.js';
 import type { JobEvent } from './events.js';
-import type { JobRecord } from './record.js';
+import type { JobRecord, JobResult } from './record.js';
 import { resultMeta } from './result-meta.js';
 import { decodeRaw, joinSpec } from './spec-codec.js';
 import type { BlobStore, JobStore } from './store.js';
@@ -23,8 +23,8 @@ export interface ExecuteContext {
   tempTtlMs: number;
   log: Pick<Logger, 'error'>;
   emit(event: JobEvent): void;
-  /** Stores the PNGs of a finished job; returns their file names. */
-  saveOutputs(record: JobRecord, pngs: readonly Uint8Array[]): Promise<string[]>;
+  /** Stores the PNGs of a finished job; returns their file names (and, in S3, where they went). */
+  saveOutputs(record: JobRecord, pngs: readonly Uint8Array[]): Promise<Pick<JobResult, 'outputs' | 's3'>>;
   /** Writes the final state; null when this run no longer owns the job. */
   finish(id: string, patch: JobPatch): Promise<JobRecord | null>;
 }
@@ -70,14 +70,14 @@ export async function executeJob(ctx: ExecuteContext, record: JobRecord, runner:
       }
     });
     ctx.eta.record(workSizeOf(record.spec), (performance.now() - started) / 1000);
-    const outputs = await ctx.saveOutputs(record, result.images);
+    const saved = await ctx.saveOutputs(record, result.images);
     const finishedAt = Date.now();
     const done = await ctx.finish(id, {
       state: 'succeeded',
       finishedAt,
       progress: { step: result.stepsRun, total: result.stepsRun },
       result: {
-        outputs,
+        ...saved,
         meta: { ...record.response.meta, ...resultMeta(spec, result) },
         warnings: result.warnings,
         generationTime: Number((result.timings.totalMs / 1000).toFixed(3)),

@@ -8,7 +8,7 @@ export interface WebhookSenderDeps {
   store: JobStore;
   options: WebhookOptions;
   log: Pick<Logger, 'warn' | 'error'>;
-  base64Outputs: (record: JobRecord) => Promise<string[]>;
+  outputs: { outputUrls(record: JobRecord): Promise<string[]>; base64Outputs(record: JobRecord): Promise<string[]> };
 }
 
 /**
@@ -25,7 +25,7 @@ export class WebhookSender {
     if (!url) return;
     const { store, options, log } = this.deps;
     const delivery = (async () => {
-      const body = record.state === 'succeeded' ? successBody(record, record.response.base64 ? await this.deps.base64Outputs(record) : undefined) : failedBody(record);
+      const body = record.state === 'succeeded' ? await successBody(record, this.deps.outputs) : failedBody(record);
       const deliveries = [...record.webhookDeliveries];
       const ok = await deliverWebhook(url, { ...body, track_id: record.response.trackId }, options, async (d) => {
         deliveries.push(d);

@@ -1,3 +1,5 @@
+import type { S3Location } from './s3-blob-store.js';
+
 /**
  * A job's durable record: everything needed to answer `fetch`, re-run it after a restart and report
  * webhook delivery. Images live beside it in a BlobStore, never in the record.
@@ -19,6 +21,8 @@ export interface JobResult {
   warnings: string[];
   /** Seconds the generation took on the worker. */
   generationTime: number;
+  /** Set when the outputs are objects in an S3-compatible store (OUTPUT_STORE=s3): where they were written. */
+  s3?: S3Location;
 }
 
 export interface JobRecord {

@@ -6,7 +6,7 @@ import { JobEvents, type JobEvent } from './events.js';
 import { executeJob, failurePatch, type ExecuteContext, type JobPatch, type JobRunner } from './execute.js';
 import { WebhookSender } from './job-webhook.js';
 import { QueueFullError } from './queue.js';
-import { FINISHED, type JobRecord } from './record.js';
+import { FINISHED, type JobRecord, type JobResult } from './record.js';
 import { RedisBlobStore } from './redis-blob-store.js';
 import type { RedisConnections } from './redis-connections.js';
 import { RedisEventBus } from './redis-events.js';
@@ -14,6 +14,9 @@ import { GENERATION_QUEUE } from './redis-keys.js';
 import { RedisJobStore } from './redis-store.js';
 import type { QueueStatus } from './responses.js';
 import { storeNewJob, type JobBackend } from './service.js';
+import type { S3BlobStore } from './s3-blob-store.js';
+import { deleteOutputObjects, jobOutputUrls, readJobOutputs, saveOutputObjects } from './s3-outputs.js';
+import type { BlobStore } from './store.js';
 import { sweepExpired } from './sweeper.js';
 import { FinishWaiters } from './waiters.js';
 import type { WebhookOptions } from './webhooks.js';
@@ -26,6 +29,8 @@ export interface RedisJobServiceOptions {
   serves: boolean;
   /** This node's inference workers; none on API-only nodes. */
   runners: readonly JobRunner[];
+  /** OUTPUT_STORE=s3: outputs and job inputs are objects there instead of Redis blobs (every node needs the same settings). */
+  objects?: S3BlobStore;
   /** Most queued (not yet running) jobs across all nodes. */
   maxQueue: number;
   maxAttempts: number;
@@ -56,6 +61,8 @@ export class RedisJobService implements JobBackend {
   readonly events = new JobEvents();
   readonly store: RedisJobStore;
   private readonly blobs: RedisBlobStore;
+  /** Input images of queued jobs: S3 when configured, else Redis. */
+  private readonly inputs: BlobStore;
   private readonly bus: RedisEventBus;
   private readonly eta = new EtaEstimator();
   private readonly waiters: FinishWaiters;
@@ -68,9 +75,10 @@ export class RedisJobService implements JobBackend {
   private constructor(private readonly o: RedisJobServiceOptions) {
     this.store = new RedisJobStore(o.redis.commands, o.redis.keys);
     this.blobs = new RedisBlobStore(o.redis.commands, o.redis.keys);
+    this.inputs = o.objects ?? this.blobs;
     this.bus = new RedisEventBus(o.redis, o.log);
     this.waiters = new FinishWaiters(this.events, (id) => this.store.get(id));
-    this.webhooks = new WebhookSender({ store: this.store, options: o.webhook, log: o.log, base64Outputs: (r) => this.base64Outputs(r) });
+    this.webhooks = new WebhookSender({ store: this.store, options: o.webhook, log: o.log, outputs: this });
     this.idle = [...o.runners];
   }
 
@@ -124,9 +132,9 @@ export class RedisJobService implements JobBackend {
   async submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord> {
     // Refuse before uploading the images when the queue is plainly full; the insert re-checks atomically.
     if ((await this.store.count('queued')) >= this.o.maxQueue) throw new QueueFullError(this.o.maxQueue);
-    const record = await storeNewJob(this.blobs, spec, response, INPUT_TTL_MS);
+    const record = await storeNewJob(this.inputs, spec, response, INPUT_TTL_MS);
     if (!(await this.store.insertIfRoom(record, this.o.maxQueue))) {
-      await this.blobs.delete(Object.values(record.inputs));
+      await this.inputs.delete(Object.values(record.inputs));
       throw new QueueFullError(this.o.maxQueue);
     }
     try {
@@ -185,13 +193,18 @@ export class RedisJobService implements JobBackend {
     return this.blobs.get(outputKey(name));
   }
 
+  outputUrls(record: JobRecord): Promise<string[]> {
+    return jobOutputUrls(this.o.objects, record);
+  }
+
   async base64Outputs(record: JobRecord): Promise<string[]> {
-    const files = await Promise.all((record.result?.outputs ?? []).map((n) => this.readOutput(n)));
+    const files = await readJobOutputs(this.o.objects, record, (n) => this.readOutput(n));
     return files.map((f) => (f ? f.toString('base64') : ''));
   }
 
   sweepExpired(now = Date.now()): Promise<number> {
-    return sweepExpired(this.store, (names) => this.blobs.delete(names.map(outputKey)), now);
+    const objects = this.o.objects;
+    return sweepExpired(this.store, (names, r) => (r.result?.s3 && objects ? deleteOutputObjects(objects, r) : this.blobs.delete(names.map(outputKey))), now);
   }
 
   /** Pauses this node's worker (its running job finishes first), runs `fn`, resumes: restart_server. */
@@ -267,7 +280,7 @@ export class RedisJobService implements JobBackend {
     this.bus.publish({ type: 'state', id, record });
     const context: ExecuteContext = {
       store: this.store,
-      blobs: this.blobs,
+      blobs: this.inputs,
       // API nodes learn durations from the finished events; a worker-only node keeps its own estimate.
       eta: this.o.serves ? new EtaEstimator() : this.eta,
       tempTtlMs: this.o.tempTtlMs,
@@ -279,7 +292,7 @@ export class RedisJobService implements JobBackend {
     };
     const outcome = await executeJob(context, record, runner);
     if (!outcome) return;
-    await this.blobs.delete(Object.values(record.inputs));
+    await this.deleteInputs(record);
     this.announce(outcome.record, outcome.result);
   }
 
@@ -305,15 +318,22 @@ export class RedisJobService implements JobBackend {
     throw new Error(`job ${id} kept changing while this worker tried to start it`);
   }
 
-  private async saveOutputs(record: JobRecord, pngs: readonly Uint8Array[]): Promise<string[]> {
+  private async saveOutputs(record: JobRecord, pngs: readonly Uint8Array[]): Promise<Pick<JobResult, 'outputs' | 's3'>> {
+    if (this.o.objects) return saveOutputObjects(this.o.objects, record, pngs);
     const ttl = record.response.temp ? this.o.tempTtlMs + this.o.sweepIntervalMs : undefined;
-    return Promise.all(
+    const outputs = await Promise.all(
       pngs.map(async (png, n) => {
         const name = `${record.id}-${n}.png`;
         await this.blobs.put(outputKey(name), png, ttl);
         return name;
       }),
     );
+    return { outputs };
+  }
+
+  /** The finished job's inputs are no longer needed; a store that is down leaves them (S3: a lifecycle rule on inputs/ sweeps them). */
+  private async deleteInputs(record: JobRecord) {
+    await this.inputs.delete(Object.values(record.inputs)).catch((err) => this.o.log.warn({ err, job: record.id }, 'deleting the job inputs failed'));
   }
 
   /** BullMQ found a job whose worker stopped renewing its lock and put it back in line: say so in the record. */
@@ -341,7 +361,7 @@ export class RedisJobService implements JobBackend {
   private async finishFailed(id: string, message: string, expected: JobPatch): Promise<boolean> {
     const record = await this.store.updateIf(id, expected, failurePatch(message, false));
     if (!record) return false;
-    await this.blobs.delete(Object.values(record.inputs));
+    await this.deleteInputs(record);
     this.announce(record, null);
     return true;
   }

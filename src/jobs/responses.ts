@@ -6,9 +6,17 @@ import type { JobRecord } from './record.js';
  */
 export const outputUrl = (baseUrl: string, name: string) => `${baseUrl}/generations/${name}`;
 
-export function successBody(record: JobRecord, base64Outputs?: string[]) {
+/** Where a finished job's outputs are read from (the job backend): their URLs and, for `base64: "yes"`, their bytes. */
+export interface OutputAccess {
+  outputUrls(record: JobRecord): Promise<string[]>;
+  /** Absent: URLs only, even for `base64: "yes"` jobs (the SSE stream's last event). */
+  base64Outputs?(record: JobRecord): Promise<string[]>;
+}
+
+export async function successBody(record: JobRecord, outputs: OutputAccess) {
   const result = record.result!;
-  const urls = result.outputs.map((name) => outputUrl(record.response.baseUrl, name));
+  const urls = await outputs.outputUrls(record);
+  const base64Outputs = record.response.base64 && outputs.base64Outputs ? await outputs.base64Outputs(record) : undefined;
   const warnings = [...record.response.warnings, ...result.warnings];
   return {
     status: 'success' as const,

@@ -11,6 +11,8 @@ import { LocalQueue, QueueFullError } from './queue.js';
 import type { JobRecord } from './record.js';
 import type { QueueStatus } from './responses.js';
 import { encodeRaw, splitSpec } from './spec-codec.js';
+import type { S3BlobStore } from './s3-blob-store.js';
+import { deleteOutputObjects, jobOutputUrls, readJobOutputs, saveOutputObjects } from './s3-outputs.js';
 import type { BlobStore, JobStore } from './store.js';
 import { sweepExpired } from './sweeper.js';
 import { FinishWaiters } from './waiters.js';
@@ -23,6 +25,8 @@ export interface JobServiceOptions {
   /** Input images of queued jobs. */
   blobs: BlobStore;
   outputDir: string;
+  /** The S3-compatible store: outputs go there while it is configured (OUTPUT_STORE=s3 or update_s3), else to outputDir. */
+  objects?: S3BlobStore;
   runners: readonly JobRunner[];
   maxQueue: number;
   /** Attempts before a job interrupted by crashes/restarts is failed. */
@@ -48,7 +52,10 @@ export interface Jobs {
   /** Fails every waiting job; returns how many. */
   clearQueue(): Promise<number>;
   queueInfo(): Promise<{ waiting: number; running: number; etaSeconds: number }>;
+  /** An output stored by this node (file or Redis); outputs in S3 are reached through outputUrls. */
   readOutput(name: string): Promise<Buffer | null>;
+  /** The URLs of a finished job's outputs: this server's /generations/ URLs, or S3 public or presigned URLs. */
+  outputUrls(record: JobRecord): Promise<string[]>;
   /** Base64 of a finished job's PNGs, for `base64: "yes"` responses. */
   base64Outputs(record: JobRecord): Promise<string[]>;
 }
@@ -83,7 +90,7 @@ export class LocalJobService implements JobBackend {
   constructor(private readonly o: JobServiceOptions) {
     this.queue = new LocalQueue(o.maxQueue, o.runners.length, (id, slot) => this.execute(id, o.runners[slot]));
     this.waiters = new FinishWaiters(this.events, (id) => o.store.get(id));
-    this.webhooks = new WebhookSender({ store: o.store, options: o.webhook, log: o.log, base64Outputs: (r) => this.base64Outputs(r) });
+    this.webhooks = new WebhookSender({ store: o.store, options: o.webhook, log: o.log, outputs: this });
     this.execution = {
       store: o.store,
       blobs: o.blobs,
@@ -91,7 +98,8 @@ export class LocalJobService implements JobBackend {
       tempTtlMs: o.tempTtlMs,
       log: o.log,
       emit: (e) => this.events.emit(e),
-      saveOutputs: (record, pngs) => writeOutputs(o.outputDir, record.id, pngs),
+      saveOutputs: async (record, pngs) =>
+        o.objects?.enabled ? saveOutputObjects(o.objects, record, pngs) : { outputs: await writeOutputs(o.outputDir, record.id, pngs) },
       finish: (id, patch) => o.store.update(id, patch),
     };
   }
@@ -177,9 +185,13 @@ export class LocalJobService implements JobBackend {
     return readFile(path.join(this.o.outputDir, name)).catch(() => null);
   }
 
+  outputUrls(record: JobRecord): Promise<string[]> {
+    return jobOutputUrls(this.o.objects, record);
+  }
+
   /** Base64 of a finished job's PNGs, for `base64: "yes"` responses. */
   async base64Outputs(record: JobRecord): Promise<string[]> {
-    const files = await Promise.all((record.result?.outputs ?? []).map((n) => this.readOutput(n)));
+    const files = await readJobOutputs(this.o.objects, record, (n) => this.readOutput(n));
     return files.map((f) => (f ? f.toString('base64') : ''));
   }
 
@@ -208,7 +220,8 @@ export class LocalJobService implements JobBackend {
 
   /** Deletes expired temp outputs (the sweeper timer calls this). */
   sweepExpired(now = Date.now()): Promise<number> {
-    return sweepExpired(this.o.store, (names) => deleteFiles(this.o.outputDir, names), now);
+    const objects = this.o.objects;
+    return sweepExpired(this.o.store, (names, r) => (r.result?.s3 && objects ? deleteOutputObjects(objects, r) : deleteFiles(this.o.outputDir, names)), now);
   }
 
   /** Pauses the queue (running jobs finish), runs `fn`, resumes: restart_server. */

@@ -1,3 +1,4 @@
+import type { JobRecord } from './record.js';
 import type { JobStore } from './store.js';
 
 /**
@@ -6,15 +7,23 @@ import type { JobStore } from './store.js';
  */
 export async function sweepExpired(
   store: JobStore,
-  deleteOutputs: (names: readonly string[]) => Promise<unknown>,
+  deleteOutputs: (names: readonly string[], record: JobRecord) => Promise<unknown>,
   now = Date.now(),
 ): Promise<number> {
   let swept = 0;
+  let failure: unknown = null;
   for (const record of await store.expired(now)) {
     if (record.expired) continue;
-    await deleteOutputs(record.result?.outputs ?? []);
+    try {
+      await deleteOutputs(record.result?.outputs ?? [], record);
+    } catch (err) {
+      // The store may be down (S3): the job stays unexpired and is tried again at the next sweep; the others go on.
+      failure ??= err;
+      continue;
+    }
     await store.update(record.id, { expired: true, expiresAt: null });
     swept++;
   }
+  if (failure) throw failure;
   return swept;
 }

@@ -4,6 +4,7 @@ import { ApiError } from '../util/errors.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
 import type { BlobStore } from '../jobs/store.js';
+import type { S3BlobStore } from '../jobs/s3-blob-store.js';
 import { QueueFullError } from '../jobs/queue.js';
 import type { LoadedReport } from '../pipeline/model-sessions.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
@@ -17,6 +18,7 @@ import { healthRoutes } from './routes/health.js';
 import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { playgroundRoutes } from './routes/playground.js';
+import { storageRoutes } from './routes/storage.js';
 
 /** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
 export interface WorkerControl {
@@ -41,7 +43,12 @@ export interface AppContext {
   ready: () => boolean;
   /** Where API nodes sharing a Redis queue share uploaded images (absent on one box: they stay on disk). */
   sharedFiles?: BlobStore;
+  /** The S3-compatible output store (OUTPUT_STORE=s3; on one box also unconfigured, for update_s3). */
+  objects?: S3BlobStore;
 }
+
+/** Where uploaded images are shared: the S3 store while it is configured, else sharedFiles. */
+export const uploadStore = (ctx: AppContext): BlobStore | undefined => (ctx.objects?.enabled ? ctx.objects : ctx.sharedFiles);
 
 export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
@@ -68,7 +75,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     reply.code(404).send({ status: 'error', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, observabilityRoutes, playgroundRoutes]) {
+  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, storageRoutes, observabilityRoutes, playgroundRoutes]) {
     app.register(routes, { ctx });
   }
   return app;

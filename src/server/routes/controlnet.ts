@@ -45,7 +45,7 @@ export function baseUrlOf(ctx: AppContext, request: FastifyRequest): string {
 export async function finishedResponse(ctx: AppContext, record: JobRecord, reply: FastifyReply) {
   if (record.state === 'succeeded') {
     if (record.expired) throw new ApiError(410, `job ${record.id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
-    return successBody(record, record.response.base64 ? await ctx.jobs.base64Outputs(record) : undefined);
+    return successBody(record, ctx.jobs);
   }
   const status = record.error?.clientError ? 400 : 500;
   return reply.code(status).send({ status: 'error', id: Number(record.id), message: record.error?.message ?? 'the job failed' });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../app.js';
 import { checkKey, keyFromRequest } from '../auth.js';
 import { ApiError, badRequest } from '../../util/errors.js';
-import { FINISHED } from '../../jobs/record.js';
+import { FINISHED, type JobRecord } from '../../jobs/record.js';
 import { failedBody, processingBody, successBody } from '../../jobs/responses.js';
 
 const ID = /^\d{1,20}$/;
@@ -23,7 +23,7 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     if (!record) throw new ApiError(404, `request_id: no job ${id} on this server`);
     if (record.state === 'succeeded') {
       if (record.expired) throw new ApiError(410, `job ${id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
-      return successBody(record, record.response.base64 ? await ctx.jobs.base64Outputs(record) : undefined);
+      return successBody(record, ctx.jobs);
     }
     if (record.state === 'failed') return reply.send(failedBody(record));
     return processingBody(record, await ctx.jobs.status(record));
@@ -57,7 +57,9 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
       unsubscribe();
       clearInterval(keepAlive);
       const record = await ctx.jobs.get(id);
-      if (record) send('done', record.state === 'succeeded' ? successBody(record) : failedBody(record));
+      const urlsOnly = { outputUrls: (r: JobRecord) => ctx.jobs.outputUrls(r) };
+      const unreadable = (err: Error) => ({ status: 'error', message: err instanceof ApiError ? err.message : 'the output URLs could not be made' });
+      if (record) send('done', record.state === 'succeeded' ? await successBody(record, urlsOnly).catch(unreadable) : failedBody(record));
       res.end();
     };
     const unsubscribe = ctx.jobs.subscribe(id, (e) => {

@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { AppContext } from '../app.js';
+import { uploadStore, type AppContext } from '../app.js';
 import { ApiError } from '../../util/errors.js';
 
 const OUTPUT = /^(\d+)-\d+\.png$/;
@@ -29,6 +29,9 @@ export const fileRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     // Not on this node's disk: the job may have expired, or (scale-out) live in the shared store.
     const record = await ctx.jobs.get(match[1]);
     if (record?.expired) throw new ApiError(410, `${file} expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+    // In S3 (OUTPUT_STORE=s3): this URL (a processing answer's future_links) sends the client to the object.
+    const n = record?.result?.s3 ? record.result.outputs.indexOf(file) : -1;
+    if (n >= 0) return reply.redirect((await ctx.jobs.outputUrls(record!))[n]!, 302);
     const bytes = record?.result?.outputs.includes(file) ? await ctx.jobs.readOutput(file) : null;
     if (!bytes) throw new ApiError(404, `no such file: ${file}`);
     return reply.header('content-type', 'image/png').header('cache-control', 'public, max-age=31536000, immutable').send(bytes);
@@ -40,7 +43,7 @@ export const fileRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     if (!match) throw new ApiError(404, `no such file: ${file}`);
     if (await sendFile(reply, path.join(ctx.config.dataDir, 'uploads', file), TYPES[match[1]])) return reply;
     // Uploaded through another API node (scale-out): the shared copy.
-    const bytes = await ctx.sharedFiles?.get(`uploads/${file}`);
+    const bytes = await uploadStore(ctx)?.get(`uploads/${file}`);
     if (!bytes) throw new ApiError(404, `no such file: ${file}`);
     return reply.header('content-type', TYPES[match[1]]).header('cache-control', 'public, max-age=31536000, immutable').send(bytes);
   });

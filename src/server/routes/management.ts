@@ -5,7 +5,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import * as ort from 'onnxruntime-node';
-import type { AppContext } from '../app.js';
+import { uploadStore, type AppContext } from '../app.js';
+import { outputStoreDetails } from './storage.js';
 import { checkKey } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { textField } from '../fields.js';
@@ -99,6 +100,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       versions: { node: process.version, onnxruntime: ort.env.versions.node ?? ort.env.versions.common },
       role: ctx.config.role,
       queue_backend: ctx.config.queue === 'local' ? 'local' : 'redis',
+      output_store: outputStoreDetails(ctx),
       uptime_s: Math.round((Date.now() - started) / 1000),
     };
   });
@@ -232,9 +234,10 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     const dir = path.join(ctx.config.dataDir, 'uploads');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, name), bytes);
-    // Other API nodes (behind the same load balancer) serve it from the shared store.
-    await ctx.sharedFiles?.put(`uploads/${name}`, bytes, UPLOAD_TTL_MS);
-    const link = `${ctx.config.publicUrl || `${request.protocol}://${request.host}`}/uploads/${name}`;
+    // Other API nodes (behind the same load balancer) serve it from the shared store (S3 when configured, else Redis).
+    await uploadStore(ctx)?.put(`uploads/${name}`, bytes, UPLOAD_TTL_MS);
+    const s3 = ctx.objects?.enabled ? ctx.objects.location : null;
+    const link = s3?.publicUrl ? `${s3.publicUrl}/uploads/${name}` : `${ctx.config.publicUrl || `${request.protocol}://${request.host}`}/uploads/${name}`;
     return { status: 'success', link, output: [link] };
   });
 };

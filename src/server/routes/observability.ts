@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../app.js';
 import { controlNetRequestSchema } from '../contract.js';
 import { managementSchemas } from './management.js';
+import { updateS3Schema } from './storage.js';
 
 /** Prometheus metrics and the OpenAPI document (generated from the same zod schemas that validate). */
 export const observabilityRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -48,6 +49,7 @@ export function openApiDocument() {
       '/api/v1/enterprise/clear_queue': op('Fail every waiting job', keyOnly),
       '/api/v1/enterprise/restart_server': op('Re-initialise the inference workers', keyOnly),
       '/api/v1/enterprise/upload_image': op('Store a base64 image and get its URL', withKey(managementSchemas.uploadImage)),
+      '/api/v1/enterprise/update_s3': op('Send outputs to an S3-compatible bucket from now on (one box)', withKey(updateS3Schema)),
     },
   };
 }
