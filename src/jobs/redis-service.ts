@@ -6,6 +6,7 @@ import { JobEvents, type JobEvent } from './events.js';
 import { executeJob, failurePatch, type ExecuteContext, type JobPatch, type JobRunner } from './execute.js';
 import { WebhookSender } from './job-webhook.js';
 import { QueueFullError } from './queue.js';
+import { outputName } from './outputs.js';
 import { FINISHED, type JobRecord } from './record.js';
 import { RedisBlobStore } from './redis-blob-store.js';
 import type { RedisConnections } from './redis-connections.js';
@@ -121,10 +122,11 @@ export class RedisJobService implements JobBackend {
     return this.store.newId();
   }
 
-  async submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord> {
-    // Refuse before uploading the images when the queue is plainly full; the insert re-checks atomically.
+  async submit(spec: GenerationSpec, response: JobRecord['response'], owner: string): Promise<JobRecord> {
+    // Refuse before uploading the images when the queue is plainly full; the insert re-checks atomically
+    // (one Lua script counts the queued jobs and inserts), so concurrent submissions cannot overfill it.
     if ((await this.store.count('queued')) >= this.o.maxQueue) throw new QueueFullError(this.o.maxQueue);
-    const record = await storeNewJob(this.blobs, spec, response, INPUT_TTL_MS);
+    const record = await storeNewJob(this.blobs, spec, response, owner, INPUT_TTL_MS);
     if (!(await this.store.insertIfRoom(record, this.o.maxQueue))) {
       await this.blobs.delete(Object.values(record.inputs));
       throw new QueueFullError(this.o.maxQueue);
@@ -309,7 +311,7 @@ export class RedisJobService implements JobBackend {
     const ttl = record.response.temp ? this.o.tempTtlMs + this.o.sweepIntervalMs : undefined;
     return Promise.all(
       pngs.map(async (png, n) => {
-        const name = `${record.id}-${n}.png`;
+        const name = outputName(record, n);
         await this.blobs.put(outputKey(name), png, ttl);
         return name;
       }),

@@ -4,6 +4,7 @@ import { ApiError } from '../util/errors.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
 import type { BlobStore } from '../jobs/store.js';
+import type { StorageReport } from '../jobs/db-integrity.js';
 import { QueueFullError } from '../jobs/queue.js';
 import type { LoadedReport } from '../pipeline/model-sessions.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
@@ -40,6 +41,8 @@ export interface AppContext {
   ready: () => boolean;
   /** Where API nodes sharing a Redis queue share uploaded images (absent on one box: they stay on disk). */
   sharedFiles?: BlobStore;
+  /** The job database's state at start (QUEUE=local): system_details reports it, a quarantine included. */
+  storage?: StorageReport;
 }
 
 export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {

@@ -19,7 +19,7 @@ const imageForMeta = (value: string | null) => (value === null ? null : /^https?
 export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-    checkKey(ctx.config, raw.key);
+    const caller = checkKey(ctx.config, raw.key);
     if (!ctx.jobs.accepting) throw new ApiError(503, 'the server is shutting down; retry on another node or later');
     const parsed = controlNetRequestSchema.safeParse(raw);
     if (!parsed.success) throw badRequest(describeIssues(parsed.error));
@@ -34,7 +34,7 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       trackId: req.track_id,
       warnings: plan.warnings,
       meta: requestMeta(req, plan, spec),
-    });
+    }, caller.tenant);
     const finished = req.instant_response ? null : await ctx.jobs.waitFinished(record.id, ctx.config.jobs.syncTimeoutMs);
     if (!finished) {
       const current = (await ctx.jobs.get(record.id)) ?? record;
