@@ -31,7 +31,7 @@ export function databaseProblem(file: string, outputDir: string): string | null 
   try {
     db = new Database(file, { fileMustExist: true });
     const rows = db.pragma('quick_check') as { quick_check: string }[];
-    const faults = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+    const faults = rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((r) => r !== 'ok');
     if (faults.length > 0) return `PRAGMA quick_check: ${faults.slice(0, 3).join('; ')}${faults.length > 3 ? ` (${faults.length} faults)` : ''}`;
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name);
     const foreign = tables.filter((t) => !(t in OUR_TABLES));
@@ -43,7 +43,7 @@ export function databaseProblem(file: string, outputDir: string): string | null 
     }
     return null;
   } catch (err) {
-    return (err as Error).message;
+    return (err as Error).message.replace(/\s+/g, ' ');
   } finally {
     db?.close();
   }
@@ -51,6 +51,12 @@ export function databaseProblem(file: string, outputDir: string): string | null 
 
 /** Thrown at start (ON_DB_CORRUPTION=fail) with a one-line message naming the file and the fix. */
 export class DamagedDatabaseError extends Error {}
+
+/** A path for the operator's log: relative to the working directory when inside it. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
@@ -70,7 +76,7 @@ export function checkJobDatabase(
   const report: StorageReport = { backend: 'sqlite', database: path.basename(file), quarantined: null };
   const reason = databaseProblem(file, outputDir);
   if (!reason) return report;
-  const name = path.relative(process.cwd(), file) || file;
+  const name = shown(file);
   if (mode === 'fail') {
     throw new DamagedDatabaseError(
       `job database ${name} cannot be used: ${reason}. Not starting, so no job record is lost silently: restore ${name} from a backup, ` +
@@ -82,7 +88,7 @@ export function checkJobDatabase(
     if (existsSync(file + suffix)) renameSync(file + suffix, moved + suffix);
   }
   log.error(
-    { database: name, moved_to: path.relative(process.cwd(), moved) || moved, reason },
+    { database: name, moved_to: shown(moved), reason },
     `job database ${name} cannot be used (${reason}); moved aside to ${path.basename(moved)} (ON_DB_CORRUPTION=quarantine), starting with an empty one: earlier jobs and their outputs are no longer served`,
   );
   report.quarantined = { file: path.basename(moved), reason, at: now.toISOString() };
