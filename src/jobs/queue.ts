@@ -82,6 +82,14 @@ export class LocalQueue {
     return [...this.running.values()].includes(id) ? -1 : null;
   }
 
+  /** Removes one waiting job; false when it is not waiting (running, finished or unknown). */
+  remove(id: string): boolean {
+    const i = this.waiting.indexOf(id);
+    if (i < 0) return false;
+    this.waiting.splice(i, 1);
+    return true;
+  }
+
   /** Removes every waiting job and returns their ids (running jobs finish). */
   clear(): string[] {
     return this.waiting.splice(0);

@@ -177,6 +177,12 @@ export class RedisJobService implements JobBackend {
     return removed;
   }
 
+  /** Removes one waiting job from the shared queue and fails it; false when a worker has it (or it is gone). */
+  async cancel(id: string): Promise<boolean> {
+    if (!this.queue || (await this.queue.remove(bullId(id))) !== 1) return false;
+    return this.finishFailed(id, 'removed from the queue by clear_queue', { state: 'queued' });
+  }
+
   async queueInfo() {
     const [queued, running, workers] = await Promise.all([this.store.ids('queued'), this.store.ids('running'), this.workerNodes()]);
     const records = await this.store.many([...running, ...queued]);

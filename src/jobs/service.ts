@@ -48,6 +48,8 @@ export interface Jobs {
   subscribe(id: string, listener: (e: JobEvent) => void): () => void;
   /** Fails every waiting job; returns how many. */
   clearQueue(): Promise<number>;
+  /** Fails one waiting job (clear_queue with request_id); false when it is not waiting. */
+  cancel(id: string): Promise<boolean>;
   queueInfo(): Promise<{ waiting: number; running: number; etaSeconds: number }>;
   readOutput(name: string): Promise<Buffer | null>;
   /** Base64 of a finished job's PNGs, for `base64: "yes"` responses. */
@@ -172,6 +174,12 @@ export class LocalJobService implements JobBackend {
     const ids = this.queue.clear();
     for (const id of ids) await this.finishFailed(id, 'removed from the queue by clear_queue', false);
     return ids.length;
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    if (!this.queue.remove(id)) return false;
+    await this.finishFailed(id, 'removed from the queue by clear_queue', false);
+    return true;
   }
 
   async queueInfo() {

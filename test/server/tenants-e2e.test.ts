@@ -79,6 +79,22 @@ describe('tenants: API_KEYS=k1,k2 and ADMIN_API_KEYS=adm', () => {
     for (let k = 1; k < ids.length; k++) expect(Math.abs(ids[k] - ids[k - 1])).toBeGreaterThan(1_000_000);
   });
 
+  it("clear_queue with a request_id: the owner removes its waiting job; another key gets the 404 of a missing job", async () => {
+    const running = (await server.post('/api/v1/enterprise/controlnet', job('k1', { instant_response: 'yes', width: 384, height: 384, num_inference_steps: 40 }))).json.id;
+    const waiting = (await server.post('/api/v1/enterprise/controlnet', job('k1', { instant_response: 'yes' }))).json.id;
+    const stranger = await server.post('/api/v1/enterprise/clear_queue', { key: 'k2', request_id: waiting });
+    expect(stranger.status).toBe(404);
+    expect(stranger.json).toEqual({ status: 'error', message: `request_id: no job ${waiting} on this server` });
+    expect((await server.post(`/api/v1/enterprise/fetch/${waiting}`, { key: 'k1' })).json.status).toBe('processing');
+    const own = await server.post('/api/v1/enterprise/clear_queue', { key: 'k1', request_id: String(waiting) });
+    expect(own.json).toEqual({ status: 'success', message: `removed queued job ${waiting}` });
+    expect((await server.post(`/api/v1/enterprise/fetch/${waiting}`, { key: 'k1' })).json).toMatchObject({ status: 'failed', message: 'removed from the queue by clear_queue' });
+    await expect.poll(async () => (await server.post(`/api/v1/enterprise/fetch/${running}`, { key: 'k1' })).json.state, { timeout: 30_000 }).toBe('running');
+    const busy = await server.post('/api/v1/enterprise/clear_queue', { key: 'k1', request_id: running });
+    expect(busy.status).toBe(409);
+    expect(busy.json.message).toMatch(/only waiting jobs can be removed/);
+  });
+
   it('client keys get a 403 in the contract shape on the endpoints that change the server; the admin key passes', async () => {
     for (const name of ADMIN_ONLY) {
       const res = await server.post(`/api/v1/enterprise/${name}`, { key: 'k1', model_id: 'tiny-sd15', url: '/nowhere', vae_id: 'v', vae_url: '/nowhere' });
@@ -89,8 +105,8 @@ describe('tenants: API_KEYS=k1,k2 and ADMIN_API_KEYS=adm', () => {
       const res = await server.post(`/api/v1/enterprise/${name}`, { key: 'k1', model_id: 'tiny-sd15' });
       expect(res.status, name).toBe(200);
     }
-    expect((await server.post('/api/v1/enterprise/clear_cache', { key: 'adm' })).json.status).toBe('success');
     expect((await server.post('/api/v1/enterprise/clear_queue', { key: 'adm' })).json.status).toBe('success');
+    expect((await server.post('/api/v1/enterprise/clear_cache', { key: 'adm' })).json.status).toBe('success');
     // A wrong key is still a 401, never a 403.
     expect((await server.post('/api/v1/enterprise/clear_cache', { key: 'nope' })).status).toBe(401);
   });

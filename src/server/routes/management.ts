@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import * as ort from 'onnxruntime-node';
 import type { AppContext } from '../app.js';
-import { checkAdminKey, checkKey } from '../auth.js';
+import { checkAdminKey, checkKey, mayRead } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { textField } from '../fields.js';
 import { ApiError, badRequest } from '../../util/errors.js';
@@ -210,9 +210,21 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     return { status: 'success', message: `released ${released} model sessions; they reload on next use` };
   });
 
-  adminRoute('clear_queue', async () => {
-    const removed = await ctx.jobs.clearQueue();
-    return { status: 'success', message: `removed ${removed} queued jobs (running jobs finish)` };
+  // The whole queue: admin keys. One job (request_id, an extension): its owner too; another key's job is a 404.
+  app.post('/api/v1/enterprise/clear_queue', async (request) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (body.request_id === undefined || body.request_id === null) {
+      checkAdminKey(ctx.config, body.key, 'clear_queue');
+      const removed = await ctx.jobs.clearQueue();
+      return { status: 'success', message: `removed ${removed} queued jobs (running jobs finish)` };
+    }
+    const caller = checkKey(ctx.config, body.key);
+    const id = typeof body.request_id === 'number' ? String(body.request_id) : typeof body.request_id === 'string' ? body.request_id.trim() : '';
+    if (!/^\d{1,20}$/.test(id)) throw badRequest(`request_id: must be a job id, got ${JSON.stringify(body.request_id)}`);
+    const record = await ctx.jobs.get(id);
+    if (!record || !mayRead(caller, record.owner)) throw new ApiError(404, `request_id: no job ${id} on this server`);
+    if (!(await ctx.jobs.cancel(id))) throw new ApiError(409, `request_id: job ${id} is ${record.state === 'queued' ? 'starting' : record.state}; only waiting jobs can be removed`);
+    return { status: 'success', message: `removed queued job ${id}` };
   });
 
   adminRoute('restart_server', async () => {

@@ -45,7 +45,7 @@ export function openApiDocument() {
       '/api/v1/enterprise/delete_model': op('Remove a model', withKey(managementSchemas.modelId)),
       '/api/v1/enterprise/load_vae': op('Install a VAE from a folder on this server', withKey(managementSchemas.loadVae)),
       '/api/v1/enterprise/clear_cache': op('Close all model sessions (they reload on next use)', keyOnly),
-      '/api/v1/enterprise/clear_queue': op('Fail every waiting job', keyOnly),
+      '/api/v1/enterprise/clear_queue': op('Fail every waiting job (admin key), or one (request_id: its owner too)', keyOnly.extend({ request_id: z.union([z.string(), z.number()]).optional() })),
       '/api/v1/enterprise/restart_server': op('Re-initialise the inference workers', keyOnly),
       '/api/v1/enterprise/upload_image': op('Store a base64 image and get its URL', withKey(managementSchemas.uploadImage)),
     },
