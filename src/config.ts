@@ -20,6 +20,8 @@ export interface ServerConfig {
    * default key; when unset and API_KEYS is set, none (those endpoints answer 403).
    */
   adminApiKeys: ReadonlySet<string>;
+  /** Requests a minute per API key on the API routes (RATE_LIMIT_PER_MIN); 0 = no limit. */
+  rateLimitPerMin: number;
   /** At start, a damaged or foreign job database: stop with the fix ("fail") or move it aside and start fresh ("quarantine"). */
   onDbCorruption: 'fail' | 'quarantine';
   /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
@@ -120,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     defaultApiKey: keys.length === 0,
     adminApiKeys: new Set(adminKeys.length > 0 ? adminKeys : keys.length === 0 ? [DEFAULT_API_KEY] : []),
     onDbCorruption: dbCorruptionSetting(env.ON_DB_CORRUPTION),
+    rateLimitPerMin: int(env, 'RATE_LIMIT_PER_MIN', 0, 0, 1_000_000),
     executionProviders: providers,
     deviceId: int(env, 'DEVICE_ID', 0, 0, 64),
     threads: int(env, 'THREADS', 0, 0, 1024),

@@ -17,6 +17,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
+import { registerRateLimit } from './rate-limit.js';
 
 /** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
 export interface WorkerControl {
@@ -70,6 +71,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     reply.code(404).send({ status: 'error', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 
+  registerRateLimit(app, ctx.config);
   for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, observabilityRoutes]) {
     app.register(routes, { ctx });
   }
