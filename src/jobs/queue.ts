@@ -41,8 +41,8 @@ export class LocalQueue {
 
   /** Whether one more job would be accepted now (places already reserved count as taken). */
   hasRoom(): boolean {
-    const taken = this.waiting.length + this.reserved;
-    return taken < this.maxWaiting || (!this.paused && this.idleSlots.length > taken);
+    // Reserved jobs go to an idle slot first, if one is free (and the queue not paused), then wait.
+    return this.waiting.length + this.reserved < this.maxWaiting + (this.paused ? 0 : this.idleSlots.length);
   }
 
   /**
