@@ -25,7 +25,9 @@ export function openApiDocument() {
         200: { description: 'success (or "processing" for generations that take longer)' },
         400: { description: '{"status":"error","message":...} naming the field and the limit' },
         401: { description: 'missing or invalid key' },
-        429: { description: 'queue full; see Retry-After' },
+        403: { description: 'a client key on an endpoint that changes the server (ADMIN_API_KEYS)' },
+        404: { description: 'no such job (also: a job of another key)' },
+        429: { description: 'queue full, or the per-key rate limit; see Retry-After' },
       },
     },
   });
