@@ -23,7 +23,7 @@ afterAll(() => {
 async function burst(env: Record<string, string>) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cn-bound-'));
   dirs.push(dir);
-  const server = await startServerProcess({ DATA_DIR: dir, API_KEYS: 'client', ADMIN_API_KEYS: 'admin', MAX_QUEUE: '2', SYNC_TIMEOUT_S: '0', ...env });
+  const server = await startServerProcess({ DATA_DIR: dir, API_KEYS: 'client,other', ADMIN_API_KEYS: 'admin', MAX_QUEUE: '2', SYNC_TIMEOUT_S: '0', ...env });
   try {
     const body = JSON.stringify({
       key: 'client', controlnet_model: 'canny', init_image: image, width: 512, height: 512, num_inference_steps: 50, instant_response: 'yes',
@@ -44,6 +44,10 @@ async function burst(env: Record<string, string>) {
       expect(r.retryAfter).toBeTruthy();
       expect(r.json).toEqual({ status: 'error', message: expect.stringMatching(/queue is full/) });
     }
+    // The accepted jobs are the client's own (on this backend's records too): another key cannot see them.
+    const id = accepted[0].json.id;
+    expect((await server.post(`/api/v1/enterprise/fetch/${id}`, { key: 'client' })).json.status).toBe('processing');
+    expect((await server.post(`/api/v1/enterprise/fetch/${id}`, { key: 'other' })).status).toBe(404);
     const details = await server.post('/api/v1/enterprise/system_details', { key: 'client' });
     expect(details.json.queue.waiting).toBeLessThanOrEqual(2);
     expect(details.json.queue.waiting + details.json.queue.running).toBe(accepted.length);
