@@ -9,6 +9,7 @@ import { ModelRegistry } from './runtime/model-registry.js';
 import { WorkerPool } from './worker/worker-pool.js';
 import { LocalJobService, type JobBackend } from './jobs/service.js';
 import { SqliteJobStore } from './jobs/sqlite-store.js';
+import { checkJobDatabase, type StorageReport } from './jobs/db-integrity.js';
 import { FsBlobStore } from './jobs/fs-blob-store.js';
 import type { JobRecord } from './jobs/record.js';
 import type { GenerationResult } from './pipeline/spec.js';
@@ -40,6 +41,9 @@ export interface RunningServer {
  * main.ts and the tests both use it.
  */
 export async function assembleServer(config: ServerConfig, log: Logger = createLogger(config)): Promise<RunningServer> {
+  // A damaged or foreign job database stops the start (or is moved aside) before anything else opens.
+  const dbFile = path.join(config.dataDir, 'jobs.sqlite');
+  const storage: StorageReport | undefined = config.queue === 'local' ? checkJobDatabase(dbFile, config.outputDir, config.onDbCorruption, log) : undefined;
   const models = await ModelRegistry.open(config.modelsDir);
   const defaultModel = () => {
     const catalog = models.catalog();
@@ -63,7 +67,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   const objects = config.queue === 'local' || config.s3 ? new S3BlobStore(config.s3) : undefined;
   if (config.queue === 'local') {
     const local = new LocalJobService({
-      store: new SqliteJobStore(path.join(config.dataDir, 'jobs.sqlite')),
+      store: new SqliteJobStore(dbFile),
       blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
       outputDir: config.outputDir,
       objects,
@@ -120,7 +124,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
 
   let ready = false;
   const sharedFiles = redis ? (objects ?? new RedisBlobStore(redis.commands, redis.keys)) : undefined;
-  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles, objects };
+  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles, objects, storage };
   const app = serves ? buildApp(ctx, log) : buildHealthApp(ctx, log);
 
   const sweeper = setInterval(() => {

@@ -15,6 +15,16 @@ export interface ServerConfig {
   apiKeys: ReadonlySet<string>;
   /** True when API_KEYS was not set and the documented default key is accepted. */
   defaultApiKey: boolean;
+  /**
+   * Keys allowed on the endpoints that change the server (load/delete model, load_vae, clear_cache,
+   * clear_queue, restart_server). ADMIN_API_KEYS; when unset and API_KEYS is unset too (dev mode), the
+   * default key; when unset and API_KEYS is set, none (those endpoints answer 403).
+   */
+  adminApiKeys: ReadonlySet<string>;
+  /** Requests a minute per API key on the API routes (RATE_LIMIT_PER_MIN); 0 = no limit. */
+  rateLimitPerMin: number;
+  /** At start, a damaged or foreign job database: stop with the fix ("fail") or move it aside and start fresh ("quarantine"). */
+  onDbCorruption: 'fail' | 'quarantine';
   /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
   executionProviders: readonly string[];
   deviceId: number;
@@ -92,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = int(env, 'PORT', 7860, 0, 65535);
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   const keys = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const adminKeys = (env.ADMIN_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const providers = (env.EXECUTION_PROVIDER || 'cpu').split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
   for (const p of providers) {
     if (!KNOWN_PROVIDERS.includes(p)) {
@@ -114,6 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     outputDir: path.resolve(env.OUTPUT_DIR || path.join(dataDir, 'generations')),
     apiKeys: new Set(keys.length > 0 ? keys : [DEFAULT_API_KEY]),
     defaultApiKey: keys.length === 0,
+    adminApiKeys: new Set(adminKeys.length > 0 ? adminKeys : keys.length === 0 ? [DEFAULT_API_KEY] : []),
+    onDbCorruption: dbCorruptionSetting(env.ON_DB_CORRUPTION),
+    rateLimitPerMin: int(env, 'RATE_LIMIT_PER_MIN', 0, 0, 1_000_000),
     executionProviders: providers,
     deviceId: int(env, 'DEVICE_ID', 0, 0, 64),
     threads: int(env, 'THREADS', 0, 0, 1024),
@@ -187,6 +201,12 @@ function queueSetting(raw: string | undefined): string {
   // ioredis would read a database that is not a number as database 0.
   if (!/^\/?\d*$/.test(new URL(value).pathname)) throw new Error(`config: QUEUE: the database after the last "/" must be a number, got "${raw}"`);
   return value;
+}
+
+function dbCorruptionSetting(raw: string | undefined): ServerConfig['onDbCorruption'] {
+  const value = (raw || 'fail').trim().toLowerCase();
+  if (value === 'fail' || value === 'quarantine') return value;
+  throw new Error(`config: ON_DB_CORRUPTION must be fail or quarantine, got "${raw}"`);
 }
 
 function roleSetting(raw: string | undefined): ServerConfig['role'] {

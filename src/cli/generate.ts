@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type ServerConfig } from '../config.js';
-import { writeOutputs, newJobId } from '../jobs/outputs.js';
+import { randomJobId, writeOutputs } from '../jobs/outputs.js';
 import { workUnits } from '../jobs/eta.js';
 import { resultMeta } from '../jobs/result-meta.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
@@ -121,10 +121,10 @@ async function runOne(entry: InputEntry, ctx: RunContext): Promise<Result> {
   try {
     const raw = entry.body;
     const { req, plan } = validateRequest(raw, ctx.catalog, ctx.defaultModel);
-    const spec = await buildSpec(req, plan, { loadImage: ctx.images.loader(req.base64), newId: newJobId });
+    const spec = await buildSpec(req, plan, { loadImage: ctx.images.loader(req.base64), newId: randomJobId });
     id = spec.id;
     const result = await ctx.worker.run(spec, (p) => ctx.progress.step(p.step, p.total));
-    const names = await writeOutputs(ctx.outDir, String(line).padStart(4, '0'), result.images);
+    const names = await writeOutputs(ctx.outDir, { id: String(line).padStart(4, '0') }, result.images);
     const warnings = [...plan.warnings, ...deliveryWarnings(raw), ...result.warnings];
     return {
       line,

@@ -13,6 +13,8 @@ export class LocalQueue {
   private readonly waiting: string[] = [];
   private readonly running = new Map<number, string>();
   private readonly idleSlots: number[];
+  /** Places promised to submissions still storing their inputs (reserve()), counted as waiting. */
+  private reserved = 0;
   private paused = false;
   private drained: (() => void) | null = null;
 
@@ -37,9 +39,33 @@ export class LocalQueue {
     return { running: [...this.running.values()], waiting: [...this.waiting] };
   }
 
-  /** Whether one more job would be accepted now. */
+  /** Whether one more job would be accepted now (places already reserved count as taken). */
   hasRoom(): boolean {
-    return this.waiting.length < this.maxWaiting || (this.idleSlots.length > 0 && !this.paused);
+    // Reserved jobs go to an idle slot first, if one is free (and the queue not paused), then wait.
+    return this.waiting.length + this.reserved < this.maxWaiting + (this.paused ? 0 : this.idleSlots.length);
+  }
+
+  /**
+   * Takes a place now, synchronously, for a job that is enqueued after some awaits (storing its inputs
+   * and record): concurrent submissions cannot all see the same free place. Throws QueueFullError when
+   * there is none. Call `enqueue(id)` on the reservation, or `cancel()` when the submission fails.
+   */
+  reserve(): { enqueue(id: string): void; cancel(): void } {
+    if (!this.hasRoom()) throw new QueueFullError(this.maxWaiting);
+    this.reserved++;
+    let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      this.reserved--;
+      return true;
+    };
+    return {
+      enqueue: (id) => {
+        if (close()) this.enqueue(id, true);
+      },
+      cancel: () => void close(),
+    };
   }
 
   /** `force` bypasses the bound (jobs accepted before a restart are never dropped). */
@@ -54,6 +80,14 @@ export class LocalQueue {
     const i = this.waiting.indexOf(id);
     if (i >= 0) return i;
     return [...this.running.values()].includes(id) ? -1 : null;
+  }
+
+  /** Removes one waiting job; false when it is not waiting (running, finished or unknown). */
+  remove(id: string): boolean {
+    const i = this.waiting.indexOf(id);
+    if (i < 0) return false;
+    this.waiting.splice(i, 1);
+    return true;
   }
 
   /** Removes every waiting job and returns their ids (running jobs finish). */

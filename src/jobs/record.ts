@@ -15,7 +15,7 @@ export interface WebhookDelivery {
 }
 
 export interface JobResult {
-  /** Output file names, e.g. "<id>-0.png". */
+  /** Output file names, e.g. "<id>-0-<token>.png" (outputName). */
   outputs: string[];
   meta: Record<string, unknown>;
   warnings: string[];
@@ -33,6 +33,13 @@ export interface JobRecord {
   finishedAt: number | null;
   /** How many times a worker started it (re-runs after a crash or restart count). */
   attempts: number;
+  /**
+   * The tenant that made it (a fingerprint of its API key, never the key): only that key, or an admin
+   * key, reads it. Absent in records written before tenants existed: those are for admin keys only.
+   */
+  owner?: string;
+  /** 128 random bits (hex) in every output file name: the URL is the capability. Absent in old records. */
+  fileToken?: string;
   /** The node that ran it last (NODE_NAME; set when several nodes share a Redis queue). */
   node?: string;
   /** The generation spec without its images (JSON-safe: the seed is a decimal string). */

@@ -21,10 +21,6 @@ export class RedisKeys {
     return `${this.prefix}:jobs:expiring`;
   }
 
-  get lastId(): string {
-    return `${this.prefix}:last-id`;
-  }
-
   blob(key: string): string {
     return `${this.prefix}:blob:${key}`;
   }

@@ -23,23 +23,6 @@ export class RedisScript {
 }
 
 /**
- * Numeric job ids, unique across nodes and increasing: server milliseconds × 1000, or one more than the
- * last id when that is larger (more than 1000 jobs in a millisecond, or the clock stepped back).
- * The same shape as local mode's ids, so ids stay unique even after Redis loses its data.
- */
-export const nextJobId = new RedisScript(
-  'nextJobId',
-  `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local id = string.format('%.0f', math.max(last + 1, now * 1000))
-redis.call('SET', KEYS[1], id)
-return id
-`,
-);
-
-/**
  * Inserts or updates a job record (a hash of JSON-encoded fields) and keeps its indexes in step: one
  * sorted set per state (by creation time) and one of expiring temp outputs (by expiry).
  * KEYS: job, queued, running, succeeded, failed, expiring.

@@ -6,6 +6,7 @@ import { JobEvents, type JobEvent } from './events.js';
 import { executeJob, failurePatch, type ExecuteContext, type JobPatch, type JobRunner } from './execute.js';
 import { WebhookSender } from './job-webhook.js';
 import { QueueFullError } from './queue.js';
+import { outputName } from './outputs.js';
 import { FINISHED, type JobRecord, type JobResult } from './record.js';
 import { RedisBlobStore } from './redis-blob-store.js';
 import type { RedisConnections } from './redis-connections.js';
@@ -129,10 +130,11 @@ export class RedisJobService implements JobBackend {
     return this.store.newId();
   }
 
-  async submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord> {
-    // Refuse before uploading the images when the queue is plainly full; the insert re-checks atomically.
+  async submit(spec: GenerationSpec, response: JobRecord['response'], owner: string): Promise<JobRecord> {
+    // Refuse before uploading the images when the queue is plainly full; the insert re-checks atomically
+    // (one Lua script counts the queued jobs and inserts), so concurrent submissions cannot overfill it.
     if ((await this.store.count('queued')) >= this.o.maxQueue) throw new QueueFullError(this.o.maxQueue);
-    const record = await storeNewJob(this.inputs, spec, response, INPUT_TTL_MS);
+    const record = await storeNewJob(this.inputs, spec, response, owner, INPUT_TTL_MS);
     if (!(await this.store.insertIfRoom(record, this.o.maxQueue))) {
       await this.inputs.delete(Object.values(record.inputs));
       throw new QueueFullError(this.o.maxQueue);
@@ -181,6 +183,12 @@ export class RedisJobService implements JobBackend {
       if (await this.finishFailed(record.id, 'removed from the queue by clear_queue', { state: record.state, attempts: record.attempts })) removed++;
     }
     return removed;
+  }
+
+  /** Removes one waiting job from the shared queue and fails it; false when a worker has it (or it is gone). */
+  async cancel(id: string): Promise<boolean> {
+    if (!this.queue || (await this.queue.remove(bullId(id))) !== 1) return false;
+    return this.finishFailed(id, 'removed from the queue by clear_queue', { state: 'queued' });
   }
 
   async queueInfo() {
@@ -323,7 +331,7 @@ export class RedisJobService implements JobBackend {
     const ttl = record.response.temp ? this.o.tempTtlMs + this.o.sweepIntervalMs : undefined;
     const outputs = await Promise.all(
       pngs.map(async (png, n) => {
-        const name = `${record.id}-${n}.png`;
+        const name = outputName(record, n);
         await this.blobs.put(outputKey(name), png, ttl);
         return name;
       }),

@@ -1,6 +1,7 @@
 import type { RedisClient } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
-import { nextJobId, saveJob } from './redis-scripts.js';
+import { randomJobId } from './outputs.js';
+import { saveJob } from './redis-scripts.js';
 import type { JobRecord, JobState } from './record.js';
 import type { JobStore } from './store.js';
 
@@ -38,9 +39,12 @@ export class RedisJobStore implements JobStore {
     return [this.keys.job(id), ...STATES.map((s) => this.keys.state(s)), this.keys.expiring];
   }
 
-  /** A new numeric job id, unique across every node sharing this Redis. */
-  newId(): Promise<string> {
-    return nextJobId.run<string>(this.redis, [this.keys.lastId], []);
+  /** A new random numeric job id, not used by any job in this Redis (the insert refuses a duplicate too). */
+  async newId(): Promise<string> {
+    for (;;) {
+      const id = randomJobId();
+      if ((await this.redis.send<number>('EXISTS', [this.keys.job(id)])) === 0) return id;
+    }
   }
 
   async insert(record: JobRecord): Promise<void> {

@@ -1,3 +1,4 @@
+import { outputName } from './outputs.js';
 import type { JobRecord } from './record.js';
 
 /**
@@ -61,7 +62,7 @@ export function processingBody(record: JobRecord, status: QueueStatus) {
     // The hosted API spells it this way; clients read either.
     messege: message,
     fetch_result: `${base}/api/v1/enterprise/fetch/${record.id}`,
-    future_links: Array.from({ length: n }, (_, k) => outputUrl(base, `${record.id}-${k}.png`)),
+    future_links: Array.from({ length: n }, (_, k) => outputUrl(base, outputName(record, k))),
     output: [] as string[],
     state: record.state,
     queue_position: status.position === -1 ? 0 : status.position,

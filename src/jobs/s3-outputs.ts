@@ -1,4 +1,5 @@
 import type { JobRecord, JobResult } from './record.js';
+import { outputName } from './outputs.js';
 import { outputUrl } from './responses.js';
 import type { S3BlobStore } from './s3-blob-store.js';
 
@@ -14,7 +15,7 @@ export async function saveOutputObjects(objects: S3BlobStore, record: JobRecord,
   const at = objects.location;
   const outputs = await Promise.all(
     pngs.map(async (png, n) => {
-      const name = `${record.id}-${n}.png`;
+      const name = outputName(record, n);
       await objects.putAt(at, outputObjectKey(record, name), png);
       return name;
     }),

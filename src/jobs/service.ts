@@ -6,8 +6,8 @@ import { EtaEstimator, fractionDone, workSizeOf } from './eta.js';
 import { JobEvents, type JobEvent } from './events.js';
 import { executeJob, failurePatch, type ExecuteContext, type JobRunner } from './execute.js';
 import { WebhookSender } from './job-webhook.js';
-import { newJobId, writeOutputs } from './outputs.js';
-import { LocalQueue, QueueFullError } from './queue.js';
+import { newFileToken, randomJobId, writeOutputs } from './outputs.js';
+import { LocalQueue } from './queue.js';
 import type { JobRecord } from './record.js';
 import type { QueueStatus } from './responses.js';
 import { encodeRaw, splitSpec } from './spec-codec.js';
@@ -41,9 +41,10 @@ export interface JobServiceOptions {
 /** What the HTTP routes need from the job system, whichever backend runs it. */
 export interface Jobs {
   readonly accepting: boolean;
-  /** A new job id: numeric, unique across every node sharing the queue. */
+  /** A new job id: numeric, random, unique across every node sharing the queue. */
   newId(): Promise<string>;
-  submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord>;
+  /** Accepts a job for `owner` (the caller's key fingerprint), or throws QueueFullError: the bound holds under concurrency. */
+  submit(spec: GenerationSpec, response: JobRecord['response'], owner: string): Promise<JobRecord>;
   get(id: string): Promise<JobRecord | null>;
   /** The record once finished, or null if it is still unfinished after `timeoutMs`. */
   waitFinished(id: string, timeoutMs: number): Promise<JobRecord | null>;
@@ -51,6 +52,8 @@ export interface Jobs {
   subscribe(id: string, listener: (e: JobEvent) => void): () => void;
   /** Fails every waiting job; returns how many. */
   clearQueue(): Promise<number>;
+  /** Fails one waiting job (clear_queue with request_id); false when it is not waiting. */
+  cancel(id: string): Promise<boolean>;
   queueInfo(): Promise<{ waiting: number; running: number; etaSeconds: number }>;
   /** An output stored by this node (file or Redis); outputs in S3 are reached through outputUrls. */
   readOutput(name: string): Promise<Buffer | null>;
@@ -99,7 +102,7 @@ export class LocalJobService implements JobBackend {
       log: o.log,
       emit: (e) => this.events.emit(e),
       saveOutputs: async (record, pngs) =>
-        o.objects?.enabled ? saveOutputObjects(o.objects, record, pngs) : { outputs: await writeOutputs(o.outputDir, record.id, pngs) },
+        o.objects?.enabled ? saveOutputObjects(o.objects, record, pngs) : { outputs: await writeOutputs(o.outputDir, record, pngs) },
       finish: (id, patch) => o.store.update(id, patch),
     };
   }
@@ -109,7 +112,10 @@ export class LocalJobService implements JobBackend {
   }
 
   async newId(): Promise<string> {
-    return newJobId();
+    for (;;) {
+      const id = randomJobId();
+      if (!(await this.o.store.get(id))) return id;
+    }
   }
 
   /**
@@ -132,11 +138,18 @@ export class LocalJobService implements JobBackend {
     return { requeued, failed };
   }
 
-  async submit(spec: GenerationSpec, response: JobRecord['response']): Promise<JobRecord> {
-    if (!this.queue.hasRoom()) throw new QueueFullError(this.o.maxQueue);
-    const record = await storeNewJob(this.o.blobs, spec, response);
-    await this.o.store.insert(record);
-    this.queue.enqueue(record.id, true);
+  async submit(spec: GenerationSpec, response: JobRecord['response'], owner: string): Promise<JobRecord> {
+    // The place is taken before the first await, so concurrent requests cannot all pass the check.
+    const place = this.queue.reserve();
+    let record: JobRecord;
+    try {
+      record = await storeNewJob(this.o.blobs, spec, response, owner);
+      await this.o.store.insert(record);
+    } catch (err) {
+      place.cancel();
+      throw err;
+    }
+    place.enqueue(record.id);
     return record;
   }
 
@@ -169,6 +182,12 @@ export class LocalJobService implements JobBackend {
     const ids = this.queue.clear();
     for (const id of ids) await this.finishFailed(id, 'removed from the queue by clear_queue', false);
     return ids.length;
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    if (!this.queue.remove(id)) return false;
+    await this.finishFailed(id, 'removed from the queue by clear_queue', false);
+    return true;
   }
 
   async queueInfo() {
@@ -265,6 +284,7 @@ export async function storeNewJob(
   blobs: BlobStore,
   spec: GenerationSpec,
   response: JobRecord['response'],
+  owner: string,
   inputTtlMs?: number,
 ): Promise<JobRecord> {
   const { json, images } = splitSpec(spec);
@@ -277,6 +297,8 @@ export async function storeNewJob(
   );
   return {
     id: spec.id,
+    owner,
+    fileToken: newFileToken(),
     state: 'queued',
     createdAt: Date.now(),
     startedAt: null,

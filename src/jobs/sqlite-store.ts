@@ -5,7 +5,7 @@ import type { JobRecord, JobState } from './record.js';
 import type { JobStore } from './store.js';
 
 /**
- * Job records in an embedded SQLite database (WAL mode: a `kill -9` loses at most the transaction in
+ * Job records in an embedded SQLite database (checked first with checkJobDatabase: db-integrity.ts) (WAL mode: a `kill -9` loses at most the transaction in
  * flight, never an acknowledged job). The record is one JSON document; state and expiry are columns
  * so recovery and the sweeper can query them.
  */
@@ -29,8 +29,11 @@ export class SqliteJobStore implements JobStore {
       CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, created_at);
       CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs(expires_at) WHERE expires_at IS NOT NULL;
     `);
+    // Databases from before tenants: the owner column (the key fingerprint; also in the record) is added.
+    const columns = (this.db.pragma('table_info(jobs)') as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('owner')) this.db.exec('ALTER TABLE jobs ADD COLUMN owner TEXT');
     this.statements = {
-      insert: this.db.prepare('INSERT INTO jobs (id, state, created_at, expires_at, record) VALUES (?, ?, ?, ?, ?)'),
+      insert: this.db.prepare('INSERT INTO jobs (id, state, created_at, expires_at, owner, record) VALUES (?, ?, ?, ?, ?, ?)'),
       get: this.db.prepare('SELECT record FROM jobs WHERE id = ?'),
       save: this.db.prepare('UPDATE jobs SET state = ?, expires_at = ?, record = ? WHERE id = ?'),
       expired: this.db.prepare("SELECT record FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? AND state IN ('succeeded', 'failed')"),
@@ -39,7 +42,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async insert(record: JobRecord): Promise<void> {
-    this.statements.insert.run(record.id, record.state, record.createdAt, record.expiresAt, JSON.stringify(record));
+    this.statements.insert.run(record.id, record.state, record.createdAt, record.expiresAt, record.owner ?? null, JSON.stringify(record));
   }
 
   async get(id: string): Promise<JobRecord | null> {

@@ -79,12 +79,19 @@ export class ModelRegistry {
     return target;
   }
 
-  /** Removes a model: a link is unlinked; a folder inside the models folder is deleted. */
+  /**
+   * Removes a model: a link is unlinked; a folder inside the models folder is deleted. Only what is a
+   * model of that kind (a base model folder in a layout the catalog reads, a ControlNet folder with
+   * model.onnx, a VAE folder): README.md, aliases.json or any other file or folder is refused.
+   */
   async remove(kind: ModelKind, id: string): Promise<string> {
     checkId(id);
     const target = this.folder(kind, id);
     const stat = await fs.lstat(target).catch(() => null);
     if (!stat) throw new ApiError(404, `model_id: no ${kind === 'model' ? 'model' : kind} "${id}"`);
+    if (!(await isModelOf(kind, target))) {
+      throw badRequest(`model_id: "${id}" is not a ${kind === 'model' ? 'base model' : kind} folder (model_type ${kind}); nothing was deleted`);
+    }
     if (stat.isSymbolicLink()) await fs.unlink(target);
     else await fs.rm(target, { recursive: true, force: true });
     await this.rescan();
@@ -117,6 +124,15 @@ function localPath(source: string): string {
     throw badRequest(`url: give an absolute path to a folder on this server (a Hugging Face id such as "${source}" cannot be downloaded here)`);
   }
   return path.normalize(source);
+}
+
+/** Whether `dir` (a link is followed) is a model of this kind, as remove() requires. */
+async function isModelOf(kind: ModelKind, dir: string): Promise<boolean> {
+  const stat = await fs.stat(dir).catch(() => null);
+  if (!stat?.isDirectory()) return false;
+  if (kind === 'model') return (await detectLayout(dir)) !== null;
+  if (kind === 'controlnet') return (await fs.stat(path.join(dir, 'model.onnx')).catch(() => null))?.isFile() ?? false;
+  return (await readVae(dir)) !== null;
 }
 
 async function checkLooksLike(kind: ModelKind, dir: string, modelsDir: string) {

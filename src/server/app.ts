@@ -5,6 +5,7 @@ import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
 import type { BlobStore } from '../jobs/store.js';
 import type { S3BlobStore } from '../jobs/s3-blob-store.js';
+import type { StorageReport } from '../jobs/db-integrity.js';
 import { QueueFullError } from '../jobs/queue.js';
 import type { LoadedReport } from '../pipeline/model-sessions.js';
 import type { BaseModelFiles } from '../pipeline/spec.js';
@@ -19,6 +20,7 @@ import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { playgroundRoutes } from './routes/playground.js';
 import { storageRoutes } from './routes/storage.js';
+import { registerRateLimit } from './rate-limit.js';
 
 /** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
 export interface WorkerControl {
@@ -45,6 +47,8 @@ export interface AppContext {
   sharedFiles?: BlobStore;
   /** The S3-compatible output store (OUTPUT_STORE=s3; on one box also unconfigured, for update_s3). */
   objects?: S3BlobStore;
+  /** The job database's state at start (QUEUE=local): system_details reports it, a quarantine included. */
+  storage?: StorageReport;
 }
 
 /** Where uploaded images are shared: the S3 store while it is configured, else sharedFiles. */
@@ -75,6 +79,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     reply.code(404).send({ status: 'error', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 
+  registerRateLimit(app, ctx.config);
   for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, storageRoutes, observabilityRoutes, playgroundRoutes]) {
     app.register(routes, { ctx });
   }

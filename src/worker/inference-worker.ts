@@ -6,6 +6,7 @@ import { HintError, AnnotatorMissingError, makeHint } from '../preprocessors/reg
 import { SchedulerError } from '../schedulers/registry.js';
 import { SignatureError } from '../runtime/signatures.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
+import { SessionGate } from './session-gate.js';
 
 /**
  * The inference worker thread: owns the onnxruntime sessions (session.run() keeps a thread busy for
@@ -16,6 +17,8 @@ const { settings, annotatorsDir } = workerData as WorkerData;
 // One line per session (which provider runs it, and why others did not), and loud warnings.
 const log = (line: string) => console.log(`[inference worker] ${line}`);
 const models = new ModelSessions(settings, log, annotatorsDir);
+// clear_cache / delete_model release sessions only when no job, hint or preload is using them.
+const gate = new SessionGate();
 
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -35,7 +38,7 @@ port.on('message', async (message: ToWorker) => {
     case 'generate': {
       const { spec } = message;
       try {
-        const result = await generate(spec, models, (p) => post({ type: 'progress', id: spec.id, ...p }));
+        const result = await gate.use(() => generate(spec, models, (p) => post({ type: 'progress', id: spec.id, ...p })));
         post({ type: 'result', id: spec.id, result });
       } catch (err) {
         post({ type: 'failed', id: spec.id, message: (err as Error).message ?? String(err), clientError: isClientError(err) });
@@ -43,11 +46,11 @@ port.on('message', async (message: ToWorker) => {
       return;
     }
     case 'release':
-      post({ type: 'reply', requestId: message.requestId, value: await models.release(message.prefix) });
+      post({ type: 'reply', requestId: message.requestId, value: await gate.exclusive(() => models.release(message.prefix)) });
       return;
     case 'preload':
       try {
-        await models.preload(message.model, message.controlnets);
+        await gate.use(() => models.preload(message.model, message.controlnets));
         post({ type: 'reply', requestId: message.requestId, value: null });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
@@ -56,7 +59,7 @@ port.on('message', async (message: ToWorker) => {
     case 'hint': {
       const { type, image, options } = message.request;
       try {
-        const hint = await makeHint(type, image, { ...options, annotators: models.annotators, annotatorsDir });
+        const hint = await gate.use(() => makeHint(type, image, { ...options, annotators: models.annotators, annotatorsDir }));
         post({ type: 'reply', requestId: message.requestId, value: { ok: true, image: hint.image, minusOneMask: hint.minusOneMask } });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: { ok: false, message: (err as Error).message, clientError: isClientError(err) } });
@@ -65,7 +68,7 @@ port.on('message', async (message: ToWorker) => {
     }
     case 'warmup':
       try {
-        post({ type: 'reply', requestId: message.requestId, value: await warmUp(models, message.model, message.controlnets, message.sizes, log) });
+        post({ type: 'reply', requestId: message.requestId, value: await gate.use(() => warmUp(models, message.model, message.controlnets, message.sizes, log)) });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
       }

@@ -18,6 +18,8 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir?
     MODELS_DIR,
     DATA_DIR: dir,
     API_KEYS: API_KEY,
+    // The one test key may also change the server (tests of admin vs client keys set their own).
+    ADMIN_API_KEYS: API_KEY,
     THREADS: '1',
     LOG_LEVEL: 'silent',
     PRELOAD_CONTROLNETS: 'none',

@@ -80,4 +80,24 @@ describe('LocalQueue', () => {
     await tick();
     expect(m.started).toEqual(['a', 'd']);
   });
+
+  it('reserve() takes a place synchronously: concurrent submissions cannot all see the same free place', () => {
+    const m = manual();
+    const queue = new LocalQueue(2, 1, m.handler);
+    const places = [queue.reserve(), queue.reserve(), queue.reserve()];
+    expect(() => queue.reserve()).toThrow(QueueFullError);
+    places[2].cancel();
+    places[2].cancel(); // twice is once
+    const again = queue.reserve();
+    expect(() => queue.reserve()).toThrow(QueueFullError);
+    places[0].enqueue('a');
+    places[1].enqueue('b');
+    again.enqueue('c');
+    again.enqueue('c2'); // a place holds one job
+    expect([queue.active, queue.depth]).toEqual([1, 2]);
+    expect(() => queue.reserve()).toThrow(QueueFullError);
+    expect(queue.remove('c')).toBe(true);
+    expect(queue.remove('a')).toBe(false); // running
+    expect(queue.snapshot()).toEqual({ running: ['a'], waiting: ['b'] });
+  });
 });

@@ -60,7 +60,7 @@ describeWithRedis('Redis queue roles: API nodes run nothing, worker nodes take t
     try {
       const done = await api.jobs.waitFinished(id, 30_000);
       expect(done).toMatchObject({ state: 'succeeded', node: 'late-worker', attempts: 1 });
-      const png = await api.app.inject({ method: 'GET', url: `/generations/${id}-0.png` });
+      const png = await api.app.inject({ method: 'GET', url: `/generations/${done!.result!.outputs[0]}` });
       expect((await sharp(png.rawPayload).metadata()).width).toBe(64);
       expect((await call('system_details')).json().loaded_sessions.length).toBeGreaterThan(0);
       expect((await call('restart_server')).json().status).toBe('success');

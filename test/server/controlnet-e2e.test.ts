@@ -52,7 +52,8 @@ describe('POST /api/v1/enterprise/controlnet', () => {
     expect(typeof body.id).toBe('number');
     expect(body.generationTime).toBeGreaterThan(0);
     expect(body.output).toHaveLength(1);
-    expect(body.output[0]).toMatch(new RegExp(`^http://.+/generations/${body.id}-0\\.png$`));
+    // <id>-<n>-<128 random bits>.png: the URL cannot be guessed from the id.
+    expect(body.output[0]).toMatch(new RegExp(`^http://.+/generations/${body.id}-0-[0-9a-f]{32}\\.png$`));
     const meta = body.meta;
     expect(meta).toMatchObject({
       model_id: 'midjourney', model: 'tiny-sd15', controlnet_model: 'canny', controlnet_type: 'canny', scheduler: 'UniPCMultistepScheduler',

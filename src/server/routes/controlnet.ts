@@ -10,7 +10,7 @@ import { processingBody, successBody } from '../../jobs/responses.js';
 export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
-    checkKey(ctx.config, raw.key);
+    const caller = checkKey(ctx.config, raw.key);
     if (!ctx.jobs.accepting) throw new ApiError(503, 'the server is shutting down; retry on another node or later');
     const { req, plan } = validateRequest(raw, ctx.models.catalog(), ctx.defaultModel());
     const spec = await buildSpec(req, plan, {
@@ -25,7 +25,7 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       trackId: req.track_id,
       warnings: plan.warnings,
       meta: requestMeta(req, plan, spec),
-    });
+    }, caller.tenant);
     const finished = req.instant_response ? null : await ctx.jobs.waitFinished(record.id, ctx.config.jobs.syncTimeoutMs);
     if (!finished) {
       const current = (await ctx.jobs.get(record.id)) ?? record;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../app.js';
-import { checkKey, keyFromRequest } from '../auth.js';
+import { checkKey, keyFromRequest, mayRead, type Caller } from '../auth.js';
 import { ApiError, badRequest } from '../../util/errors.js';
 import { FINISHED, type JobRecord } from '../../jobs/record.js';
 import { failedBody, processingBody, successBody } from '../../jobs/responses.js';
@@ -18,9 +18,14 @@ function jobId(value: unknown, field: string): string {
  * when it failed. Also a Server-Sent Events stream per job for UIs.
  */
 export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const answer = async (id: string, reply: FastifyReply) => {
+  /** The job if this caller may see it; another tenant's job answers exactly as a missing one. */
+  const jobFor = async (caller: Caller, id: string, field: string) => {
     const record = await ctx.jobs.get(id);
-    if (!record) throw new ApiError(404, `request_id: no job ${id} on this server`);
+    if (!record || !mayRead(caller, record.owner)) throw new ApiError(404, `${field}: no job ${id} on this server`);
+    return record;
+  };
+  const answer = async (caller: Caller, id: string, reply: FastifyReply) => {
+    const record = await jobFor(caller, id, 'request_id');
     if (record.state === 'succeeded') {
       if (record.expired) throw new ApiError(410, `job ${id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
       return successBody(record, ctx.jobs);
@@ -30,22 +35,21 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
   };
 
   app.post<{ Params: { id: string } }>('/api/v1/enterprise/fetch/:id', async (request, reply) => {
-    checkKey(ctx.config, (request.body as Record<string, unknown> | undefined)?.key);
-    return answer(jobId(request.params.id, 'id'), reply);
+    const caller = checkKey(ctx.config, (request.body as Record<string, unknown> | undefined)?.key);
+    return answer(caller, jobId(request.params.id, 'id'), reply);
   });
   app.post('/api/v1/enterprise/fetch', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    checkKey(ctx.config, body.key);
-    return answer(jobId(body.request_id, 'request_id'), reply);
+    const caller = checkKey(ctx.config, body.key);
+    return answer(caller, jobId(body.request_id, 'request_id'), reply);
   });
 
   // SSE: "state" events (queued/running with position and eta), "progress" per step, then "done"
   // (the fetch body) and the stream ends. EventSource cannot send a body: the key comes as ?key= or a header.
   app.get<{ Params: { id: string } }>('/api/v1/enterprise/jobs/:id/events', async (request, reply) => {
-    checkKey(ctx.config, keyFromRequest(request));
+    const caller = checkKey(ctx.config, keyFromRequest(request));
     const id = jobId(request.params.id, 'id');
-    const first = await ctx.jobs.get(id);
-    if (!first) throw new ApiError(404, `id: no job ${id} on this server`);
+    const first = await jobFor(caller, id, 'id');
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import * as ort from 'onnxruntime-node';
 import { uploadStore, type AppContext } from '../app.js';
 import { outputStoreDetails } from './storage.js';
-import { checkKey } from '../auth.js';
+import { checkAdminKey, checkKey, mayRead } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { textField } from '../fields.js';
 import { ApiError, badRequest } from '../../util/errors.js';
@@ -72,13 +72,18 @@ const UPLOAD_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const started = Date.now();
-  const authed = (request: FastifyRequest) => {
+  const authed = (request: FastifyRequest, admin: string | null) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    checkKey(ctx.config, body.key);
+    if (admin) checkAdminKey(ctx.config, body.key, admin);
+    else checkKey(ctx.config, body.key);
     return body;
   };
+  /** A client endpoint (any key): listing, uploads. */
   const route = (name: string, handler: (body: Record<string, unknown>, request: FastifyRequest) => Promise<unknown>) =>
-    app.post(`/api/v1/enterprise/${name}`, async (request) => handler(authed(request), request));
+    app.post(`/api/v1/enterprise/${name}`, async (request) => handler(authed(request, null), request));
+  /** An endpoint that changes the server for everyone: admin keys only (ADMIN_API_KEYS), 403 otherwise. */
+  const adminRoute = (name: string, handler: (body: Record<string, unknown>, request: FastifyRequest) => Promise<unknown>) =>
+    app.post(`/api/v1/enterprise/${name}`, async (request) => handler(authed(request, name), request));
 
   route('system_details', async () => {
     const catalog = ctx.models.catalog();
@@ -102,6 +107,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       queue_backend: ctx.config.queue === 'local' ? 'local' : 'redis',
       output_store: outputStoreDetails(ctx),
       uptime_s: Math.round((Date.now() - started) / 1000),
+      ...(ctx.storage ? { storage: ctx.storage } : {}),
     };
   });
 
@@ -171,14 +177,14 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     return folder;
   };
 
-  route('load_model', async (body) => {
+  adminRoute('load_model', async (body) => {
     const req = parse(managementSchemas.loadModel, body);
     const kind = kindOf(req.model_type);
     await install(kind, req.model_id!, req.url!);
     return { status: 'success', message: `${kind} "${req.model_id}" loaded`, model_id: req.model_id, model_type: kind };
   });
 
-  route('load_vae', async (body) => {
+  adminRoute('load_vae', async (body) => {
     const req = parse(managementSchemas.loadVae, body);
     if (req.vae_type && !['diffusers', 'onnx'].includes(req.vae_type)) {
       throw badRequest(`vae_type: "${req.vae_type}" weights cannot be used directly; export the VAE to ONNX (scripts/export_onnx.py) and use vae_type "onnx"`);
@@ -187,7 +193,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     return { status: 'success', message: `vae "${req.vae_id}" loaded; use it with "vae": "${req.vae_id}"`, vae_id: req.vae_id };
   });
 
-  route('delete_model', async (body) => {
+  adminRoute('delete_model', async (body) => {
     const req = parse(managementSchemas.modelId, body);
     const id = req.model_id!;
     const catalog = ctx.models.catalog();
@@ -201,17 +207,29 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     return { status: 'success', message: `${kind} "${id}" deleted` };
   });
 
-  route('clear_cache', async () => {
+  adminRoute('clear_cache', async () => {
     const released = await ctx.workers.release();
     return { status: 'success', message: `released ${released} model sessions; they reload on next use` };
   });
 
-  route('clear_queue', async () => {
-    const removed = await ctx.jobs.clearQueue();
-    return { status: 'success', message: `removed ${removed} queued jobs (running jobs finish)` };
+  // The whole queue: admin keys. One job (request_id, an extension): its owner too; another key's job is a 404.
+  app.post('/api/v1/enterprise/clear_queue', async (request) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (body.request_id === undefined || body.request_id === null) {
+      checkAdminKey(ctx.config, body.key, 'clear_queue');
+      const removed = await ctx.jobs.clearQueue();
+      return { status: 'success', message: `removed ${removed} queued jobs (running jobs finish)` };
+    }
+    const caller = checkKey(ctx.config, body.key);
+    const id = typeof body.request_id === 'number' ? String(body.request_id) : typeof body.request_id === 'string' ? body.request_id.trim() : '';
+    if (!/^\d{1,20}$/.test(id)) throw badRequest(`request_id: must be a job id, got ${JSON.stringify(body.request_id)}`);
+    const record = await ctx.jobs.get(id);
+    if (!record || !mayRead(caller, record.owner)) throw new ApiError(404, `request_id: no job ${id} on this server`);
+    if (!(await ctx.jobs.cancel(id))) throw new ApiError(409, `request_id: job ${id} is ${record.state === 'queued' ? 'starting' : record.state}; only waiting jobs can be removed`);
+    return { status: 'success', message: `removed queued job ${id}` };
   });
 
-  route('restart_server', async () => {
+  adminRoute('restart_server', async () => {
     await ctx.models.rescan();
     await ctx.workers.restart();
     return { status: 'success', message: 'inference workers restarted and models rescanned' };

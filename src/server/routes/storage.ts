@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../app.js';
-import { checkKey } from '../auth.js';
+import { checkAdminKey } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { intField, textField, yesNoField } from '../fields.js';
 import { badRequest } from '../../util/errors.js';
@@ -48,15 +48,6 @@ const FIELD: Record<S3SettingName, string> = {
   credentials: 'aws_access_key_id',
 };
 
-/**
- * update_s3 changes where every later output goes: an administrator's call.
- * MERGE NOTE: this is the one place to switch to the admin-key check (ADMIN_API_KEYS) once it exists;
- * until then it is the key check of the other endpoints that change the server (restart_server, delete_model).
- */
-function checkAdminKey(ctx: AppContext, key: unknown): void {
-  checkKey(ctx.config, key);
-}
-
 /** What system_details shows about the output store (never the credentials). */
 export function outputStoreDetails(ctx: AppContext) {
   const settings = ctx.objects?.settings;
@@ -68,7 +59,8 @@ export function outputStoreDetails(ctx: AppContext) {
 export const storageRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.post('/api/v1/enterprise/update_s3', async (request) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    checkAdminKey(ctx, body.key);
+    // update_s3 changes where every later output goes: an administrator's call.
+    checkAdminKey(ctx.config, body.key, 'update_s3');
     const parsed = updateS3Schema.safeParse(body);
     if (!parsed.success) throw badRequest(describeIssues(parsed.error));
     const req = parsed.data;
