@@ -34,6 +34,12 @@ describe('outputs on S3-compatible storage', () => {
   });
   const post = (server: TestServer, url: string, payload: object) => server.app.inject({ method: 'POST', url, payload });
   const generate = (server: TestServer, extra: Record<string, unknown> = {}) => post(server, '/api/v1/enterprise/controlnet', job(extra));
+  /** The random part of a job's output names (<id>-<n>-<token>.png, 128 bits), from its record. */
+  const token = async (server: TestServer, id: unknown) => {
+    const t = (await server.jobs.get(String(id)))?.fileToken;
+    expect(t).toMatch(/^[0-9a-f]{32}$/);
+    return t;
+  };
   const pngSize = async (bytes: Buffer) => {
     const meta = await sharp(bytes).metadata();
     return [meta.format, meta.width, meta.height];
@@ -63,24 +69,24 @@ describe('outputs on S3-compatible storage', () => {
       expect(body.output).toHaveLength(2);
       for (const [n, url] of (body.output as string[]).entries()) {
         const u = new URL(url);
-        expect(`${u.origin}${u.pathname}`).toBe(`${s3.endpoint}/outputs/cn/outputs/${body.id}-${n}.png`);
+        expect(`${u.origin}${u.pathname}`).toBe(`${s3.endpoint}/outputs/cn/outputs/${body.id}-${n}-${await token(server, body.id)}.png`);
         expect(u.searchParams.get('X-Amz-Expires')).toBe('600');
         expect(u.searchParams.get('X-Amz-Credential')).toMatch(/^S3RVER\//);
         expect(u.searchParams.has('X-Amz-Signature')).toBe(true);
         expect(await pngSize(await download(url))).toEqual(['png', 64, 64]);
       }
-      expect(await s3.keys('outputs')).toEqual(expect.arrayContaining([`cn/outputs/${body.id}-0.png`, `cn/outputs/${body.id}-1.png`]));
-      expect((await s3.object('outputs', `cn/outputs/${body.id}-0.png`)).contentType).toBe('image/png');
+      expect(await s3.keys('outputs')).toEqual(expect.arrayContaining([`cn/outputs/${body.id}-0-${await token(server, body.id)}.png`, `cn/outputs/${body.id}-1-${await token(server, body.id)}.png`]));
+      expect((await s3.object('outputs', `cn/outputs/${body.id}-0-${await token(server, body.id)}.png`)).contentType).toBe('image/png');
       // Nothing on the node's disk.
-      expect(existsSync(path.join(server.config.outputDir, `${body.id}-0.png`))).toBe(false);
+      expect(existsSync(path.join(server.config.outputDir, `${body.id}-0-${await token(server, body.id)}.png`))).toBe(false);
       const record = await server.jobs.get(String(body.id));
       expect(record!.result!.s3).toEqual({ bucket: 'outputs', prefix: 'cn/', publicUrl: null });
 
       // fetch presigns again; the server's own URL (future_links) redirects to the object.
       const fetched = (await post(server, `/api/v1/enterprise/fetch/${body.id}`, { key: API_KEY })).json();
       expect(fetched.status).toBe('success');
-      expect(fetched.output[0]).toContain(`/outputs/cn/outputs/${body.id}-0.png?`);
-      const local = await server.app.inject({ method: 'GET', url: `/generations/${body.id}-1.png` });
+      expect(fetched.output[0]).toContain(`/outputs/cn/outputs/${body.id}-0-${await token(server, body.id)}.png?`);
+      const local = await server.app.inject({ method: 'GET', url: `/generations/${body.id}-1-${await token(server, body.id)}.png` });
       expect(local.statusCode).toBe(302);
       expect(await pngSize(await download(local.headers.location as string))).toEqual(['png', 64, 64]);
     });
@@ -89,26 +95,26 @@ describe('outputs on S3-compatible storage', () => {
       const body = (await generate(server, { base64: 'yes' })).json();
       expect(body.status).toBe('success');
       expect(await pngSize(Buffer.from(body.output[0], 'base64'))).toEqual(['png', 64, 64]);
-      expect(body.output_urls[0]).toContain(`/outputs/cn/outputs/${body.id}-0.png?`);
+      expect(body.output_urls[0]).toContain(`/outputs/cn/outputs/${body.id}-0-${await token(server, body.id)}.png?`);
     });
 
     it('temp outputs: under temp/, URLs that live no longer than the output, deleted by the sweep', async () => {
       const body = (await generate(server, { temp: 'yes' })).json();
       expect(body.status).toBe('success');
       const url = new URL(body.output[0]);
-      expect(url.pathname).toBe(`/outputs/cn/temp/${body.id}-0.png`);
+      expect(url.pathname).toBe(`/outputs/cn/temp/${body.id}-0-${await token(server, body.id)}.png`);
       const lifetime = Number(url.searchParams.get('X-Amz-Expires'));
       expect(lifetime).toBeGreaterThan(100);
       expect(lifetime).toBeLessThanOrEqual(120);
       expect(await pngSize(await download(body.output[0]))).toEqual(['png', 64, 64]);
       const record = (await server.jobs.get(String(body.id)))!;
       expect(record.expiresAt! - record.finishedAt!).toBe(120_000);
-      expect(await s3.keys('outputs')).toContain(`cn/temp/${body.id}-0.png`);
+      expect(await s3.keys('outputs')).toContain(`cn/temp/${body.id}-0-${await token(server, body.id)}.png`);
       expect(await server.jobs.sweepExpired(record.expiresAt! - 1)).toBe(0);
       expect(await server.jobs.sweepExpired(record.expiresAt! + 1)).toBeGreaterThanOrEqual(1);
-      expect(await s3.keys('outputs')).not.toContain(`cn/temp/${body.id}-0.png`);
+      expect(await s3.keys('outputs')).not.toContain(`cn/temp/${body.id}-0-${await token(server, body.id)}.png`);
       expect((await post(server, `/api/v1/enterprise/fetch/${body.id}`, { key: API_KEY })).statusCode).toBe(410);
-      expect((await server.app.inject({ method: 'GET', url: `/generations/${body.id}-0.png` })).statusCode).toBe(410);
+      expect((await server.app.inject({ method: 'GET', url: `/generations/${body.id}-0-${await token(server, body.id)}.png` })).statusCode).toBe(410);
     });
 
     it('the webhook carries presigned URLs too', async () => {
@@ -118,7 +124,7 @@ describe('outputs on S3-compatible storage', () => {
         await hook.waitFor(1);
         const sent = hook.received[0].body as { status: string; id: number; output: string[] };
         expect(sent).toMatchObject({ status: 'success', id });
-        expect(sent.output[0]).toContain(`${s3.endpoint}/outputs/cn/outputs/${id}-0.png?`);
+        expect(sent.output[0]).toContain(`${s3.endpoint}/outputs/cn/outputs/${id}-0-${await token(server, id)}.png?`);
         expect(await pngSize(await download(sent.output[0]))).toEqual(['png', 64, 64]);
       } finally {
         await hook.close();
@@ -160,7 +166,7 @@ describe('outputs on S3-compatible storage', () => {
 
     it('starts on local files', async () => {
       const body = (await generate(server)).json();
-      expect(body.output[0]).toBe(`http://cn.test/generations/${body.id}-0.png`);
+      expect(body.output[0]).toBe(`http://cn.test/generations/${body.id}-0-${await token(server, body.id)}.png`);
       const details = (await post(server, '/api/v1/enterprise/system_details', { key: API_KEY })).json();
       expect(details.output_store).toEqual({ type: 'local' });
     });
@@ -199,7 +205,8 @@ describe('outputs on S3-compatible storage', () => {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({ status: 'success', output_store: { type: 's3', bucket: 'outputs', prefix: 'generations/' } });
       const body = (await generate(server, { samples: 2 })).json();
-      expect(body.output).toEqual([0, 1].map((n) => `${s3.endpoint}/outputs/generations/outputs/${body.id}-${n}.png`));
+      const t = await token(server, body.id);
+      expect(body.output).toEqual([0, 1].map((n) => `${s3.endpoint}/outputs/generations/outputs/${body.id}-${n}-${t}.png`));
       expect(await pngSize(await download(body.output[1]))).toEqual(['png', 64, 64]);
       const details = (await post(server, '/api/v1/enterprise/system_details', { key: API_KEY })).json();
       expect(details.output_store).toEqual({
@@ -219,10 +226,10 @@ describe('outputs on S3-compatible storage', () => {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().output_store).toMatchObject({ bucket: 'other', prefix: 'generations/', public_url: null, presign_seconds: 3600, credentials: 'set by update_s3' });
       const after = (await generate(server)).json();
-      expect(after.output[0]).toContain(`${s3.endpoint}/other/generations/outputs/${after.id}-0.png?`);
+      expect(after.output[0]).toContain(`${s3.endpoint}/other/generations/outputs/${after.id}-0-${await token(server, after.id)}.png?`);
       expect(await pngSize(await download(after.output[0]))).toEqual(['png', 64, 64]);
       const old = (await post(server, `/api/v1/enterprise/fetch/${before.id}`, { key: API_KEY })).json();
-      expect(old.output[0]).toBe(`${s3.endpoint}/outputs/generations/outputs/${before.id}-0.png`);
+      expect(old.output[0]).toBe(`${s3.endpoint}/outputs/generations/outputs/${before.id}-0-${await token(server, before.id)}.png`);
       expect(await pngSize(await download(old.output[0]))).toEqual(['png', 64, 64]);
     });
 

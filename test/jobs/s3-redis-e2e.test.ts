@@ -48,11 +48,13 @@ describeWithRedis('Redis queue with outputs, inputs and uploads in S3', () => {
       await worker.close();
     }
     const body = (await call(`fetch/${id}`)).json();
-    expect(body.output[0]).toContain(`${s3.endpoint}/shared/cn/outputs/${id}-0.png?`);
+    const file = `${id}-0-${(await api.jobs.get(String(id)))?.fileToken}.png`;
+    expect(file).toMatch(/^\d+-0-[0-9a-f]{32}\.png$/);
+    expect(body.output[0]).toContain(`${s3.endpoint}/shared/cn/outputs/${file}?`);
     const png = Buffer.from(await (await fetch(body.output[0])).arrayBuffer());
     expect((await sharp(png).metadata()).width).toBe(64);
     const keys = await s3.keys('shared');
-    expect(keys).toContain(`cn/outputs/${id}-0.png`);
+    expect(keys).toContain(`cn/outputs/${file}`);
     expect(keys.filter((k) => k.startsWith(`cn/inputs/${id}/`))).toEqual([]);
     const client = await redis.client();
     expect(await client.send('KEYS', ['cn:blob:*'])).toEqual([]);
