@@ -1,3 +1,4 @@
+import { scrubPaths } from '../util/scrub-paths.js';
 import type { JobRecord } from './record.js';
 
 /**
@@ -26,7 +27,7 @@ export function failedBody(record: JobRecord) {
   return {
     status: 'failed' as const,
     id: Number(record.id),
-    message: record.error?.message ?? 'the job failed',
+    message: scrubPaths(record.error?.message ?? 'the job failed'),
     ...(record.response.trackId !== null ? { track_id: record.response.trackId } : {}),
     output: [] as string[],
   };

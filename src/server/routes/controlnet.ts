@@ -6,6 +6,7 @@ import { controlNetRequestSchema, describeIssues, type ControlNetRequest } from 
 import { planGeneration, type GenerationPlan } from '../plan.js';
 import { loadImageField } from '../../image/source.js';
 import { ApiError, badRequest } from '../../util/errors.js';
+import { scrubPaths } from '../../util/scrub-paths.js';
 import type { JobRecord } from '../../jobs/record.js';
 import { processingBody, successBody } from '../../jobs/responses.js';
 import type { GenerationSpec } from '../../pipeline/spec.js';
@@ -46,8 +47,9 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
   app.post('/controlnet', handler);
 };
 
-export function baseUrlOf(ctx: AppContext, request: FastifyRequest): string {
-  return ctx.config.publicUrl || `${request.protocol}://${request.host}`;
+/** Output URLs start with PUBLIC_URL (or http://HOST:PORT on loopback), never with the request's Host header. */
+export function baseUrlOf(ctx: AppContext, _request?: FastifyRequest): string {
+  return ctx.config.publicUrl;
 }
 
 /** A finished job as the contract answers it: success body, or the failure as an error. */
@@ -57,12 +59,12 @@ export async function finishedResponse(ctx: AppContext, record: JobRecord, reply
     return successBody(record, record.response.base64 ? await ctx.jobs.base64Outputs(record) : undefined);
   }
   const status = record.error?.clientError ? 400 : 500;
-  return reply.code(status).send({ status: 'error', id: Number(record.id), message: record.error?.message ?? 'the job failed' });
+  return reply.code(status).send({ status: 'error', id: Number(record.id), message: scrubPaths(record.error?.message ?? 'the job failed') });
 }
 
 async function buildSpec(req: ControlNetRequest, plan: GenerationPlan, ctx: AppContext): Promise<GenerationSpec> {
   const limits = ctx.config.image;
-  const load = (field: string, value: string) => loadImageField(field, value, { allowRawBase64: req.base64, limits });
+  const load = (field: string, value: string) => loadImageField(field, value, { allowRawBase64: req.base64, limits, policy: ctx.config.outbound });
   const cache = new Map<string, ReturnType<typeof load>>();
   const once = (field: string, value: string) => {
     if (!cache.has(value)) cache.set(value, load(field, value));

@@ -234,7 +234,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     await writeFile(path.join(dir, name), bytes);
     // Other API nodes (behind the same load balancer) serve it from the shared store.
     await ctx.sharedFiles?.put(`uploads/${name}`, bytes, UPLOAD_TTL_MS);
-    const link = `${ctx.config.publicUrl || `${request.protocol}://${request.host}`}/uploads/${name}`;
+    const link = `${ctx.config.publicUrl}/uploads/${name}`;
     return { status: 'success', link, output: [link] };
   });
 };
