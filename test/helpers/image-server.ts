@@ -47,3 +47,6 @@ export async function startImageServer(routes: Record<string, Route>) {
       }),
   };
 }
+
+/** What a server under test needs to fetch from these helpers (and post to the webhook receiver): the operator's allow-list. */
+export const ALLOW_LOOPBACK_FETCHES = { ALLOWED_FETCH_HOSTS: '127.0.0.1' } as const;
