@@ -8,7 +8,7 @@ import { scrubPaths } from '../util/scrub-paths.js';
 const FRAMEWORK_MESSAGES: Record<string, (err: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => 'content-type: send the body as application/json',
   FST_ERR_CTP_BODY_TOO_LARGE: () => 'body: larger than this server accepts',
-  FST_ERR_CTP_INVALID_JSON_BODY: () => 'body: not valid JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: () => 'body: not valid JSON (or it holds a forbidden key: __proto__, constructor.prototype)',
   FST_ERR_CTP_EMPTY_JSON_BODY: () => 'body: empty; send a JSON object',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => 'content-length: does not match the body',
   FST_ERR_BAD_URL: () => 'url: not a valid URL encoding',
@@ -23,7 +23,7 @@ export function errorBody(error: FastifyError | Error, status: number, roots: re
   if (status >= 500) return { status: 'error', message: 'internal server error; see the server log' };
   if (code && FRAMEWORK_MESSAGES[code]) return { status: 'error', message: FRAMEWORK_MESSAGES[code](error as FastifyError) };
   // JSON with a "__proto__" or "constructor.prototype" key (secure-json-parse refuses it).
-  if (error instanceof SyntaxError) return { status: 'error', message: 'body: not valid JSON or it holds a forbidden key (__proto__, constructor.prototype)' };
+  if (error instanceof SyntaxError) return { status: 'error', message: 'body: not valid JSON (or it holds a forbidden key: __proto__, constructor.prototype)' };
   return { status: 'error', message: `request: ${scrubPaths(error.message, roots)}` };
 }
 
