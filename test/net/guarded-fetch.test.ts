@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllowedHosts, STRICT_POLICY } from '../../src/net/address-policy.js';
+import { parseAllowedHosts, STRICT_POLICY, type OutboundPolicy } from '../../src/net/address-policy.js';
 import { guardedFetch, OutboundError, type GuardedRequest } from '../../src/net/guarded-fetch.js';
 import { startImageServer } from '../helpers/image-server.js';
 
 let server: Awaited<ReturnType<typeof startImageServer>>;
-const allowLoopback = { ...parseAllowedHosts('127.0.0.1/32'), allowedPorts: [] };
-const get = (policy = allowLoopback): GuardedRequest => ({ method: 'GET', policy, timeoutMs: 2000, maxBytes: 1000, maxRedirects: 3 });
+const allowLoopback: OutboundPolicy = { ...parseAllowedHosts('127.0.0.1/32'), allowedPorts: [] };
+const get = (policy: OutboundPolicy = allowLoopback): GuardedRequest => ({ method: 'GET', policy, timeoutMs: 2000, maxBytes: 1000, maxRedirects: 3 });
 
 beforeAll(async () => {
   const port = () => server.port;
