@@ -11,7 +11,7 @@ export function pathRoots(): readonly string[] {
   return processRoots;
 }
 
-const SYSTEM_PATH = /(^|[\s"'(=:[])\/(?:home|root|tmp|var|usr|opt|srv|mnt|media|data|app|models|etc|proc|workspace|work|private|Users|nix|run)(?:\/[^\s"'),;\]]*)?/g;
+const SYSTEM_PATH = /(^|[\s"'(=:[])\/(?:home|root|tmp|var|usr|opt|srv|mnt|media|data|app|models|etc|proc|workspace|work|private|Users|nix|run)(?=[/\s"'),;\]]|$)(?:\/[^\s"'),;\]]*)?/g;
 
 /**
  * Replaces this machine's folders in a message sent to a client: a path under one of `roots` (the models
@@ -22,8 +22,9 @@ export function scrubPaths(message: string, roots: readonly string[] = processRo
   let out = message;
   for (const root of roots) {
     if (!root || root === path.sep) continue;
-    const base = root.replace(/\/+$/, '');
-    out = out.split(`${base}/`).join('').split(base).join('.');
+    const base = root.replace(/\/+$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // The root itself, not a longer name that starts like it (/app, not /apple).
+    out = out.replace(new RegExp(`${base}/`, 'g'), '').replace(new RegExp(`${base}(?![\\w.-])`, 'g'), '.');
   }
   return out.replace(SYSTEM_PATH, '$1[path]');
 }
