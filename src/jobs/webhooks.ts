@@ -13,8 +13,8 @@ export interface WebhookOptions {
 
 export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = { attempts: 5, timeoutMs: 10_000, backoffMs: 2_000 };
 
-/** A webhook's answer body is not used: read at most this much of it. */
-const MAX_ANSWER_BYTES = 64 * 1024;
+/** A webhook's answer body is not used; a longer one fails the attempt. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
  * POSTs a job's final response to the client's webhook through the guarded client (no private addresses,
