@@ -19,6 +19,7 @@ import { RedisConnections } from './jobs/redis-connections.js';
 import { RedisJobService } from './jobs/redis-service.js';
 import { RemoteWorkers, serveWorkerCommands } from './jobs/redis-control.js';
 import { DEFAULT_MODEL_ID } from './runtime/default-models.js';
+import { redactRequestPath } from './net/redact-url.js';
 
 export interface RunningServer {
   /** The API (ROLE=api or both), or a worker node's health and metrics endpoints (ROLE=worker). */
@@ -58,7 +59,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
       : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads }, 1, path.join(config.modelsDir, 'annotators'));
   let metrics: Metrics | null = null;
   const onFinished = (record: JobRecord, result: GenerationResult | null) => metrics?.jobFinished(record, result);
-  const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs };
+  const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs, policy: config.outbound };
 
   let jobs: JobBackend;
   let redis: RedisConnections | null = null;
@@ -175,10 +176,23 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   };
 }
 
-/** Structured JSON logs; credentials are redacted and request bodies (prompts, base64 images) never logged. */
+/**
+ * Structured JSON logs; credentials are redacted (the body's `key`, the `authorization`/`x-api-key` headers,
+ * `?key=` in request URLs) and request bodies (prompts, base64 images) are never logged. URLs the server
+ * fetches or posts to are logged through redactUrl (no query string).
+ */
 export function createLogger(config: Pick<ServerConfig, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,
-    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.query.key', 'key', '*.key'],
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.query.key', 'key', '*.key', 'api_key', '*.api_key', 'body', '*.body'],
+      censor: '[redacted]',
+    },
+    serializers: { req: requestForLog },
   });
+}
+
+/** A request in the log: method, path (with `?key=` redacted) and the peer; never the body or the Host header. */
+function requestForLog(req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return { method: req.method, url: redactRequestPath(req.url ?? ''), remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }

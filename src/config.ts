@@ -2,12 +2,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseWarmupSizes, type WarmupSize } from './pipeline/warmup-sizes.js';
 import { checkS3Settings, S3SettingError, type S3SettingName, type S3Settings } from './jobs/s3-settings.js';
+import { parseAllowedHosts, parseAllowedPorts, type OutboundPolicy } from './net/address-policy.js';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
 export interface ServerConfig {
   host: string;
   port: number;
-  /** Base of the URLs put in `output` (defaults to http://host:port). */
+  /** Base of the URLs put in `output`: PUBLIC_URL, else http://HOST:PORT (never the request's Host header). */
   publicUrl: string;
   modelsDir: string;
   dataDir: string;
@@ -51,6 +52,21 @@ export interface ServerConfig {
   outputStore: 'local' | 's3';
   /** The bucket's settings with OUTPUT_STORE=s3 (credentials come from the AWS SDK's default chain); else null. */
   s3: S3Settings | null;
+  /** Where image URLs and webhooks may point (ALLOWED_FETCH_HOSTS, ALLOWED_FETCH_PORTS). */
+  outbound: OutboundPolicy;
+  /** How long a client may take to send its request, and idle connections. */
+  http: HttpTimeouts;
+}
+
+export interface HttpTimeouts {
+  /** The request line and headers (HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** The whole request, body included (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** A kept-alive connection between requests (KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way (IDLE_TIMEOUT_MS; longer than SYNC_TIMEOUT_S, since a sync request waits silently). */
+  idleTimeoutMs: number;
 }
 
 export interface JobSettings {
@@ -116,10 +132,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (role !== 'both' && queue === 'local') {
     throw new Error(`config: ROLE=${role} needs a shared queue: set QUEUE=redis://host:6379 (QUEUE=local runs everything in one process, ROLE=both)`);
   }
+  const syncTimeoutMs = int(env, 'SYNC_TIMEOUT_S', 60, 0, 3600) * 1000;
   return {
     host,
     port,
-    publicUrl: (env.PUBLIC_URL || '').replace(/\/+$/, ''),
+    publicUrl: publicUrlSetting(env.PUBLIC_URL, host, port, role),
     modelsDir: path.resolve(env.MODELS_DIR || 'models'),
     dataDir,
     outputDir: path.resolve(env.OUTPUT_DIR || path.join(dataDir, 'generations')),
@@ -141,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ensureTinyModels: flag(env, 'ENSURE_TINY_MODELS', true),
     logLevel: env.LOG_LEVEL || 'info',
     jobs: {
-      syncTimeoutMs: int(env, 'SYNC_TIMEOUT_S', 60, 0, 3600) * 1000,
+      syncTimeoutMs,
       maxAttempts: int(env, 'MAX_ATTEMPTS', 3, 1, 100),
       tempTtlMs: int(env, 'TEMP_TTL_S', 24 * 3600, 1, 365 * 24 * 3600) * 1000,
       sweepIntervalMs: int(env, 'SWEEP_INTERVAL_S', 600, 1, 24 * 3600) * 1000,
@@ -158,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     redisPrefix: redisPrefix(env.REDIS_PREFIX),
     preloadControlnets: env.PRELOAD_CONTROLNETS || 'all',
     ...outputStoreSettings(env),
+    ...securitySettings(env, syncTimeoutMs),
   };
 }
 
@@ -192,6 +210,47 @@ function outputStoreSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'output
     if (err instanceof S3SettingError) throw new Error(`config: ${S3_ENV[err.setting]}: ${err.message} (OUTPUT_STORE=s3)`);
     throw err;
   }
+}
+
+// --- Security: outbound requests, client timeouts, the public URL ---
+
+function securitySettings(env: NodeJS.ProcessEnv, syncTimeoutMs: number): Pick<ServerConfig, 'outbound' | 'http'> {
+  const headersTimeoutMs = int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) throw new Error('config: HEADERS_TIMEOUT_MS must not be longer than REQUEST_TIMEOUT_MS');
+  return {
+    outbound: { ...parseAllowedHosts(env.ALLOWED_FETCH_HOSTS), allowedPorts: parseAllowedPorts(env.ALLOWED_FETCH_PORTS) },
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+      idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', syncTimeoutMs + 60_000, 1_000, 7_200_000),
+    },
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** PUBLIC_URL, or http://HOST:PORT on a loopback bind; a server reachable from elsewhere must be told its URL. */
+function publicUrlSetting(raw: string | undefined, host: string, port: number, role: ServerConfig['role']): string {
+  const value = (raw || '').trim().replace(/\/+$/, '');
+  if (value) {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new Error(`config: PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+    return value;
+  }
+  // A worker node makes no output URLs (the API node that took the job did).
+  if (role !== 'worker' && !LOOPBACK_HOSTS.has(host) && !/^127\./.test(host)) {
+    throw new Error(
+      `config: HOST=${host} listens beyond this machine: set PUBLIC_URL to the address clients use (e.g. https://cn.example.com); output URLs are never taken from the request's Host header`,
+    );
+  }
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function queueSetting(raw: string | undefined): string {

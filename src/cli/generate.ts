@@ -66,7 +66,7 @@ export async function runGenerate(options: GenerateOptions, io: CliStreams): Pro
     path.join(config.modelsDir, 'annotators'),
     threadOutput,
   );
-  const images = new CliImageInput(baseDir, config.image);
+  const images = new CliImageInput(baseDir, config.image, config.outbound);
   const defaultModel = defaultModelOf(catalog);
   const started = performance.now();
   const counts = { success: 0, error: 0, skipped: 0 };

@@ -1,3 +1,4 @@
+import type { OutboundPolicy } from '../net/address-policy.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,8 @@ export class CliImageInput {
   constructor(
     private readonly baseDir: string,
     private readonly limits: ImageLimits,
+    /** URLs follow the server's outbound rules (ALLOWED_FETCH_HOSTS, ALLOWED_FETCH_PORTS). */
+    private readonly policy: OutboundPolicy,
   ) {}
 
   loader(allowRawBase64: boolean): ImageLoader {
@@ -37,7 +40,7 @@ export class CliImageInput {
 
   private async load(field: string, value: string, allowRawBase64: boolean): Promise<RawImage> {
     const v = value.trim();
-    if (isUrl(v) || /^data:/i.test(v)) return loadImageField(field, v, { allowRawBase64, limits: this.limits });
+    if (isUrl(v) || /^data:/i.test(v)) return loadImageField(field, v, { allowRawBase64, limits: this.limits, policy: this.policy });
     let file: string;
     try {
       file = /^file:/i.test(v) ? fileURLToPath(v) : path.resolve(this.baseDir, v);
@@ -50,7 +53,7 @@ export class CliImageInput {
       return this.readFile(field, v, file, stat.size);
     }
     if (allowRawBase64 || (v.length >= 64 && BASE64.test(v.replace(/\s+/g, '')))) {
-      return loadImageField(field, v, { allowRawBase64: true, limits: this.limits });
+      return loadImageField(field, v, { allowRawBase64: true, limits: this.limits, policy: this.policy });
     }
     const why = stat ? 'is not a file' : 'no such file';
     throw new ApiError(400, `${field}: ${why}: "${shorten(v)}" (relative paths are read from ${this.baseDir})`);

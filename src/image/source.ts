@@ -1,35 +1,43 @@
 import { ApiError } from '../util/errors.js';
 import type { ImageLimits } from '../config.js';
 import { decodeToRgb, ImageDecodeError } from './codec.js';
+import type { OutboundPolicy } from '../net/address-policy.js';
+import { guardedFetch, OutboundError } from '../net/guarded-fetch.js';
+import { redactUrl } from '../net/redact-url.js';
 import type { RawImage } from './types.js';
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?(;[\w-]+=[\w.+-]+)*;base64,/i;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
+const MAX_REDIRECTS = 3;
+
+export interface ImageFieldOptions {
+  allowRawBase64: boolean;
+  limits: ImageLimits;
+  /** Where URLs may point (config.outbound). */
+  policy: OutboundPolicy;
+}
 
 /**
  * Resolves a contract image field (an http(s) URL, a data: URI, or raw base64 when the request says
  * `base64: "yes"`) to decoded RGB pixels. Every failure is a 400 that names the field.
  */
-export async function loadImageField(
-  field: string,
-  value: string,
-  options: { allowRawBase64: boolean; limits: ImageLimits },
-): Promise<RawImage> {
-  const bytes = await readImageBytes(field, value.trim(), options);
+export async function loadImageField(field: string, value: string, options: ImageFieldOptions): Promise<RawImage> {
+  const trimmed = value.trim();
+  const bytes = await readImageBytes(field, trimmed, options);
   try {
     return await decodeToRgb(bytes, options.limits.maxPixels);
   } catch (err) {
-    if (err instanceof ImageDecodeError) throw new ApiError(400, `${field}: ${err.message}`);
-    throw err;
+    if (!(err instanceof ImageDecodeError)) throw err;
+    // What a fetched URL held is not described to the caller (it could tell what answers where).
+    if (isUrl(trimmed)) throw new ApiError(400, fetchFailedMessage(field, options.limits), { field, url: redactUrl(trimmed), reason: err.message });
+    throw new ApiError(400, `${field}: ${err.message}`);
   }
 }
 
-async function readImageBytes(
-  field: string,
-  value: string,
-  { allowRawBase64, limits }: { allowRawBase64: boolean; limits: ImageLimits },
-): Promise<Uint8Array> {
-  if (/^https?:\/\//i.test(value)) return fetchImage(field, value, limits);
+const isUrl = (value: string) => /^https?:\/\//i.test(value);
+
+async function readImageBytes(field: string, value: string, { allowRawBase64, limits, policy }: ImageFieldOptions): Promise<Uint8Array> {
+  if (isUrl(value)) return fetchImage(field, value, limits, policy);
   const dataUri = DATA_URI.exec(value);
   if (dataUri) return decodeBase64(field, value.slice(dataUri[0].length), limits);
   if (allowRawBase64) return decodeBase64(field, value, limits);
@@ -50,42 +58,26 @@ function decodeBase64(field: string, text: string, limits: ImageLimits): Uint8Ar
   return Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64');
 }
 
-async function fetchImage(field: string, url: string, limits: ImageLimits): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(limits.fetchTimeoutMs), redirect: 'follow' });
-  } catch (err) {
-    const e = err as Error;
-    const reason = e.name === 'TimeoutError' ? `timed out after ${limits.fetchTimeoutMs} ms` : causeOf(e);
-    throw new ApiError(400, `${field}: could not fetch ${url}: ${reason}`);
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new ApiError(400, `${field}: fetching ${url} failed with HTTP ${response.status}`);
-  }
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > limits.maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new ApiError(400, `${field}: ${url} is ${declared} bytes, over the limit of ${limits.maxBytes} bytes`);
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      total += chunk.length;
-      if (total > limits.maxBytes) {
-        throw new ApiError(400, `${field}: ${url} is over the limit of ${limits.maxBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(400, `${field}: reading ${url} failed: ${causeOf(err as Error)}`);
-  }
-  return Buffer.concat(chunks, total);
+/** The one answer for an image URL that was refused or could not be fetched or decoded: no detail for the caller. */
+export function fetchFailedMessage(field: string, limits: ImageLimits): string {
+  return `${field}: could not fetch the image (a public http(s) URL must answer within ${limits.fetchTimeoutMs} ms with an image of at most ${limits.maxBytes} bytes and ${limits.maxPixels} pixels; or send it inline as a data: URI)`;
 }
 
-function causeOf(err: Error): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? err.message;
+async function fetchImage(field: string, url: string, limits: ImageLimits, policy: OutboundPolicy): Promise<Uint8Array> {
+  const failed = (reason: string) => new ApiError(400, fetchFailedMessage(field, limits), { field, url: redactUrl(url), reason });
+  let response;
+  try {
+    response = await guardedFetch(url, {
+      method: 'GET',
+      headers: { 'user-agent': 'controlnet-server', accept: 'image/*' },
+      policy,
+      timeoutMs: limits.fetchTimeoutMs,
+      maxBytes: limits.maxBytes,
+      maxRedirects: MAX_REDIRECTS,
+    });
+  } catch (err) {
+    throw failed(err instanceof OutboundError ? err.message : String(err));
+  }
+  if (response.status < 200 || response.status >= 300) throw failed(`HTTP ${response.status}`);
+  return response.body;
 }

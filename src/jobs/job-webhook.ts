@@ -3,6 +3,7 @@ import type { JobRecord } from './record.js';
 import { failedBody, successBody } from './responses.js';
 import type { JobStore } from './store.js';
 import { deliverWebhook, type WebhookOptions } from './webhooks.js';
+import { redactUrl } from '../net/redact-url.js';
 
 export interface WebhookSenderDeps {
   store: JobStore;
@@ -31,7 +32,7 @@ export class WebhookSender {
         deliveries.push(d);
         await store.update(record.id, { webhookDeliveries: [...deliveries] });
       });
-      if (!ok) log.warn({ job: record.id, webhook: url }, 'webhook delivery failed after all attempts');
+      if (!ok) log.warn({ job: record.id, webhook: redactUrl(url), error: deliveries.at(-1)?.error }, 'webhook delivery failed after all attempts');
     })().catch((err) => log.error({ err, job: record.id }, 'webhook delivery crashed'));
     this.inFlight.add(delivery);
     void delivery.finally(() => this.inFlight.delete(delivery));

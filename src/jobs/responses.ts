@@ -1,4 +1,5 @@
 import { outputName } from './outputs.js';
+import { scrubPaths } from '../util/scrub-paths.js';
 import type { JobRecord } from './record.js';
 
 /**
@@ -35,7 +36,7 @@ export function failedBody(record: JobRecord) {
   return {
     status: 'failed' as const,
     id: Number(record.id),
-    message: record.error?.message ?? 'the job failed',
+    message: scrubPaths(record.error?.message ?? 'the job failed'),
     ...(record.response.trackId !== null ? { track_id: record.response.trackId } : {}),
     output: [] as string[],
   };

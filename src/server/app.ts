@@ -21,6 +21,8 @@ import { observabilityRoutes } from './routes/observability.js';
 import { playgroundRoutes } from './routes/playground.js';
 import { storageRoutes } from './routes/storage.js';
 import { registerRateLimit } from './rate-limit.js';
+import { errorBody, installNotFound, statusOf } from './error-shape.js';
+import { httpOptions, pathRoots } from './http-options.js';
 
 /** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
 export interface WorkerControl {
@@ -55,29 +57,29 @@ export interface AppContext {
 export const uploadStore = (ctx: AppContext): BlobStore | undefined => (ctx.objects?.enabled ? ctx.objects : ctx.sharedFiles);
 
 export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {
+  const roots = pathRoots(ctx.config);
   const app = Fastify({
     loggerInstance: logger,
     // Base64 images ride in the JSON body.
     bodyLimit: Math.ceil(ctx.config.image.maxBytes * 1.4) * 3 + 1024 * 1024,
+    ...httpOptions(ctx.config),
   }) as unknown as FastifyInstance;
 
-  // Every error answers in the contract's shape; only ApiErrors and Fastify's own 4xx reach the client verbatim.
+  // Every error answers in the contract's shape; only ApiErrors and Fastify's own 4xx reach the client (paths scrubbed).
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof QueueFullError) {
       ctx.metrics.rejectedRequest('queue_full');
       return reply.code(429).header('retry-after', '10').send({ status: 'error', message: error.message });
     }
-    const status = error instanceof ApiError ? error.statusCode : error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ status: 'error', message: error instanceof ApiError ? error.message : 'internal server error; see the server log' });
+    const status = statusOf(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else {
+      if (error instanceof ApiError && error.logDetail) request.log.warn(error.logDetail, 'request refused');
+      if (status !== 401) ctx.metrics.rejectedRequest('bad_request');
     }
-    if (status !== 401) ctx.metrics.rejectedRequest('bad_request');
-    return reply.code(status).send({ status: 'error', message: error.message });
+    return reply.code(status).send(errorBody(error, status, roots));
   });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ status: 'error', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
-  });
+  installNotFound(app);
 
   registerRateLimit(app, ctx.config);
   for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, storageRoutes, observabilityRoutes, playgroundRoutes]) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { startImageServer } from './image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from './image-server.js';
 import { testPng } from './images.js';
 import { API_KEY, startTestServer } from './server.js';
 import { startWebhookReceiver } from './webhook-server.js';
@@ -25,7 +25,7 @@ export function describeJobSystem(title: string, start: () => Promise<JobBackend
 
     beforeAll(async () => {
       backend = await start();
-      server = await startTestServer({ SYNC_TIMEOUT_S: '0', MAX_QUEUE: '3', WEBHOOK_BACKOFF_MS: '50', WEBHOOK_ATTEMPTS: '3', ...backend.env });
+      server = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES, SYNC_TIMEOUT_S: '0', MAX_QUEUE: '3', WEBHOOK_BACKOFF_MS: '50', WEBHOOK_ATTEMPTS: '3', ...backend.env });
       images = await startImageServer({ '/photo.png': { body: await testPng(64, 64) } });
     });
     afterAll(async () => {

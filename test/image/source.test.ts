@@ -2,10 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { loadImageField } from '../../src/image/source.js';
 import { ApiError } from '../../src/util/errors.js';
+import { parseAllowedHosts, STRICT_POLICY } from '../../src/net/address-policy.js';
 import { startImageServer } from '../helpers/image-server.js';
 import { testPng } from '../helpers/images.js';
 
 const limits = { fetchTimeoutMs: 500, maxBytes: 200_000, maxPixels: 1024 * 1024 };
+// The image server listens on 127.0.0.1: allowed the way an operator allows a LAN image host.
+const policy = { ...parseAllowedHosts('127.0.0.1'), allowedPorts: [] };
 let server: Awaited<ReturnType<typeof startImageServer>>;
 let png: Buffer;
 
@@ -25,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const load = (value: string, allowRawBase64 = false) => loadImageField('init_image', value, { allowRawBase64, limits });
+const load = (value: string, allowRawBase64 = false) => loadImageField('init_image', value, { allowRawBase64, limits, policy });
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
   const err = await p.then(() => null, (e) => e);
@@ -60,24 +63,41 @@ describe('loadImageField', () => {
     expect(err.message).toMatch(/^init_image: expected an http\(s\) URL or a data: URI/);
   });
 
-  it('names the field and the cause for every bad input', async () => {
-    expect((await rejection(load(server.url('/missing.png')))).message).toMatch(/init_image: .*HTTP 404/);
-    expect((await rejection(load(server.url('/oops')))).message).toMatch(/HTTP 500/);
-    expect((await rejection(load(server.url('/page.html')))).message).toMatch(/init_image: not a decodable image/);
-    expect((await rejection(load(server.url('/big.bin')))).message).toMatch(/over the limit of 200000 bytes/);
-    expect((await rejection(load(server.url('/slow.png')))).message).toMatch(/timed out after 500 ms/);
-    expect((await rejection(load('!!!not base64!!!', true))).message).toBe('init_image: not valid base64 image data');
-    expect((await rejection(load(Buffer.from('plain text').toString('base64'), true))).message).toMatch(/not a decodable image/);
+  it('answers one neutral message for every failed fetch, and keeps the cause for the log', async () => {
+    const neutral = /^init_image: could not fetch the image \(a public http\(s\) URL must answer within 500 ms with an image of at most 200000 bytes/;
     const closed = await startImageServer({});
     const deadUrl = closed.url('/x.png');
     await closed.close();
-    expect((await rejection(load(deadUrl))).message).toMatch(/could not fetch .*ECONNREFUSED/);
+    const cases: [string, RegExp][] = [
+      [server.url('/missing.png'), /HTTP 404/],
+      [server.url('/oops?token=s3cret'), /HTTP 500/],
+      [server.url('/page.html'), /not a decodable image/],
+      [server.url('/big.bin'), /over the limit of 200000 bytes/],
+      [server.url('/slow.png'), /timed out after 500 ms/],
+      [deadUrl, /ECONNREFUSED/],
+    ];
+    for (const [url, cause] of cases) {
+      const err = await rejection(load(url));
+      expect(err.message, url).toMatch(neutral);
+      expect(err.message).not.toMatch(/127\.0\.0\.1|HTTP|ECONN|decodable|timed out/);
+      expect(String(err.logDetail?.reason), url).toMatch(cause);
+      expect(err.logDetail?.url).not.toContain('s3cret');
+    }
+    expect((await rejection(load('!!!not base64!!!', true))).message).toBe('init_image: not valid base64 image data');
+    // Inline data is the caller's own: its decoding error is described.
+    expect((await rejection(load(Buffer.from('plain text').toString('base64'), true))).message).toMatch(/not a decodable image/);
+  });
+
+  it('refuses the loopback image server without the allow-list, with the same message', async () => {
+    const err = await rejection(loadImageField('control_image', server.url('/ok.png'), { allowRawBase64: false, limits, policy: STRICT_POLICY }));
+    expect(err.message).toMatch(/^control_image: could not fetch the image/);
+    expect(String(err.logDetail?.reason)).toMatch(/refused 127\.0\.0\.1: 127\.0\.0\.1 is a loopback address/);
   });
 
   it('refuses images over the pixel limit', async () => {
     const huge = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#000' } }).png().toBuffer();
     const err = await rejection(
-      loadImageField('mask_image', `data:image/png;base64,${huge.toString('base64')}`, { allowRawBase64: false, limits }),
+      loadImageField('mask_image', `data:image/png;base64,${huge.toString('base64')}`, { allowRawBase64: false, limits, policy }),
     );
     expect(err.message).toBe(`mask_image: image is larger than the limit of ${1024 * 1024} pixels`);
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startImageServer } from '../helpers/image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-server.js';
 import { testPng } from '../helpers/images.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -22,7 +22,7 @@ describe('restarts lose nothing', () => {
   it('after kill -9, every accepted job finishes or fails with a reason, and finished outputs stay fetchable', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cn-kill-'));
     try {
-      const env = { DATA_DIR: dataDir, API_KEYS: API_KEY, SYNC_TIMEOUT_S: '0' };
+      const env = { ...ALLOW_LOOPBACK_FETCHES, DATA_DIR: dataDir, API_KEYS: API_KEY, SYNC_TIMEOUT_S: '0' };
       const first = await startServerProcess(env);
       const ids: number[] = [];
       for (let i = 0; i < 5; i++) ids.push((await first.post('/api/v1/enterprise/controlnet', job({ seed: i }))).json.id);
@@ -59,7 +59,7 @@ describe('restarts lose nothing', () => {
   }, 120_000);
 
   it('graceful shutdown finishes the running job, refuses new ones, and leaves queued jobs for the next start', async () => {
-    const server = await startTestServer({ SYNC_TIMEOUT_S: '0' });
+    const server = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES, SYNC_TIMEOUT_S: '0' });
     const post = (payload: object) => server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
     const running = (await post(job({ seed: 1 }))).json().id;
     const queued = (await post(job({ seed: 2 }))).json().id;
@@ -71,7 +71,7 @@ describe('restarts lose nothing', () => {
     expect((await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
     await closing;
 
-    const next = await startTestServer({ SYNC_TIMEOUT_S: '30' }, server.dataDir);
+    const next = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES, SYNC_TIMEOUT_S: '30' }, server.dataDir);
     try {
       expect((await next.jobs.get(String(running)))?.state).toBe('succeeded');
       const finished = await next.jobs.waitFinished(String(queued), 30_000);

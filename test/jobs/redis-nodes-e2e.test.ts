@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/jobs/redis-keys.js';
 import { RedisJobStore } from '../../src/jobs/redis-store.js';
 import type { JobRecord } from '../../src/jobs/record.js';
-import { startImageServer } from '../helpers/image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-server.js';
 import { testPng } from '../helpers/images.js';
 import { describeWithRedis, startRedisServer } from '../helpers/redis-server.js';
 import { API_KEY } from '../helpers/server.js';
@@ -34,7 +34,7 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
     const node = (env: Record<string, string>, args: string[] = []) => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cn-node-'));
       dirs.push(dir);
-      return startServerProcess({ QUEUE: redis.url, DATA_DIR: dir, API_KEYS: API_KEY, ADMIN_API_KEYS: API_KEY, SYNC_TIMEOUT_S: '0', MAX_QUEUE: '2', JOB_LOCK_MS: '1500', STALLED_CHECK_MS: '500', ...env }, args);
+      return startServerProcess({ ...ALLOW_LOOPBACK_FETCHES, QUEUE: redis.url, DATA_DIR: dir, API_KEYS: API_KEY, ADMIN_API_KEYS: API_KEY, SYNC_TIMEOUT_S: '0', MAX_QUEUE: '2', JOB_LOCK_MS: '1500', STALLED_CHECK_MS: '500', ...env }, args);
     };
     [api1, api2, workers.w1, workers.w2] = await Promise.all([
       node({}, ['--role', 'api']),

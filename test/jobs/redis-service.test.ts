@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { describeJobSystem } from '../helpers/job-suite.js';
-import { startImageServer } from '../helpers/image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-server.js';
 import { testPng } from '../helpers/images.js';
 import { describeWithRedis, startRedisServer } from '../helpers/redis-server.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
@@ -23,7 +23,7 @@ describeWithRedis('Redis queue roles: API nodes run nothing, worker nodes take t
   let redis: Awaited<ReturnType<typeof startRedisServer>>;
   let images: Awaited<ReturnType<typeof startImageServer>>;
   let api: Server;
-  const env = () => ({ QUEUE: redis.url, SYNC_TIMEOUT_S: '0', MAX_ATTEMPTS: '2', JOB_LOCK_MS: '1000', STALLED_CHECK_MS: '300' });
+  const env = () => ({ ...ALLOW_LOOPBACK_FETCHES, QUEUE: redis.url, SYNC_TIMEOUT_S: '0', MAX_ATTEMPTS: '2', JOB_LOCK_MS: '1000', STALLED_CHECK_MS: '300' });
   const worker = (name: string) => startTestServer({ ...env(), ROLE: 'worker', NODE_NAME: name });
 
   beforeAll(async () => {
@@ -111,7 +111,7 @@ describeWithRedis('Redis queue after Redis itself restarts', () => {
   it('a node keeps taking and running jobs once a restarted Redis is back', async () => {
     let redis = await startRedisServer();
     const images = await startImageServer({ '/photo.png': { body: await testPng(64, 64) } });
-    const node = await startTestServer({ QUEUE: redis.url, NODE_NAME: 'survivor', SYNC_TIMEOUT_S: '0' });
+    const node = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES, QUEUE: redis.url, NODE_NAME: 'survivor', SYNC_TIMEOUT_S: '0' });
     try {
       const submit = async (seed: number) => {
         const res = await node.app.inject({

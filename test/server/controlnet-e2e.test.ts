@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { startImageServer } from '../helpers/image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-server.js';
 import { halfMaskPng, testPng } from '../helpers/images.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
 
@@ -18,7 +18,7 @@ let images: Awaited<ReturnType<typeof startImageServer>>;
 let photo: Buffer;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES });
   photo = await testPng(160, 120);
   images = await startImageServer({ '/photo.png': { body: photo }, '/mask.png': { body: await halfMaskPng(160, 120) } });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { startImageServer } from '../helpers/image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-server.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
 import { makeHint } from '../../src/preprocessors/registry.js';
 import { decodeToRgb } from '../../src/image/codec.js';
@@ -11,7 +11,7 @@ let server: Awaited<ReturnType<typeof startTestServer>>;
 let images: Awaited<ReturnType<typeof startImageServer>>;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES });
   images = await startImageServer({ '/coffee.png': { body: photo } });
 });
 afterAll(async () => {
@@ -53,7 +53,7 @@ describe('POST /api/v1/enterprise/controlnet/detect', () => {
     const depth = await detect({ controlnet_type: 'depth', image: images.url('/coffee.png') });
     expect(depth.statusCode).toBe(400);
     expect(depth.json().message).toMatch(/annotators/);
-    expect((await detect({ controlnet_type: 'canny', image: images.url('/missing.png') })).json().message).toMatch(/^image: fetching .* HTTP 404/);
+    expect((await detect({ controlnet_type: 'canny', image: images.url('/missing.png') })).json().message).toMatch(/^image: could not fetch the image \(/);
     expect((await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet/detect', payload: { key: 'x', controlnet_type: 'canny' } })).statusCode).toBe(401);
   });
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
-import { startImageServer } from '../helpers/image-server.js';
+import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-server.js';
 import { testPng } from '../helpers/images.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   cpSync(path.join(MODELS_DIR, 'tiny-sd15'), path.join(imports, 'my-model'), { recursive: true });
   cpSync(path.join(MODELS_DIR, 'controlnet', 'depth'), path.join(imports, 'my-depth'), { recursive: true });
   cpSync(path.join(MODELS_DIR, 'tiny-sd15', 'vae_decoder'), path.join(imports, 'my-vae', 'vae_decoder'), { recursive: true });
-  server = await startTestServer({ MODELS_DIR: modelsCopy });
+  server = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES, MODELS_DIR: modelsCopy });
   images = await startImageServer({ '/photo.png': { body: await testPng(64, 64) } });
 });
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { checkKey } from '../auth.js';
 import { buildSpec, requestMeta, validateRequest } from '../generation-spec.js';
 import { loadImageField } from '../../image/source.js';
 import { ApiError } from '../../util/errors.js';
+import { scrubPaths } from '../../util/scrub-paths.js';
 import type { JobRecord } from '../../jobs/record.js';
 import { processingBody, successBody } from '../../jobs/responses.js';
 
@@ -14,7 +15,7 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     if (!ctx.jobs.accepting) throw new ApiError(503, 'the server is shutting down; retry on another node or later');
     const { req, plan } = validateRequest(raw, ctx.models.catalog(), ctx.defaultModel());
     const spec = await buildSpec(req, plan, {
-      loadImage: (field, value) => loadImageField(field, value, { allowRawBase64: req.base64, limits: ctx.config.image }),
+      loadImage: (field, value) => loadImageField(field, value, { allowRawBase64: req.base64, limits: ctx.config.image, policy: ctx.config.outbound }),
       newId: () => ctx.jobs.newId(),
     });
     const record = await ctx.jobs.submit(spec, {
@@ -37,8 +38,9 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
   app.post('/controlnet', handler);
 };
 
-export function baseUrlOf(ctx: AppContext, request: FastifyRequest): string {
-  return ctx.config.publicUrl || `${request.protocol}://${request.host}`;
+/** Output URLs start with PUBLIC_URL (or http://HOST:PORT on loopback), never with the request's Host header. */
+export function baseUrlOf(ctx: AppContext, _request?: FastifyRequest): string {
+  return ctx.config.publicUrl;
 }
 
 /** A finished job as the contract answers it: success body, or the failure as an error. */
@@ -48,5 +50,5 @@ export async function finishedResponse(ctx: AppContext, record: JobRecord, reply
     return successBody(record, ctx.jobs);
   }
   const status = record.error?.clientError ? 400 : 500;
-  return reply.code(status).send({ status: 'error', id: Number(record.id), message: record.error?.message ?? 'the job failed' });
+  return reply.code(status).send({ status: 'error', id: Number(record.id), message: scrubPaths(record.error?.message ?? 'the job failed') });
 }

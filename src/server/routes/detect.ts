@@ -6,6 +6,7 @@ import { describeIssues } from '../contract.js';
 import { intField, textField, yesNoField, seedField } from '../fields.js';
 import { ApiError, badRequest } from '../../util/errors.js';
 import { loadImageField } from '../../image/source.js';
+import { scrubPaths } from '../../util/scrub-paths.js';
 import { encodePng } from '../../image/codec.js';
 import { HINT_TYPES } from '../../preprocessors/registry.js';
 
@@ -39,7 +40,7 @@ export const detectRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     const field = req.image ? 'image' : 'init_image';
     const source = req.image ?? req.init_image;
     if (!source) throw badRequest('image: required (a URL, a data: URI, or base64 with "base64": "yes")');
-    const load = (f: string, v: string) => loadImageField(f, v, { allowRawBase64: req.base64, limits: ctx.config.image });
+    const load = (f: string, v: string) => loadImageField(f, v, { allowRawBase64: req.base64, limits: ctx.config.image, policy: ctx.config.outbound });
     const [image, mask] = await Promise.all([load(field, source), req.mask_image ? load('mask_image', req.mask_image) : null]);
     const result = await ctx.workers.hint({
       type,
@@ -55,7 +56,7 @@ export const detectRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
         mask: mask ?? undefined,
       },
     });
-    if (!result.ok) throw new ApiError(result.clientError ? 400 : 500, result.clientError ? result.message : 'hint failed; see the server log');
+    if (!result.ok) throw new ApiError(result.clientError ? 400 : 500, result.clientError ? scrubPaths(result.message) : 'hint failed; see the server log');
     const png = await encodePng(result.image);
     if (req.base64) return { status: 'success', controlnet_type: type, width: result.image.width, height: result.image.height, output: [png.toString('base64')] };
     return reply.header('content-type', 'image/png').send(png);

@@ -51,6 +51,8 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     const id = jobId(request.params.id, 'id');
     const first = await jobFor(caller, id, 'id');
     reply.hijack();
+    // A long response, not a slow request: the idle-socket timeout does not apply (keep-alive comments flow every 15 s).
+    request.raw.socket.setTimeout(0);
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

@@ -255,7 +255,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     // Other API nodes (behind the same load balancer) serve it from the shared store (S3 when configured, else Redis).
     await uploadStore(ctx)?.put(`uploads/${name}`, bytes, UPLOAD_TTL_MS);
     const s3 = ctx.objects?.enabled ? ctx.objects.location : null;
-    const link = s3?.publicUrl ? `${s3.publicUrl}/uploads/${name}` : `${ctx.config.publicUrl || `${request.protocol}://${request.host}`}/uploads/${name}`;
+    const link = s3?.publicUrl ? `${s3.publicUrl}/uploads/${name}` : `${ctx.config.publicUrl}/uploads/${name}`;
     return { status: 'success', link, output: [link] };
   });
 };
