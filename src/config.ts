@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
-import { parseWarmupSizes, type WarmupSize } from './pipeline/warmup-sizes.js';
+import { parseWarmupSizes } from './pipeline/warmup-sizes.js';
+import type { WarmupSize } from './domain/index.js';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
 export interface ServerConfig {

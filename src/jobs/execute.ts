@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
+import type { GenerationResult, GenerationSpec, ProgressEvent } from '../domain/index.js';
 import { JobFailedError } from '../worker/worker-client.js';
 import { workSizeOf, type EtaEstimator } from './eta.js';
 import type { JobEvent } from './events.js';

@@ -5,10 +5,8 @@ import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
 import type { BlobStore } from '../jobs/store.js';
 import { QueueFullError } from '../jobs/queue.js';
-import type { LoadedReport } from '../pipeline/model-sessions.js';
-import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { Metrics } from './metrics.js';
-import type { HintReply, HintRequest } from '../worker/protocol.js';
+import type { WorkerControl } from '../domain/index.js';
 import { detectRoutes } from './routes/detect.js';
 import { controlNetRoutes } from './routes/controlnet.js';
 import { fetchRoutes } from './routes/fetch.js';
@@ -17,16 +15,7 @@ import { healthRoutes } from './routes/health.js';
 import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
 
-/** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
-export interface WorkerControl {
-  preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null>;
-  loaded(): Promise<LoadedReport[]>;
-  release(prefix?: string): Promise<number>;
-  /** Re-initialises the workers (restart_server): running jobs finish first. */
-  restart(): Promise<void>;
-  /** A hint preview (detect endpoint). */
-  hint(request: HintRequest): Promise<HintReply>;
-}
+export type { WorkerControl };
 
 /** What the routes need; built by main.ts (or a test) and shared by every plugin. */
 export interface AppContext {

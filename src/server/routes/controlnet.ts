@@ -8,7 +8,7 @@ import { loadImageField } from '../../image/source.js';
 import { ApiError, badRequest } from '../../util/errors.js';
 import type { JobRecord } from '../../jobs/record.js';
 import { processingBody, successBody } from '../../jobs/responses.js';
-import type { GenerationSpec } from '../../pipeline/spec.js';
+import type { GenerationSpec } from '../../domain/index.js';
 
 /** Seeds past 2^53 are echoed as strings so JSON clients do not round them. */
 const seedForJson = (seed: bigint) => (seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString());
