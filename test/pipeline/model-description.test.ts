@@ -15,6 +15,7 @@ import type { BaseModelFiles } from '../../src/domain/index.js';
 import { checkControlNetFits } from '../../src/pipeline/controlnet-fit.js';
 import { guessModeScales } from '../../src/pipeline/model-description.js';
 import { ModelSessions } from '../../src/pipeline/model-sessions.js';
+import { warmUp } from '../../src/pipeline/warmup.js';
 import { residualLayout, slotsFromBlocks } from '../../src/pipeline/residual-layout.js';
 import { scanModels } from '../../src/runtime/catalog.js';
 import { SignatureError, type ControlNetSignature, type TensorSpec } from '../../src/runtime/signatures.js';
@@ -96,6 +97,13 @@ describe('model description', () => {
     const outputs = [0, 0, 0, 1, 1, 1, 1].map((_, i) => spec(`r${i}`, ['b', 8, i < 2 ? 'h' : 'h_div2', i < 2 ? 'w' : 'w_div2']));
     const cn = { sample: spec('sample', ['b', 4, 'h', 'w']), outputs, pooled: false } as unknown as ControlNetSignature;
     expect(() => checkControlNetFits('m', model, cn, 'c')).toThrow(/its residual 2 \("r2"\) is at 1\/2 of the latent size where the UNet takes it at the latent size/);
+  });
+});
+
+describe('warm-up on another topology', () => {
+  it('runs the 2-block ControlNet, UNet and VAE decoder through the generation\'s own stages', async () => {
+    const [report] = await warmUp(sessions, models.get('tiny-2block')!, [controlnets.get('tiny-2block')!.get('canny')!], [{ width: 64, height: 48 }]);
+    expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
   });
 });
 
