@@ -69,9 +69,17 @@ export function describeModel(model: BaseModelFiles, parts: DescribedParts): Mod
     throw err;
   }
 
+  const unetIn = staticDim(unet.sample.shape[1]);
+  const unetOut = staticDim(unet.output.shape[1]);
+  if (unetIn !== null && unetOut !== null && unetIn !== unetOut) {
+    throw new SignatureError(
+      `model ${model.id}: the UNet takes ${unetIn} channels and predicts ${unetOut} (an inpainting UNet, latents + mask + masked image?); ` +
+        'only UNets that denoise their own latents are supported',
+    );
+  }
   const latentChannels =
-    staticDim(unet.sample.shape[1]) ?? staticDim(vaeDecoder.input.shape[1]) ?? numberOr(vaeConfig.latent_channels) ?? numberOr(unetConfig.in_channels) ?? 4;
-  const decoderIn = staticDim(vaeDecoder.input.shape[1]);
+    unetIn ?? unetOut ?? staticDim(vaeDecoder.input.shape[1]) ?? numberOr(vaeConfig.latent_channels) ?? numberOr(unetConfig.out_channels) ?? 4;
+  const decoderIn = staticDim(vaeDecoder.input.shape[1]) ?? numberOr(vaeConfig.latent_channels);
   if (decoderIn !== null && decoderIn !== latentChannels) {
     throw new SignatureError(`model ${model.id}: the UNet works on ${latentChannels} latent channels but the VAE decoder takes ${decoderIn}`);
   }

@@ -13,12 +13,15 @@ import { TINY_2BLOCK, TINY_3BLOCK, TINY_SD2 } from '../../scripts/tiny-models/sd
 import { builtinTokenizerFiles } from '../../scripts/tiny-models/tokenizer/clip-tokenizer-files.js';
 import type { BaseModelFiles } from '../../src/domain/index.js';
 import { checkControlNetFits } from '../../src/pipeline/controlnet-fit.js';
-import { guessModeScales } from '../../src/pipeline/model-description.js';
+import { describeModel, guessModeScales } from '../../src/pipeline/model-description.js';
 import { ModelSessions } from '../../src/pipeline/model-sessions.js';
 import { warmUp } from '../../src/pipeline/warmup.js';
 import { residualLayout, slotsFromBlocks } from '../../src/pipeline/residual-layout.js';
 import { scanModels } from '../../src/runtime/catalog.js';
-import { SignatureError, type ControlNetSignature, type TensorSpec } from '../../src/runtime/signatures.js';
+import { SignatureError, unetSignature, type ControlNetSignature, type TensorSpec } from '../../src/runtime/signatures.js';
+import { TINY } from '../../scripts/tiny-models/sd/config.js';
+import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
+import { session } from '../tiny-models/helpers.js';
 import { MODELS_DIR } from '../helpers/models.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'model-description-'));
@@ -80,6 +83,21 @@ describe('model description', () => {
     const vocab = JSON.parse(readFileSync(path.join(models.get('tiny-sd2')!.tokenizerDir, 'vocab.json'), 'utf8')) as Record<string, number>;
     expect(tokenizer.padId).toBe(vocab['!']);
     expect(Array.from(tokenizer.encode('a cat').ids.slice(-3))).toEqual([vocab['!'], vocab['!'], vocab['!']]);
+  });
+
+  it('refuses parts that do not fit each other when the model loads: an inpainting UNet, text of another width', async () => {
+    const base = models.get('tiny-sd15')!;
+    const [textEncoder, vae, tokenizer, sd2Text] = await Promise.all([
+      sessions.textEncoder(base.textEncoder),
+      sessions.vaeDecoder(base.vaeDecoder),
+      sessions.tokenizer(base.tokenizerDir),
+      sessions.textEncoder(models.get('tiny-sd2')!.textEncoder),
+    ]);
+    const unet = (await sessions.unet(base.unet)).signature;
+    const inpainting = unetSignature(await session(buildUNet({ ...TINY, unet: { ...TINY.unet, inChannels: 9 } }, FP32_FORMAT)));
+    const parts = { unet, textEncoder: textEncoder.signature, vaeDecoder: vae.signature, tokenizer };
+    expect(() => describeModel(base, { ...parts, unet: inpainting })).toThrow(/model tiny-sd15: the UNet takes 9 channels and predicts 4 \(an inpainting UNet/);
+    expect(() => describeModel(base, { ...parts, textEncoder: sd2Text.signature })).toThrow('model tiny-sd15: the text encoder gives 1024-wide states but the UNet attends to 32');
   });
 
   it('refuses a ControlNet of another topology, naming both', async () => {
