@@ -84,7 +84,7 @@ function fromSymbols(residuals: readonly TensorSpec[], sample: TensorSpec): numb
   let previous: string | null = null;
   for (const s of symbols as string[]) {
     if (!seen.has(s)) seen.set(s, seen.size);
-    else if (s !== previous && seen.get(s) !== seen.size - 1) return null;
+    else if (s !== previous) return null;
     levels.push(seen.get(s)!);
     previous = s;
   }

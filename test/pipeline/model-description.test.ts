@@ -133,6 +133,11 @@ describe('residual layout', () => {
   it('reads export_onnx.py\'s axis names, the generator\'s and static sizes', () => {
     expect(residualLayout(shapes(twoBlock, (l) => (l === 0 ? 'height' : `height_div${2 ** l}`)), sample).map((s) => s.level)).toEqual(twoBlock);
     expect(residualLayout(shapes(twoBlock, (l) => (l === 0 ? 'height' : `ceil(height/${2 ** l})`)), sample).map((s) => s.level)).toEqual(twoBlock);
+    const runs = ['height', 'height', 'height', 'h2', 'h2', 'h2', 'h2'];
+    expect(residualLayout(runs.map((h, i) => spec(`r${i}`, ['batch', 8, h, h])), sample).map((s) => s.level)).toEqual(twoBlock);
+    // Not in runs (and 11 down residuals fit no block structure): refused, not guessed.
+    const broken = ['height', 'h2', 'height', ...Array<string>(9).fill('h2')];
+    expect(() => residualLayout(broken.map((h, i) => spec(`r${i}`, ['batch', 3, h, h])), sample)).toThrow(/cannot tell/);
     const fixed = spec('sample', [2, 4, 64, 64]);
     expect(residualLayout(shapes(twoBlock, (l) => 64 / 2 ** l), fixed).map((s) => s.level)).toEqual(twoBlock);
   });
