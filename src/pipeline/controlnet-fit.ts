@@ -15,6 +15,10 @@ export function checkControlNetFits(modelId: string, model: Pick<ModelDescriptio
   const prefix = `ControlNet "${controlnetName}" does not fit model "${modelId}"'s UNet`;
   const want = model.residuals;
   const outs = controlnet.outputs;
+  if (controlnet.addedConditions.length > 0) {
+    const names = controlnet.addedConditions.map((s) => s.name).join(', ');
+    throw new SignatureError(`${prefix}: it takes ${names} (SDXL's added conditions), which an SD 1.x/2.x UNet does not`);
+  }
   if (outs.length !== want.length) {
     throw new SignatureError(`${prefix}: it returns ${counted(outs.length)} where the UNet takes ${counted(want.length)} (a ControlNet for another base model?)`);
   }

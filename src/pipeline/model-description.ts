@@ -59,6 +59,13 @@ export interface DescribedParts {
 /** Builds the description; a model whose graphs contradict each other fails with a SignatureError naming them. */
 export function describeModel(model: BaseModelFiles, parts: DescribedParts): ModelDescription {
   const { unet, textEncoder, vaeDecoder, tokenizer } = parts;
+  if (unet.addedConditions.length > 0) {
+    // The seam for SDXL: a family module (family/) that supplies these inputs; none exists yet.
+    throw new SignatureError(
+      `model ${model.id}: its UNet also takes ${unet.addedConditions.map((s) => s.name).join(', ')} (SDXL's added conditions); ` +
+        'this server has model-family modules for SD 1.x/2.x only',
+    );
+  }
   const unetConfig = model.configs?.unet ?? {};
   const vaeConfig = model.configs?.vae ?? {};
   let residuals: ResidualSlot[];

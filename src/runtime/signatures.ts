@@ -19,6 +19,8 @@ export interface UNetSignature {
   hiddenStates: TensorSpec;
   /** The down-block residuals (12 for SD 1.x/2.x), then the mid-block residual. */
   residuals: TensorSpec[];
+  /** 2-D inputs beside the text states: SDXL's added conditions (text_embeds, time_ids); none for SD 1.x/2.x. */
+  addedConditions: TensorSpec[];
   output: TensorSpec;
   floatType: FloatType;
   /** The batch size the graph was exported with, when it is fixed (null: any batch). */
@@ -34,6 +36,8 @@ export interface ControlNetSignature {
   scale?: TensorSpec;
   /** The down-block residuals (12 for SD 1.x/2.x), then the mid-block residual. */
   outputs: TensorSpec[];
+  /** 2-D inputs: SDXL's added conditions (text_embeds, time_ids); none for SD 1.x/2.x. */
+  addedConditions: TensorSpec[];
   floatType: FloatType;
   batch: number | null;
   /** global_pool_conditions (shuffle): every output is [b, C, 1, 1] and broadcasts over the UNet's residual. */
@@ -148,6 +152,7 @@ export function unetSignature(session: ort.InferenceSession, model = 'unet'): UN
     timestep,
     hiddenStates,
     residuals: orderResiduals(residuals),
+    addedConditions: inputs.filter((s) => rank(s) === 2),
     output,
     floatType: floatTypeOf(sample, `${model} input`),
     batch: staticBatch(sample),
@@ -175,6 +180,7 @@ export function controlNetSignature(session: ort.InferenceSession, model = 'cont
     cond,
     scale,
     outputs: orderResiduals(outs),
+    addedConditions: inputs.filter((s) => rank(s) === 2),
     floatType: floatTypeOf(sample, `${model} input`),
     batch: staticBatch(sample),
     pooled: outs.every((s) => s.shape[2] === 1 && s.shape[3] === 1),

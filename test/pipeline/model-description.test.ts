@@ -100,6 +100,23 @@ describe('model description', () => {
     expect(() => describeModel(base, { ...parts, textEncoder: sd2Text.signature })).toThrow('model tiny-sd15: the text encoder gives 1024-wide states but the UNet attends to 32');
   });
 
+  it('names SDXL\'s added conditions, for which no family module exists yet', async () => {
+    const base = models.get('tiny-sd15')!;
+    const [textEncoder, vae, tokenizer] = await Promise.all([
+      sessions.textEncoder(base.textEncoder),
+      sessions.vaeDecoder(base.vaeDecoder),
+      sessions.tokenizer(base.tokenizerDir),
+    ]);
+    const g = buildUNet(TINY, FP32_FORMAT);
+    g.input('text_embeds', 'float32', ['batch', 32]);
+    g.input('time_ids', 'float32', ['batch', 6]);
+    const unet = unetSignature(await session(g));
+    expect(unet.addedConditions.map((s) => s.name)).toEqual(['text_embeds', 'time_ids']);
+    expect(() => describeModel(base, { unet, textEncoder: textEncoder.signature, vaeDecoder: vae.signature, tokenizer })).toThrow(
+      "model tiny-sd15: its UNet also takes text_embeds, time_ids (SDXL's added conditions); this server has model-family modules for SD 1.x/2.x only",
+    );
+  });
+
   it('refuses a ControlNet of another topology, naming both', async () => {
     const [sd15, twoBlock] = await Promise.all([describeId('tiny-sd15'), describeId('tiny-2block')]);
     const cn = await sessions.controlnet(controlnets.get('tiny-2block')!.get('canny')!);
@@ -113,7 +130,7 @@ describe('model description', () => {
   it('refuses a ControlNet whose residuals sit at other levels even when count and channels agree', () => {
     const model = { residuals: slotsFromBlocks([8, 8], [2, 2]) };
     const outputs = [0, 0, 0, 1, 1, 1, 1].map((_, i) => spec(`r${i}`, ['b', 8, i < 2 ? 'h' : 'h_div2', i < 2 ? 'w' : 'w_div2']));
-    const cn = { sample: spec('sample', ['b', 4, 'h', 'w']), outputs, pooled: false } as unknown as ControlNetSignature;
+    const cn = { sample: spec('sample', ['b', 4, 'h', 'w']), outputs, addedConditions: [], pooled: false } as unknown as ControlNetSignature;
     expect(() => checkControlNetFits('m', model, cn, 'c')).toThrow(/its residual 2 \("r2"\) is at 1\/2 of the latent size where the UNet takes it at the latent size/);
   });
 });
