@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { generate } from '../src/pipeline/generate.js';
 import { ModelSessions } from '../src/pipeline/model-sessions.js';
-import type { GenerationResult, GenerationSpec } from '../src/pipeline/spec.js';
+import type { GenerationResult, GenerationSpec } from '../src/domain/index.js';
 import { scanModels } from '../src/runtime/catalog.js';
 
 const { values: args } = parseArgs({

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
-import { parseWarmupSizes, type WarmupSize } from './pipeline/warmup-sizes.js';
+import { parseWarmupSizes } from './pipeline/warmup-sizes.js';
+import type { WarmupSize } from './domain/index.js';
 import { checkS3Settings, S3SettingError, type S3SettingName, type S3Settings } from './jobs/s3-settings.js';
 import { parseAllowedHosts, parseAllowedPorts, type OutboundPolicy } from './net/address-policy.js';
 

@@ -104,8 +104,8 @@ function setFolder(set: ModelSetConfig, variant: Variant): string {
   return variant === 'fp32' ? set.baseName : `${set.baseName}-${variant}`;
 }
 
-/** Writes one variant of one config: the base folder and its ControlNets. */
-function writeSet(out: string, set: ModelSetConfig, format: ExportFormat, tokenizer: TokenizerFiles, controlnets: readonly ControlNetName[]): GeneratedFile[] {
+/** Writes one variant of one config: the base folder and its ControlNets (no stamp: tests write sets of their own). */
+export function writeSet(out: string, set: ModelSetConfig, format: ExportFormat, tokenizer: TokenizerFiles, controlnets: readonly ControlNetName[]): GeneratedFile[] {
   const base = join(out, setFolder(set, format.variant));
   const files: GeneratedFile[] = [];
   const text = (path: string, contents: string) => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
-import { JobFailedError } from '../worker/worker-client.js';
+import type { GenerationResult, GenerationSpec, ProgressEvent } from '../domain/index.js';
+import { JobFailedError } from '../domain/index.js';
 import { workSizeOf, type EtaEstimator } from './eta.js';
 import type { JobEvent } from './events.js';
 import type { JobRecord, JobResult } from './record.js';

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { LoadedReport } from '../pipeline/model-sessions.js';
-import type { BaseModelFiles } from '../pipeline/spec.js';
-import type { WorkerControl } from '../server/app.js';
-import type { HintReply, HintRequest } from '../worker/protocol.js';
+import type { BaseModelFiles, HintReply, HintRequest, LoadedReport, WorkerControl } from '../domain/index.js';
 import type { RedisConnections } from './redis-connections.js';
 import { RedisBlobStore } from './redis-blob-store.js';
 import { decodeRaw, encodeRaw } from './spec-codec.js';

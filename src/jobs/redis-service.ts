@@ -1,6 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+import type { GenerationResult, GenerationSpec } from '../domain/index.js';
 import { EtaEstimator, fractionDone, workSizeOf } from './eta.js';
 import { JobEvents, type JobEvent } from './events.js';
 import { executeJob, failurePatch, type ExecuteContext, type JobPatch, type JobRunner } from './execute.js';

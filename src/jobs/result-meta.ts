@@ -1,4 +1,4 @@
-import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+import type { GenerationResult, GenerationSpec } from '../domain/index.js';
 
 /** The meta fields only the finished generation knows (what really ran). */
 export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: GenerationResult): Record<string, unknown> {

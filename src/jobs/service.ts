@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { GenerationResult, GenerationSpec } from '../pipeline/spec.js';
+import type { GenerationResult, GenerationSpec } from '../domain/index.js';
 import { EtaEstimator, fractionDone, workSizeOf } from './eta.js';
 import { JobEvents, type JobEvent } from './events.js';
 import { executeJob, failurePatch, type ExecuteContext, type JobRunner } from './execute.js';

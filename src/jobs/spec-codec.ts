@@ -1,5 +1,5 @@
 import type { RawImage } from '../image/types.js';
-import type { GenerationSpec } from '../pipeline/spec.js';
+import type { GenerationSpec } from '../domain/index.js';
 
 /**
  * A GenerationSpec split into JSON (for the job record) and its images (for a blob store), and back.

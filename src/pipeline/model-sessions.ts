@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { loadClipTokenizer } from '../runtime/onnx-tokenizer.js';
-import { openSession, type ProviderFallback, type SessionSettings } from '../runtime/session.js';
+import { openSession, type SessionSettings } from '../runtime/session.js';
 import {
   controlNetSignature,
   textEncoderSignature,
@@ -12,7 +12,8 @@ import {
   type VaeSignature,
 } from '../runtime/signatures.js';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
-import type { BaseModelFiles } from './spec.js';
+import { describeModel, type ModelDescription } from './model-description.js';
+import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from '../domain/index.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 
 export interface Loaded<S> {
@@ -24,16 +25,7 @@ export interface Loaded<S> {
   fallbacks: ProviderFallback[];
 }
 
-export type SessionKind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder';
-
-/** One open session, as `system_details` and the start-up log show it. */
-export interface LoadedReport {
-  kind: SessionKind;
-  path: string;
-  /** The execution provider that runs it. */
-  provider: string;
-  fallbacks: ProviderFallback[];
-}
+export type { LoadedReport, SessionKind };
 
 /**
  * A warning when the sessions of one model run on different providers (the UNet fell back to CPU while its
@@ -61,6 +53,7 @@ export function describeSession(r: LoadedReport): string {
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<Loaded<unknown> & { kind: SessionKind }>>();
   private readonly tokenizers = new Map<string, Promise<ClipTokenizer>>();
+  private readonly descriptions = new Map<string, Promise<ModelDescription>>();
 
   /** Hint networks (models/annotators/<name>/), opened on first use. */
   readonly annotators: CachedAnnotatorSessions;
@@ -101,6 +94,24 @@ export class ModelSessions {
   }
 
   /**
+   * The model's description (residual layout, latent channels, VAE factor, text length, …), built once from its
+   * graphs and configs when its sessions first open, and kept with them.
+   */
+  describe(model: BaseModelFiles): Promise<ModelDescription> {
+    const key = [model.unet, model.textEncoder, model.vaeDecoder, model.tokenizerDir, model.vaeScalingFactor, model.schedulerConfig.prediction_type].join('\n');
+    let d = this.descriptions.get(key);
+    if (!d) {
+      d = Promise.all([this.unet(model.unet), this.textEncoder(model.textEncoder), this.vaeDecoder(model.vaeDecoder), this.tokenizer(model.tokenizerDir)]).then(
+        ([unet, textEncoder, vaeDecoder, tokenizer]) =>
+          describeModel(model, { unet: unet.signature, textEncoder: textEncoder.signature, vaeDecoder: vaeDecoder.signature, tokenizer }),
+      );
+      this.descriptions.set(key, d);
+      d.catch(() => this.descriptions.delete(key));
+    }
+    return d;
+  }
+
+  /**
    * Opens every session of a base model and the given ControlNets, and its tokenizer; warns loudly when they did
    * not all land on the same execution provider.
    */
@@ -112,6 +123,7 @@ export class ModelSessions {
       ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),
       ...controlnets.map((c) => this.controlnet(c)),
       this.tokenizer(model.tokenizerDir),
+      this.describe(model),
     ]);
     const reports = loaded.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
     const mixed = mixedProviders(reports);
@@ -134,6 +146,7 @@ export class ModelSessions {
       await pending.then((l) => l.session.release()).catch(() => undefined);
     }
     for (const dir of [...this.tokenizers.keys()]) if (dir.startsWith(prefix)) this.tokenizers.delete(dir);
+    for (const key of [...this.descriptions.keys()]) if (key.split('\n').some((p) => p.startsWith(prefix))) this.descriptions.delete(key);
     if (this.annotatorsDir.startsWith(prefix)) await this.annotators.release();
     return released;
   }

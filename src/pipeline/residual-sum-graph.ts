@@ -10,12 +10,13 @@ import { GraphBuilder } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model-file.js';
 import { onnxDType } from '../onnx/onnx.js';
 import type { FloatType } from '../runtime/tensors.js';
-import { RESIDUAL_COUNT } from '../runtime/signatures.js';
 
 export interface ResidualSumVariant {
   /** dtype of each ControlNet's outputs, in order. */
   inputs: readonly FloatType[];
   unetType: FloatType;
+  /** Number of residuals (down ones and mid). */
+  residuals: number;
   /** Per-residual guess-mode factors, or null. */
   guessScales: readonly number[] | null;
   /** 2: zeros for the unconditional half go first (guess mode with CFG). */
@@ -29,7 +30,7 @@ export const outputName = (r: number) => `r${r}`;
 export function buildResidualSumGraph(v: ResidualSumVariant): GraphBuilder {
   const g = new GraphBuilder('residual_sum', { seed: 0, storage: 'float32' });
   const scales = v.inputs.map((_, k) => g.input(scaleName(k), 'float32', []));
-  for (let r = 0; r < RESIDUAL_COUNT; r++) {
+  for (let r = 0; r < v.residuals; r++) {
     const dims = ['batch', `channels_${r}`, `height_${r}`, `width_${r}`];
     let sum = '';
     v.inputs.forEach((type, k) => {

@@ -2,17 +2,16 @@ import * as ort from 'onnxruntime-node';
 import { float16ToFloat32, float32ToFloat16 } from '../tensor/float16.js';
 import { addScaledInto, scaleInto } from '../tensor/ops.js';
 import type { FloatType } from '../runtime/tensors.js';
-import { RESIDUAL_COUNT } from '../runtime/signatures.js';
 import { broadcastAddInto, halfScaleTable, mixIntoHalf, scaleHalfInto } from './residual-kernels.js';
 import { inputName, outputName, residualSumSession, scaleName } from './residual-sum-graph.js';
 
-/**
- * diffusers' guess mode scales residual i (12 down + mid) by 10^(−1 + i/12): logspace(−1, 0, 13).
- */
-export const GUESS_MODE_SCALES: readonly number[] = Array.from({ length: RESIDUAL_COUNT }, (_, i) => 10 ** (-1 + i / 12));
-
-/** Resolution level (number of stride-2 downsamplings) of each SD 1.x/2.x residual: 3 per block, mid at the last. */
-export const RESIDUAL_LEVELS: readonly number[] = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3];
+/** The UNet's residual inputs as the model description gives them. */
+export interface ResidualPlan {
+  /** Resolution level (number of stride-2 downsamplings) of each residual, down ones then mid. */
+  levels: readonly number[];
+  /** diffusers' guess-mode factor of each residual (logspace(−1, 0, n) in float32). */
+  guessScales: Float32Array;
+}
 
 /** How one ControlNet's outputs enter the sum. */
 export interface ResidualContribution {
@@ -33,10 +32,8 @@ function atLevel(n: number, level: number): number {
   return n;
 }
 
-const isPooled = (t: ort.Tensor) => t.dims[2] === 1 && t.dims[3] === 1;
-
 /**
- * Combines the ControlNets' 13 outputs into the UNet's 13 residual inputs: MultiControlNet's sum, conditioning
+ * Combines the ControlNets' outputs into the UNet's residual inputs (12 + 1 for SD 1.x/2.x): MultiControlNet's sum, conditioning
  * scales, guess mode (ControlNets saw only the conditional half of the batch; the unconditional half gets zeros, as
  * diffusers concatenates), and pooled ControlNets (shuffle), whose [b, C, 1, 1] outputs broadcast over height and
  * width as diffusers' addition does. Buffers are allocated on the first step and reused. One ControlNet with nothing
@@ -56,6 +53,7 @@ export class ResidualMixer {
     /** UNet batch / ControlNet batch: 2 in guess mode with CFG, else 1. */
     private readonly batchFactor: number,
     private readonly latent: LatentSize,
+    private readonly plan: ResidualPlan,
   ) {}
 
   async mix(contributions: readonly ResidualContribution[]): Promise<ort.Tensor[]> {
@@ -71,11 +69,11 @@ export class ResidualMixer {
     }
 
     const result: ort.Tensor[] = [];
-    for (let r = 0; r < RESIDUAL_COUNT; r++) {
+    for (let r = 0; r < this.plan.levels.length; r++) {
       const dims = this.targetDims(first.outputs[r]!, r);
       const cnSize = dims[0]! * dims[1]! * dims[2]! * dims[3]!;
       const outDims = [dims[0]! * this.batchFactor, dims[1]!, dims[2]!, dims[3]!];
-      const guess = this.guessMode ? GUESS_MODE_SCALES[r]! : 1;
+      const guess = this.guessMode ? this.plan.guessScales[r]! : 1;
       const only = contributions.length === 1 ? first.outputs[r]! : null;
       if (only && this.unetType === 'float16' && only.type === 'float16' && !this.broadcasts(only, r)) {
         result.push(new ort.Tensor('float16', this.halfDirect(only.data as Uint16Array, r, cnSize, first.scale * guess), outDims));
@@ -121,7 +119,8 @@ export class ResidualMixer {
     const session = await residualSumSession({
       inputs: contributions.map((c) => c.outputs[0]!.type as FloatType),
       unetType: this.unetType,
-      guessScales: this.guessMode ? GUESS_MODE_SCALES : null,
+      residuals: this.plan.levels.length,
+      guessScales: this.guessMode ? Array.from(this.plan.guessScales) : null,
       batchFactor: this.batchFactor,
     });
     const feeds: Record<string, ort.Tensor> = {};
@@ -130,12 +129,12 @@ export class ResidualMixer {
       c.outputs.forEach((t, r) => (feeds[inputName(r, k)] = t));
     });
     const out = await session.run(feeds);
-    return Array.from({ length: RESIDUAL_COUNT }, (_, r) => out[outputName(r)] as ort.Tensor);
+    return Array.from({ length: this.plan.levels.length }, (_, r) => out[outputName(r)] as ort.Tensor);
   }
 
   /** [ControlNet batch, C, h, w] of the UNet's residual r at this latent size. */
   private targetDims(t: ort.Tensor, r: number): number[] {
-    const level = RESIDUAL_LEVELS[r]!;
+    const level = this.plan.levels[r]!;
     return [t.dims[0]!, t.dims[1]!, atLevel(this.latent.height, level), atLevel(this.latent.width, level)];
   }
 

@@ -1,9 +1,7 @@
 /** The resolutions warmed up at load time (config WARMUP_SIZES). */
+import type { WarmupSize } from '../domain/index.js';
 
-export interface WarmupSize {
-  width: number;
-  height: number;
-}
+export type { WarmupSize };
 
 /**
  * "512x512,768x768" -> sizes; "none" -> none; unset or "" -> the default: 512x512 when the preferred provider is a

@@ -2,94 +2,52 @@
  * Runs each ControlNet, the UNet (CFG batch 2) and the VAE decoder once per allowed resolution at load time, so the
  * first request at that size does not pay for what the providers do on a new input shape: cuDNN's exhaustive
  * convolution-algorithm search (onnxruntime's default, which onnxruntime-node cannot change), TensorRT engine
- * builds, WebGPU shader compilation, arena growth. Inputs are zeros: only the shapes matter.
+ * builds, WebGPU shader compilation, arena growth. It drives the generation's own stages (denoise step, decode)
+ * on zeros: only the shapes matter.
  */
-import * as ort from 'onnxruntime-node';
-import { floatTensor, scalarFeed, timestepFeed } from '../runtime/tensors.js';
-import type { TensorSpec } from '../runtime/signatures.js';
-import { batchedInputNames, runInFixedBatches } from './fixed-batch.js';
+import type { BaseModelFiles, WarmupReport, WarmupSize } from '../domain/index.js';
+import { floatTensor } from '../runtime/tensors.js';
+import { familyOf } from './family/index.js';
 import type { ModelSessions } from './model-sessions.js';
-import { ResidualMixer } from './residuals.js';
-import type { BaseModelFiles } from './spec.js';
-import type { WarmupSize } from './warmup-sizes.js';
+import { SessionRunner } from './session-runner.js';
+import { decodeLatents } from './stages/decode.js';
+import { DenoiseStep } from './stages/denoise-step.js';
+import { latentGrid } from './stages/latent-grid.js';
 
-export type { WarmupSize } from './warmup-sizes.js';
+export type { WarmupReport, WarmupSize } from '../domain/index.js';
 
-export interface WarmupReport extends WarmupSize {
-  /** Wall time of this size's warm-up runs. */
-  ms: number;
-  /** Time inside each model's run(), by model. */
-  runMs: Record<string, number>;
-}
-
-const CFG_BATCH = 2;
-const LATENT_CHANNELS = 4;
 /** A mid-schedule timestep: any value works, the shapes are what count. */
 const TIMESTEP = 500;
-
-function zeros(spec: TensorSpec, dims: number[]): ort.Tensor {
-  return floatTensor(spec.type === 'float16' ? 'float16' : 'float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-}
-
-/** The hidden-state width a graph states (768 for SD 1.x), or null when it leaves it symbolic. */
-function staticWidth(spec: TensorSpec): number | null {
-  return typeof spec.shape[2] === 'number' ? spec.shape[2] : null;
-}
+/** Any guidance above 1 runs the CFG batch of 2. */
+const GUIDED = 7.5;
 
 export async function warmUp(models: ModelSessions, model: BaseModelFiles, controlnetPaths: readonly string[], sizes: readonly WarmupSize[], log: (line: string) => void = () => {}): Promise<WarmupReport[]> {
-  const [unet, vaeDecoder, ...controlnets] = await Promise.all([
+  const [description, unet, vaeDecoder, ...controlnets] = await Promise.all([
+    models.describe(model),
     models.unet(model.unet),
     models.vaeDecoder(model.vaeDecoder),
     ...controlnetPaths.map((p) => models.controlnet(p)),
   ]);
-  const width = staticWidth(unet.signature.hiddenStates);
-  if (width === null) throw new Error(`warm-up: ${model.id}'s UNet leaves the text width symbolic`);
+  const text = familyOf(description).zeroConditioning(description, 2, unet.signature.floatType);
   const reports: WarmupReport[] = [];
   for (const size of sizes) {
     const started = performance.now();
-    const runMs: Record<string, number> = {};
-    const timed = async (label: string, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, batched: TensorSpec[], fixed: number | null) => {
-      const t = performance.now();
-      const run = (f: Record<string, ort.Tensor>) => session.run(f);
-      const out = fixed === null || fixed === CFG_BATCH ? await run(feeds) : await runInFixedBatches(run, feeds, batchedInputNames(batched), CFG_BATCH, fixed);
-      runMs[label] = (runMs[label] ?? 0) + performance.now() - t;
-      return out as Record<string, ort.Tensor>;
-    };
-    const lh = size.height / 8;
-    const lw = size.width / 8;
-    const u = unet.signature;
-    const hidden = zeros(u.hiddenStates, [CFG_BATCH, 77, width]);
-    let residuals: ort.Tensor[] | null = null;
-    for (const cn of controlnets) {
-      const sig = cn.signature;
-      const feeds: Record<string, ort.Tensor> = {
-        [sig.sample.name]: zeros(sig.sample, [CFG_BATCH, LATENT_CHANNELS, lh, lw]),
-        [sig.timestep.name]: timestepFeed(sig.timestep, CFG_BATCH, TIMESTEP),
-        [sig.hiddenStates.name]: zeros(sig.hiddenStates, [CFG_BATCH, 77, width]),
-        [sig.cond.name]: zeros(sig.cond, [CFG_BATCH, 3, size.height, size.width]),
-        ...(sig.scale ? { [sig.scale.name]: scalarFeed(sig.scale, 1) } : {}),
-      };
-      const out = await timed('controlnet', cn.session, feeds, [sig.sample, sig.timestep, sig.hiddenStates, sig.cond], sig.batch);
-      // The first ControlNet's residuals, in the UNet's type (and broadcast when pooled), feed the UNet.
-      residuals ??= await new ResidualMixer(u.floatType, false, 1, { height: lh, width: lw }).mix([{ outputs: sig.outputs.map((o) => out[o.name]!), scale: 1 }]);
-    }
-    if (residuals) {
-      const feeds: Record<string, ort.Tensor> = {
-        [u.sample.name]: zeros(u.sample, [CFG_BATCH, LATENT_CHANNELS, lh, lw]),
-        [u.timestep.name]: timestepFeed(u.timestep, CFG_BATCH, TIMESTEP),
-        [u.hiddenStates.name]: hidden,
-      };
-      u.residuals.forEach((r, j) => (feeds[r.name] = residuals![j]!));
-      await timed('unet', unet.session, feeds, [u.sample, u.timestep, u.hiddenStates, ...u.residuals], u.batch);
+    const runner = new SessionRunner();
+    const grid = latentGrid(description, size.width, size.height);
+    if (controlnets.length > 0) {
+      const calls = controlnets.map((loaded) => ({
+        loaded,
+        cond: floatTensor(loaded.signature.floatType, new Float32Array(2 * 3 * size.height * size.width), [2, 3, size.height, size.width]),
+        conditioningScale: 1,
+      }));
+      const step = new DenoiseStep({ description, grid, unet, controlnets: calls, text, samples: 1, guidanceScale: GUIDED, guessMode: false }, runner);
+      await step.predict(new Float32Array(grid.size), TIMESTEP);
     } else {
-      log(`warm-up ${size.width}x${size.height}: no ControlNet loaded, so the UNet's residual shapes are unknown; UNet skipped`);
+      log(`warm-up ${size.width}x${size.height}: no ControlNet loaded, so the UNet was not run`);
     }
-    const dec = vaeDecoder.signature;
-    const t = performance.now();
-    await vaeDecoder.session.run({ [dec.input.name]: zeros(dec.input, [dec.batch ?? 1, LATENT_CHANNELS, lh, lw]) });
-    runMs.vae_decoder = performance.now() - t;
-    const report = { ...size, ms: performance.now() - started, runMs };
-    log(`warm-up ${size.width}x${size.height} of ${model.id}: ${report.ms.toFixed(0)} ms (${Object.entries(runMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')})`);
+    for await (const image of decodeLatents(vaeDecoder, new Float32Array(grid.size), 1, description, grid, runner)) void image;
+    const report = { ...size, ms: performance.now() - started, runMs: runner.runMs };
+    log(`warm-up ${size.width}x${size.height} of ${model.id}: ${report.ms.toFixed(0)} ms (${Object.entries(report.runMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')})`);
     reports.push(report);
   }
   return reports;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BaseModelFiles } from '../pipeline/spec.js';
+import type { BaseModelFiles } from '../domain/index.js';
 import { controlNetsIn } from './layouts/controlnets.js';
 import { entries, isFile, readJson } from './layouts/files.js';
 import { detectLayout, type LayoutName } from './layouts/index.js';

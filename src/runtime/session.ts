@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { providerOptions, sessionOptionsFor } from './provider-options.js';
+import type { ProviderFallback } from '../domain/index.js';
 
 export interface SessionSettings {
   /** Execution providers in order of preference; "cpu" is always tried last. */
@@ -10,10 +11,7 @@ export interface SessionSettings {
 }
 
 /** A provider that was tried before the one that runs, and why it was passed over. */
-export interface ProviderFallback {
-  provider: string;
-  reason: string;
-}
+export type { ProviderFallback };
 
 export interface LoadedSession {
   session: ort.InferenceSession;

@@ -17,8 +17,10 @@ export interface UNetSignature {
   sample: TensorSpec;
   timestep: TensorSpec;
   hiddenStates: TensorSpec;
-  /** 12 down-block residuals then the mid-block residual. */
+  /** The down-block residuals (12 for SD 1.x/2.x), then the mid-block residual. */
   residuals: TensorSpec[];
+  /** 2-D inputs beside the text states: SDXL's added conditions (text_embeds, time_ids); none for SD 1.x/2.x. */
+  addedConditions: TensorSpec[];
   output: TensorSpec;
   floatType: FloatType;
   /** The batch size the graph was exported with, when it is fixed (null: any batch). */
@@ -32,8 +34,10 @@ export interface ControlNetSignature {
   cond: TensorSpec;
   /** Present when the graph multiplies its outputs by a conditioning scale itself. */
   scale?: TensorSpec;
-  /** 12 down-block residuals then the mid-block residual. */
+  /** The down-block residuals (12 for SD 1.x/2.x), then the mid-block residual. */
   outputs: TensorSpec[];
+  /** 2-D inputs: SDXL's added conditions (text_embeds, time_ids); none for SD 1.x/2.x. */
+  addedConditions: TensorSpec[];
   floatType: FloatType;
   batch: number | null;
   /** global_pool_conditions (shuffle): every output is [b, C, 1, 1] and broadcasts over the UNet's residual. */
@@ -58,10 +62,10 @@ export interface VaeSignature {
   batch: number | null;
 }
 
-export const RESIDUAL_COUNT = 13;
-/** SD 1.x/2.x latent channels: the UNet's sample has 4, a ControlNet's hint 3. */
-const LATENT_CHANNELS = 4;
+/** A ControlNet's hint is an RGB image. */
 const HINT_CHANNELS = 3;
+/** At least one down-block residual and the mid-block one. */
+const MIN_RESIDUALS = 2;
 
 export class SignatureError extends Error {}
 
@@ -112,11 +116,15 @@ function timestepAndScale(small: TensorSpec[], model: string, allowScale: boolea
   return { timestep, scale: allowScale ? scale : undefined };
 }
 
-/** The latent sample among 4-D inputs: a telling name, else the one with 4 static channels, else the first. */
-function pickSample(fourD: TensorSpec[], others: (s: TensorSpec) => boolean): TensorSpec {
+/**
+ * The latent sample among 4-D inputs: a telling name, else the only one with the latent channels (those of the
+ * UNet's output, when the graph states them), else the first that is not something else.
+ */
+function pickSample(fourD: TensorSpec[], others: (s: TensorSpec) => boolean, latentChannels: number | null): TensorSpec {
+  const latent = latentChannels === null ? [] : fourD.filter((s) => channels(s) === latentChannels);
   return (
     fourD.find((s) => SAMPLE_NAME.test(s.name)) ??
-    (fourD.filter((s) => channels(s) === LATENT_CHANNELS).length === 1 ? fourD.find((s) => channels(s) === LATENT_CHANNELS) : undefined) ??
+    (latent.length === 1 ? latent[0] : undefined) ??
     fourD.find((s) => !others(s)) ??
     fourD[0]!
   );
@@ -129,21 +137,22 @@ export function unetSignature(session: ort.InferenceSession, model = 'unet'): UN
   const { timestep } = timestepAndScale(inputs.filter((s) => rank(s) <= 1), model, false);
   const fourD = inputs.filter((s) => rank(s) === 4);
   if (fourD.length === 0) throw new SignatureError(`${model}: no 4-D input`);
-  const sample = pickSample(fourD, () => false);
-  const residuals = fourD.filter((s) => s !== sample);
-  if (residuals.length !== RESIDUAL_COUNT) {
-    throw new SignatureError(
-      `${model}: has ${residuals.length} ControlNet residual inputs; a ControlNet UNet needs ${RESIDUAL_COUNT} ` +
-        `(12 down-block + 1 mid-block). Export it with scripts/export_onnx.py.`,
-    );
-  }
   const output = outputs.find((s) => rank(s) === 4);
   if (!output) throw new SignatureError(`${model}: no 4-D output`);
+  const sample = pickSample(fourD, () => false, channels(output));
+  const residuals = fourD.filter((s) => s !== sample);
+  if (residuals.length < MIN_RESIDUALS) {
+    throw new SignatureError(
+      `${model}: has ${residuals.length} ControlNet residual inputs; a ControlNet UNet takes its down-block residuals and ` +
+        'the mid-block residual as inputs (12 + 1 for SD 1.x/2.x). Export it with scripts/export_onnx.py.',
+    );
+  }
   return {
     sample,
     timestep,
     hiddenStates,
     residuals: orderResiduals(residuals),
+    addedConditions: inputs.filter((s) => rank(s) === 2),
     output,
     floatType: floatTypeOf(sample, `${model} input`),
     batch: staticBatch(sample),
@@ -158,11 +167,11 @@ export function controlNetSignature(session: ort.InferenceSession, model = 'cont
   const fourD = inputs.filter((s) => rank(s) === 4);
   if (fourD.length !== 2) throw new SignatureError(`${model}: expected 2 4-D inputs (sample, controlnet_cond), found ${fourD.length}`);
   const looksLikeCond = (s: TensorSpec) => COND_NAME.test(s.name) || channels(s) === HINT_CHANNELS;
-  const sample = pickSample(fourD, looksLikeCond);
+  const sample = pickSample(fourD, looksLikeCond, null);
   const cond = fourD.find((s) => s !== sample)!;
   const outs = outputs.filter((s) => rank(s) === 4);
-  if (outs.length !== RESIDUAL_COUNT) {
-    throw new SignatureError(`${model}: has ${outs.length} residual outputs; expected ${RESIDUAL_COUNT} (12 down-block + 1 mid-block)`);
+  if (outs.length < MIN_RESIDUALS) {
+    throw new SignatureError(`${model}: has ${outs.length} residual outputs; a ControlNet returns its down-block residuals and the mid-block residual`);
   }
   return {
     sample,
@@ -171,27 +180,11 @@ export function controlNetSignature(session: ort.InferenceSession, model = 'cont
     cond,
     scale,
     outputs: orderResiduals(outs),
+    addedConditions: inputs.filter((s) => rank(s) === 2),
     floatType: floatTypeOf(sample, `${model} input`),
     batch: staticBatch(sample),
     pooled: outs.every((s) => s.shape[2] === 1 && s.shape[3] === 1),
   };
-}
-
-/**
- * Checks, where both graphs state them, that each ControlNet output has the channels of the UNet input it feeds:
- * a ControlNet for another base model (SD 2.x widths, SDXL) fails here with a clear message, not inside onnxruntime.
- */
-export function checkResidualsFit(unet: UNetSignature, controlnet: ControlNetSignature, controlnetName: string): void {
-  unet.residuals.forEach((input, j) => {
-    const want = channels(input);
-    const got = channels(controlnet.outputs[j]!);
-    if (want !== null && got !== null && want !== got) {
-      throw new SignatureError(
-        `ControlNet ${controlnetName} does not fit this model's UNet: its residual ${j} ("${controlnet.outputs[j]!.name}") has ${got} ` +
-          `channels where the UNet's "${input.name}" takes ${want} (a ControlNet for another base model?)`,
-      );
-    }
-  });
 }
 
 export function textEncoderSignature(session: ort.InferenceSession, model = 'text_encoder'): TextEncoderSignature {

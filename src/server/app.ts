@@ -7,10 +7,8 @@ import type { BlobStore } from '../jobs/store.js';
 import type { S3BlobStore } from '../jobs/s3-blob-store.js';
 import type { StorageReport } from '../jobs/db-integrity.js';
 import { QueueFullError } from '../jobs/queue.js';
-import type { LoadedReport } from '../pipeline/model-sessions.js';
-import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { Metrics } from './metrics.js';
-import type { HintReply, HintRequest } from '../worker/protocol.js';
+import type { WorkerControl } from '../domain/index.js';
 import { detectRoutes } from './routes/detect.js';
 import { controlNetRoutes } from './routes/controlnet.js';
 import { fetchRoutes } from './routes/fetch.js';
@@ -24,16 +22,7 @@ import { registerRateLimit } from './rate-limit.js';
 import { errorBody, installNotFound, statusOf } from './error-shape.js';
 import { httpOptions, pathRoots } from './http-options.js';
 
-/** What this process can do to the inference workers (local threads, or remote nodes through Redis). */
-export interface WorkerControl {
-  preload(model: BaseModelFiles, controlnets: string[]): Promise<string | null>;
-  loaded(): Promise<LoadedReport[]>;
-  release(prefix?: string): Promise<number>;
-  /** Re-initialises the workers (restart_server): running jobs finish first. */
-  restart(): Promise<void>;
-  /** A hint preview (detect endpoint). */
-  hint(request: HintRequest): Promise<HintReply>;
-}
+export type { WorkerControl };
 
 /** What the routes need; built by main.ts (or a test) and shared by every plugin. */
 export interface AppContext {

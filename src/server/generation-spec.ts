@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { RawImage } from '../image/types.js';
-import type { GenerationSpec } from '../pipeline/spec.js';
+import type { GenerationSpec } from '../domain/index.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
 import { badRequest } from '../util/errors.js';
 import { controlNetRequestSchema, describeIssues, type ControlNetRequest } from './contract.js';

@@ -1,6 +1,6 @@
 import client from 'prom-client';
 import type { JobRecord } from '../jobs/record.js';
-import type { GenerationResult } from '../pipeline/spec.js';
+import type { GenerationResult } from '../domain/index.js';
 
 /**
  * Prometheus metrics of this process: queue depth, job latency, per-stage model time, failures.

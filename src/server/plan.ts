@@ -1,7 +1,7 @@
 import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import type { BaseModelFiles } from '../pipeline/spec.js';
+import type { BaseModelFiles } from '../domain/index.js';
 import { badRequest } from '../util/errors.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 

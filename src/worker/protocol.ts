@@ -1,17 +1,7 @@
-import type { BaseModelFiles, GenerationResult, GenerationSpec } from '../pipeline/spec.js';
-import type { RawImage } from '../image/types.js';
-import type { HintOptions } from '../preprocessors/registry.js';
-
-/** A hint preview (the detect endpoint), computed on the worker where the annotator sessions live. */
-export interface HintRequest {
-  type: string;
-  image: RawImage;
-  options: Omit<HintOptions, 'annotators' | 'lineDetector'>;
-}
-
-export type HintReply = { ok: true; image: RawImage; minusOneMask?: Uint8Array } | { ok: false; message: string; clientError: boolean };
+import type { BaseModelFiles, GenerationResult, GenerationSpec, HintReply, HintRequest, WarmupSize } from '../domain/index.js';
 import type { SessionSettings } from '../runtime/session.js';
-import type { WarmupSize } from '../pipeline/warmup-sizes.js';
+
+export type { HintReply, HintRequest };
 
 /** Messages between the HTTP thread and an inference worker thread. */
 export type ToWorker =

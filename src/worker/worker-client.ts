@@ -1,20 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { BaseModelFiles, GenerationResult, GenerationSpec, ProgressEvent } from '../pipeline/spec.js';
+import type { BaseModelFiles, GenerationResult, GenerationSpec, HintReply, HintRequest, LoadedReport, ProgressEvent, WarmupReport, WarmupSize } from '../domain/index.js';
 import type { SessionSettings } from '../runtime/session.js';
-import type { LoadedReport } from '../pipeline/model-sessions.js';
-import type { WarmupReport, WarmupSize } from '../pipeline/warmup.js';
-import type { FromWorker, HintReply, HintRequest, ToWorker, WorkerData } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
+import { JobFailedError } from '../domain/index.js';
 
-/** A job failure, with whether the client caused it (4xx) or the server did (5xx). */
-export class JobFailedError extends Error {
-  constructor(
-    message: string,
-    readonly clientError: boolean,
-  ) {
-    super(message);
-  }
-}
+export { JobFailedError };
 
 interface Pending {
   resolve: (r: GenerationResult) => void;

@@ -1,9 +1,6 @@
-import type { BaseModelFiles } from '../pipeline/spec.js';
 import type { SessionSettings } from '../runtime/session.js';
 import { InferenceWorker } from './worker-client.js';
-import type { HintReply, HintRequest } from './protocol.js';
-import type { LoadedReport } from '../pipeline/model-sessions.js';
-import type { WarmupReport, WarmupSize } from '../pipeline/warmup.js';
+import type { BaseModelFiles, HintReply, HintRequest, LoadedReport, WarmupReport, WarmupSize } from '../domain/index.js';
 
 /** The inference worker threads of this process (one per device), managed together. */
 export class WorkerPool {

@@ -16,7 +16,7 @@ import { FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.js';
 import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
 import { generate } from '../../src/pipeline/generate.js';
 import { ModelSessions } from '../../src/pipeline/model-sessions.js';
-import type { BaseModelFiles, GenerationSpec } from '../../src/pipeline/spec.js';
+import type { BaseModelFiles, GenerationSpec } from '../../src/domain/index.js';
 import { scanModels } from '../../src/runtime/catalog.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { meanAbsDiff, pixels, spec, unit } from './helpers.js';

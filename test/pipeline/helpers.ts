@@ -1,7 +1,7 @@
 /** Building blocks of the generate() tests: a spec on given model files, decoded output pixels, image distances. */
 import sharp from 'sharp';
 import type { RawImage } from '../../src/image/types.js';
-import type { BaseModelFiles, ControlUnit, GenerationSpec } from '../../src/pipeline/spec.js';
+import type { BaseModelFiles, ControlUnit, GenerationSpec } from '../../src/domain/index.js';
 import { testPicture } from '../helpers/images.js';
 
 export function testImage(width = 64, height = 64): RawImage {

@@ -1,10 +1,15 @@
 /** The ResidualMixer on synthetic ControlNet outputs: pass-through, sums and scales, guess mode, pooled broadcast, float16. */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { GUESS_MODE_SCALES, RESIDUAL_LEVELS, ResidualMixer } from '../../src/pipeline/residuals.js';
+import { guessModeScales } from '../../src/pipeline/model-description.js';
+import { ResidualMixer } from '../../src/pipeline/residuals.js';
 import { float16ToFloat32, float32ToFloat16 } from '../../src/tensor/float16.js';
 
 const LATENT = { height: 5, width: 6 };
+/** SD 1.x/2.x: 3 residuals per level, the mid one at the last; guess mode logspace(-1, 0, 13). */
+const RESIDUAL_LEVELS = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3];
+const GUESS_MODE_SCALES = guessModeScales(13);
+const SD = { levels: RESIDUAL_LEVELS, guessScales: GUESS_MODE_SCALES };
 const CHANNELS = [2, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4];
 const side = (n: number, level: number): number => (level === 0 ? n : side(Math.ceil(n / 2), level - 1));
 
@@ -22,14 +27,14 @@ const values = (t: ort.Tensor) => (t.type === 'float16' ? float16ToFloat32(t.dat
 describe('ResidualMixer', () => {
   it('passes one unscaled ControlNet\'s tensors through', async () => {
     const outs = outputs(2, (r, i) => r + i);
-    const mixed = await new ResidualMixer('float32', false, 1, LATENT).mix([{ outputs: outs, scale: 1 }]);
+    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: outs, scale: 1 }]);
     mixed.forEach((t, r) => expect(t).toBe(outs[r]));
   });
 
   it('sums scaled ControlNets', async () => {
     const a = outputs(2, (r, i) => r + 0.5 * i);
     const b = outputs(2, (r, i) => 1 - i);
-    const mixed = await new ResidualMixer('float32', false, 1, LATENT).mix([{ outputs: a, scale: 0.5 }, { outputs: b, scale: 2 }]);
+    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: a, scale: 0.5 }, { outputs: b, scale: 2 }]);
     mixed.forEach((t, r) => {
       expect(t.dims).toEqual(a[r]!.dims);
       values(t).forEach((v, i) => expect(v).toBeCloseTo(0.5 * (r + 0.5 * i) + 2 * (1 - i), 5));
@@ -38,7 +43,7 @@ describe('ResidualMixer', () => {
 
   it('puts guess-mode residuals in the conditional half, scaled by logspace(-1, 0, 13), zeros in the other', async () => {
     const outs = outputs(1, () => 1);
-    const mixed = await new ResidualMixer('float32', true, 2, LATENT).mix([{ outputs: outs, scale: 0.8 }]);
+    const mixed = await new ResidualMixer('float32', true, 2, LATENT, SD).mix([{ outputs: outs, scale: 0.8 }]);
     mixed.forEach((t, r) => {
       const v = values(t);
       const half = v.length / 2;
@@ -51,7 +56,7 @@ describe('ResidualMixer', () => {
   it('broadcasts a pooled ControlNet over each residual\'s height and width, beside a full-size one', async () => {
     const pooled = outputs(2, (r, i) => 10 * r + i, { pooled: true });
     const full = outputs(2, () => 0.25);
-    const mixed = await new ResidualMixer('float32', false, 1, LATENT).mix([{ outputs: pooled, scale: 2 }, { outputs: full, scale: 1 }]);
+    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: pooled, scale: 2 }, { outputs: full, scale: 1 }]);
     mixed.forEach((t, r) => {
       const [b, c, h, w] = t.dims as number[];
       expect([b, c]).toEqual([2, CHANNELS[r]]);
@@ -62,16 +67,16 @@ describe('ResidualMixer', () => {
   });
 
   it('broadcasts a lone pooled ControlNet too (no pass-through of 1x1 tensors)', async () => {
-    const mixed = await new ResidualMixer('float32', false, 1, LATENT).mix([{ outputs: outputs(1, () => 3, { pooled: true }), scale: 1 }]);
+    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: outputs(1, () => 3, { pooled: true }), scale: 1 }]);
     expect(mixed[0]!.dims).toEqual([1, CHANNELS[0], LATENT.height, LATENT.width]);
     expect(values(mixed[12]!).every((v) => v === 3)).toBe(true);
   });
 
   it('scales float16 to float16 as the float32 path does, bit for bit', async () => {
     const f = (r: number, i: number) => Math.sin(r + 0.1 * i) * 3;
-    const direct = await new ResidualMixer('float16', false, 1, LATENT).mix([{ outputs: outputs(2, f, { half: true }), scale: 0.7 }]);
+    const direct = await new ResidualMixer('float16', false, 1, LATENT, SD).mix([{ outputs: outputs(2, f, { half: true }), scale: 0.7 }]);
     // The same sum through the float32 accumulator: a float32 ControlNet holding the half values.
-    const viaFloat32 = await new ResidualMixer('float16', false, 1, LATENT).mix([
+    const viaFloat32 = await new ResidualMixer('float16', false, 1, LATENT, SD).mix([
       { outputs: outputs(2, f, { half: true }).map((t) => new ort.Tensor('float32', values(t), t.dims)), scale: 0.7 },
     ]);
     direct.forEach((t, r) => {
@@ -83,7 +88,7 @@ describe('ResidualMixer', () => {
   it('rejects an output whose size is neither the residual\'s nor 1x1', async () => {
     const outs = outputs(1, () => 0);
     outs[4] = new ort.Tensor('float32', new Float32Array(3 * 2 * 2), [1, 3, 2, 2]);
-    await expect(new ResidualMixer('float32', false, 1, LATENT).mix([{ outputs: outs, scale: 1 }])).rejects.toThrow(/residual 4 is 1x3x2x2/);
+    await expect(new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: outs, scale: 1 }])).rejects.toThrow(/residual 4 is 1x3x2x2/);
   });
 });
 
@@ -91,7 +96,7 @@ describe('several ControlNets, summed by onnxruntime', () => {
   it('adds float16 and float32 ControlNets in guess mode: zeros first, then Σ scale · output · guess factor', async () => {
     const a = outputs(1, (r, i) => Math.sin(r + i), { half: true });
     const b = outputs(1, (r, i) => 0.5 - 0.01 * i);
-    const mixed = await new ResidualMixer('float16', true, 2, LATENT).mix([{ outputs: a, scale: 0.9 }, { outputs: b, scale: 0.4 }]);
+    const mixed = await new ResidualMixer('float16', true, 2, LATENT, SD).mix([{ outputs: a, scale: 0.9 }, { outputs: b, scale: 0.4 }]);
     mixed.forEach((t, r) => {
       expect(t.type).toBe('float16');
       expect(t.dims).toEqual([2, ...a[r]!.dims.slice(1)]);

@@ -7,7 +7,9 @@ import { buildControlNet } from '../../scripts/tiny-models/sd/controlnet.js';
 import { FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.js';
 import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
 import { orderResiduals } from '../../src/runtime/residual-order.js';
-import { checkResidualsFit, controlNetSignature, SignatureError, unetSignature } from '../../src/runtime/signatures.js';
+import { checkControlNetFits } from '../../src/pipeline/controlnet-fit.js';
+import { residualLayout } from '../../src/pipeline/residual-layout.js';
+import { controlNetSignature, SignatureError, unetSignature } from '../../src/runtime/signatures.js';
 import { session } from '../tiny-models/helpers.js';
 
 const names = (list: { name: string }[]) => list.map((s) => s.name);
@@ -44,10 +46,11 @@ describe('signatures', () => {
     const pooled = controlNetSignature(await session(buildControlNet(TINY, FP32_FORMAT, { pooled: true })));
     expect(pooled.pooled).toBe(true);
     const unet = unetSignature(await session(buildUNet(TINY, FP32_FORMAT)));
-    expect(() => checkResidualsFit(unet, pooled, 'shuffle')).not.toThrow();
+    const model = { residuals: residualLayout(unet.residuals, unet.sample) };
+    expect(() => checkControlNetFits('tiny', model, pooled, 'shuffle')).not.toThrow();
     const wider = controlNetSignature(await session(buildControlNet({ ...TINY, unet: { ...TINY.unet, blockOutChannels: [16, 32, 32, 48] } }, FP32_FORMAT)));
-    expect(() => checkResidualsFit(unet, wider, 'sd21-depth')).toThrow(SignatureError);
-    expect(() => checkResidualsFit(unet, wider, 'sd21-depth')).toThrow(/residual 10 .* has 48 channels where the UNet's "down_block_res_10" takes 32/);
+    expect(() => checkControlNetFits('tiny', model, wider, 'sd21-depth')).toThrow(SignatureError);
+    expect(() => checkControlNetFits('tiny', model, wider, 'sd21-depth')).toThrow(/ControlNet "sd21-depth" does not fit model "tiny"'s UNet: its residual 10 .* has 48 channels where the UNet takes 32/);
   });
 
   it('rejects a UNet input it has no role for', async () => {

@@ -45,7 +45,8 @@ export interface VaeConfig {
 }
 
 export interface ModelSetConfig {
-  name: 'tiny' | 'sd15';
+  /** `tiny`, `sd15`, or another topology's name (topologies.ts). */
+  name: string;
   /** Folder name of the base model set (the fp16 variant appends `-fp16`). */
   baseName: string;
   text: TextEncoderConfig;

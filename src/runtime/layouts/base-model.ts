@@ -3,7 +3,7 @@
  * vae_encoder/, tokenizer/, scheduler/) once the adapter has said which graph is the ControlNet UNet.
  */
 import path from 'node:path';
-import { SD15_SCHEDULER_CONFIG } from '../../../scripts/tiny-models/sd/component-configs.js';
+import { SD15_SCHEDULER_CONFIG } from './sd15-scheduler-config.js';
 import type { SchedulerConfig } from '../../schedulers/types.js';
 import { componentModel, readJson } from './files.js';
 import { findTokenizer } from './tokenizer-folder.js';
@@ -25,8 +25,13 @@ export async function assembleBaseModel(id: string, dir: string, layout: LayoutN
   }
   // OnnxStack and axodox keep the scheduler settings in code: both use SD 1.5's.
   const schedulerConfig = (await readJson(path.join(dir, 'scheduler', 'scheduler_config.json'))) ?? { ...SD15_SCHEDULER_CONFIG };
-  const vaeConfig = (await readJson(path.join(dir, 'vae_decoder', 'config.json'))) ?? {};
-  const scaling = typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : DEFAULT_SCALING_FACTOR;
+  const [vaeDecoderConfig, vaeConfig, unetConfig] = await Promise.all([
+    readJson(path.join(dir, 'vae_decoder', 'config.json')),
+    readJson(path.join(dir, 'vae', 'config.json')),
+    readJson(path.join(dir, 'unet', 'config.json')),
+  ]);
+  const vae = vaeDecoderConfig ?? vaeConfig ?? undefined;
+  const scaling = typeof vae?.scaling_factor === 'number' ? vae.scaling_factor : DEFAULT_SCALING_FACTOR;
   return {
     model: {
       id,
@@ -39,6 +44,7 @@ export async function assembleBaseModel(id: string, dir: string, layout: LayoutN
       vaeEncoder,
       schedulerConfig: schedulerConfig as SchedulerConfig,
       vaeScalingFactor: scaling,
+      configs: { ...(unetConfig ? { unet: unetConfig } : {}), ...(vae ? { vae } : {}) },
     },
   };
 }

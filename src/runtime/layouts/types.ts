@@ -1,4 +1,4 @@
-import type { BaseModelFiles } from '../../pipeline/spec.js';
+import type { BaseModelFiles } from '../../domain/index.js';
 
 /** The on-disk layouts the catalog recognises (docs/model-layouts.md). */
 export type LayoutName = 'native' | 'onnx-web' | 'onnxstack' | 'axodox';

@@ -1,24 +1,5 @@
 import type { RawImage } from '../image/types.js';
-import type { SchedulerConfig } from '../schedulers/types.js';
-
-/**
- * A generation job as the HTTP side hands it to an inference worker: plain data (structured-clone
- * safe), already validated, with every model resolved to files on disk.
- */
-export interface BaseModelFiles {
-  id: string;
-  dir: string;
-  /** The on-disk layout it was read in (runtime/layouts): native, onnx-web, onnxstack or axodox. */
-  layout?: string;
-  tokenizerDir: string;
-  textEncoder: string;
-  unet: string;
-  vaeDecoder: string;
-  vaeEncoder: string | null;
-  schedulerConfig: SchedulerConfig;
-  /** The VAE's latent scaling factor (0.18215 for SD 1.x). */
-  vaeScalingFactor: number;
-}
+import type { BaseModelFiles } from './model-files.js';
 
 export interface ControlUnit {
   /** The contract's controlnet_model entry. */
@@ -37,6 +18,10 @@ export interface HintSettings {
   highThreshold: number;
 }
 
+/**
+ * A generation job as the HTTP side hands it to an inference worker: plain data (structured-clone safe), already
+ * validated, with every model resolved to files on disk.
+ */
 export interface GenerationSpec {
   id: string;
   model: BaseModelFiles;

@@ -1,0 +1,12 @@
+/**
+ * The shared domain types: what server, jobs, worker, runtime and pipeline hand each other (and the one error a job
+ * fails with). A leaf: it imports only types from other leaves (image, scheduler config, hint options), never a
+ * layer that uses it.
+ */
+export type { BaseModelFiles, ModelConfigs } from './model-files.js';
+export type { ControlUnit, GenerationMode, GenerationResult, GenerationSpec, HintSettings, ProgressEvent, RunTimings } from './generation.js';
+export type { LoadedReport, ProviderFallback, SessionKind } from './sessions.js';
+export type { WarmupReport, WarmupSize } from './warmup.js';
+export type { HintReply, HintRequest } from './hint.js';
+export type { WorkerControl } from './worker-control.js';
+export { JobFailedError } from './job-failed.js';

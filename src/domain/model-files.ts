@@ -1,0 +1,31 @@
+import type { SchedulerConfig } from '../schedulers/types.js';
+
+/**
+ * The diffusers config.json files of a model folder, as read (plain JSON, structured-clone safe): the pipeline's
+ * model description takes the residual layout, latent channels and VAE scale factor from them where the graphs
+ * leave those symbolic.
+ */
+export interface ModelConfigs {
+  /** unet/config.json: block_out_channels, layers_per_block, cross_attention_dim, in_channels, … */
+  unet?: Record<string, unknown>;
+  /** vae_decoder/config.json (or vae/config.json): block_out_channels, latent_channels, scaling_factor, … */
+  vae?: Record<string, unknown>;
+}
+
+/** A base model resolved to files on disk, as the catalog reads it and the workers receive it. */
+export interface BaseModelFiles {
+  id: string;
+  dir: string;
+  /** The on-disk layout it was read in (runtime/layouts): native, onnx-web, onnxstack or axodox. */
+  layout?: string;
+  tokenizerDir: string;
+  textEncoder: string;
+  unet: string;
+  vaeDecoder: string;
+  vaeEncoder: string | null;
+  schedulerConfig: SchedulerConfig;
+  /** The VAE's latent scaling factor (0.18215 for SD 1.x). */
+  vaeScalingFactor: number;
+  /** The folder's config files, where it has them. */
+  configs?: ModelConfigs;
+}
