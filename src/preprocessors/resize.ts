@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { RawImage } from '../image/types.js';
 import { resizeOpenCv } from './opencv-resize.js';
+import { resizePilLanczos } from './pil-resize.js';
 import { grayToRgb } from './rgb.js';
 
 export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
@@ -47,8 +48,13 @@ export async function resizeForDetection(rgb: RawImage, resolution: number): Pro
   return resizeOpenCv(rgb, size.width, size.height, shrinks ? 'area' : 'lanczos4');
 }
 
-/** A one-channel hint map as the RGB output image, resized bilinearly as controlnet_aux does. */
+/**
+ * A one-channel hint map at the detect size as the RGB control image of the output size: resized as
+ * diffusers' ControlNet pipelines resize controlnet_aux's PIL hint to width × height (Pillow's LANCZOS, bit
+ * for bit). controlnet_aux's own INTER_LINEAR step to `image_resolution` is the identity at the default
+ * detect resolution (both 512) and is not applied.
+ */
 export async function mapToOutput(gray: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Promise<RawImage> {
-  const resized = await resizeImage({ data: gray, width, height, channels: 1 }, outWidth, outHeight, 'linear');
+  const resized = resizePilLanczos({ data: gray, width, height, channels: 1 }, outWidth, outHeight);
   return grayToRgb(resized.data, outWidth, outHeight);
 }

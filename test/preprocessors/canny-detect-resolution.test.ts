@@ -67,3 +67,21 @@ describe('canny at detect resolution 512 matches controlnet_aux + OpenCV', () =>
     expect(edgeF1(cannyEdges(lanczos3, 100, 200), expected.data)).toBeLessThan(0.99);
   });
 });
+
+describe('the canny hint resized to the output size matches diffusers (Pillow LANCZOS of the PIL hint)', () => {
+  it.each([
+    ['coffee-451x300.png', 512, 512],
+    ['coffee-451x300.png', 904, 600],
+    ['rocket-600x400.png', 640, 424],
+    ['astronaut-741x500.png', 1024, 688],
+  ] as const)('%s to %i×%i', async (input, width, height) => {
+    const hint = await makeHint('canny', await readRgb(input), { width, height, detectResolution: 512 });
+    const expected = await readGray(`${input.slice(0, -4)}-canny512-768x512-pil-${width}x${height}.png`);
+    expect([hint.image.width, hint.image.height]).toEqual([expected.width, expected.height]);
+    expect(channel0(hint.image)).toEqual(expected.data);
+    const { data } = hint.image;
+    let unequal = 0;
+    for (let i = 0; i < width * height; i++) if (data[i * 3 + 1] !== data[i * 3] || data[i * 3 + 2] !== data[i * 3]) unequal++;
+    expect(unequal).toBe(0);
+  });
+});
