@@ -115,3 +115,60 @@ export function torchLogf(x: number): number {
   s = dfAddDF(s, f32(f32(x2 * xs) * t));
   return f32(s[0] + s[1]);
 }
+
+function dfAdd2DF(x: DF, y: number): DF {
+  const hi = f32(x[0] + y);
+  const v = f32(hi - x[0]);
+  return [hi, f32(f32(f32(x[0] - f32(hi - v)) + f32(y - v)) + x[1])];
+}
+
+function dfAdd2DD(x: DF, y: DF): DF {
+  const hi = f32(x[0] + y[0]);
+  const v = f32(hi - x[0]);
+  return [hi, f32(f32(f32(x[0] - f32(hi - v)) + f32(y[0] - v)) + f32(x[1] + y[1]))];
+}
+
+function dfAddFD(x: number, y: DF): DF {
+  const hi = f32(x + y[0]);
+  return [hi, f32(f32(f32(x - hi) + y[0]) + y[1])];
+}
+
+function dfMulDD(x: DF, y: DF): DF {
+  const hi = f32(x[0] * y[0]);
+  return [hi, fma32(x[0], y[1], fma32(x[1], y[0], fma32(x[0], y[0], -hi)))];
+}
+
+function dfSqu(x: DF): DF {
+  const hi = f32(x[0] * x[0]);
+  return [hi, fma32(f32(x[0] + x[0]), x[1], fma32(x[0], x[0], -hi))];
+}
+
+const EXPK2_POLY = [0.1980960224e-3, 0.1394256484e-2, 0.8333456703e-2, 0.4166637361e-1].map(f32);
+
+/** SLEEF's expk2f: e^d for a double-float d, as a double-float. */
+function expk2(d: DF): DF {
+  const q = rintEven(f32(f32(d[0] + d[1]) * R_LN2F));
+  let s = dfAdd2DF(d, f32(q * -L2UF));
+  s = dfAdd2DF(s, f32(q * -L2LF));
+  let u = EXPK2_POLY[0];
+  for (let i = 1; i < EXPK2_POLY.length; i++) u = fma32(u, s[0], EXPK2_POLY[i]);
+  let t = dfAdd2DF(dfMulDF(s, u), f32(0.166666659414234244790680580464));
+  t = dfAdd2DF(dfMulDD(s, t), 0.5);
+  t = dfAdd2DD(s, dfMulDD(dfSqu(s), t));
+  t = dfAddFD(1, t);
+  if (d[0] < -104) return [0, 0];
+  const half = q >> 1;
+  const scale = (v: number) => f32(f32(v * 2 ** half) * 2 ** (q - half));
+  return [scale(t[0]), scale(t[1])];
+}
+
+/** torch.expm1 on float32 (SLEEF `expm1f_u10`): UniPC's `torch.expm1(hh)`. */
+export function torchExpm1f(x: number): number {
+  const a = f32(x);
+  if (Number.isNaN(a)) return NaN;
+  if (a > f32(88.72283172607421875)) return Infinity;
+  if (a < f32(-16.635532333438687426013570)) return -1;
+  if (Object.is(a, -0)) return -0;
+  const d = dfAdd2DF(expk2([a, 0]), -1);
+  return f32(d[0] + d[1]);
+}

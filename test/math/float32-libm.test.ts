@@ -1,12 +1,12 @@
 /**
- * torch's float32 exp / log (SLEEF) and numpy's float32 log, reimplemented, against the values
+ * torch's float32 exp / expm1 / log (SLEEF) and numpy's float32 log, reimplemented, against the values
  * torch 1.13 and numpy 1.24 return (test/fixtures/float32-math.json, from make-float32-math.py):
  * half of the inputs are ones where the correctly rounded result differs from the library's.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { numpyLogf } from '../../src/math/numpy-float32.js';
-import { fma32, torchExpf, torchLogf } from '../../src/math/sleef-float32.js';
+import { fma32, torchExpf, torchExpm1f, torchLogf } from '../../src/math/sleef-float32.js';
 
 interface Cases { x: string[]; y: string[]; differs_from_correct_rounding: number }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/float32-math.json', import.meta.url), 'utf8')) as Record<string, Cases>;
@@ -17,6 +17,7 @@ const toHex = (v: number) => (word.setFloat32(0, v), word.getUint32(0).toString(
 
 describe.each([
   ['torch_exp', torchExpf, Math.exp],
+  ['torch_expm1', torchExpm1f, Math.expm1],
   ['torch_log', torchLogf, Math.log],
   ['numpy_log', numpyLogf, Math.log],
 ] as const)('%s', (name, fn, exact) => {
@@ -34,6 +35,7 @@ describe.each([
 describe('special values', () => {
   it('exp and log at the edges of their ranges', () => {
     expect([torchExpf(0), torchExpf(-200), torchExpf(200), torchExpf(NaN)]).toEqual([1, 0, Infinity, NaN]);
+    expect([torchExpm1f(0), torchExpm1f(-0), torchExpm1f(-50), torchExpm1f(100)]).toEqual([0, -0, -1, Infinity]);
     for (const log of [torchLogf, numpyLogf]) {
       expect([log(1), log(0), log(Infinity), log(-1), log(NaN)]).toEqual([0, -Infinity, Infinity, NaN, NaN]);
       expect(log(2 ** -140)).toBeCloseTo(-140 * Math.LN2, 4);
