@@ -1,5 +1,7 @@
 import sharp from 'sharp';
 import type { RawImage } from '../image/types.js';
+import { resizeOpenCv } from './opencv-resize.js';
+import { resizePilLanczos } from './pil-resize.js';
 import { grayToRgb } from './rgb.js';
 
 export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
@@ -35,14 +37,24 @@ export async function resizeImage(image: RawImage, width: number, height: number
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: image.channels };
 }
 
-/** The detector's input: RGB resized as controlnet_aux's `resize_image` (Lanczos up, area-like Lanczos down). */
+/**
+ * The detector's input: RGB resized as controlnet_aux's `resize_image`, with OpenCV's own arithmetic:
+ * `INTER_LANCZOS4` when k = resolution / short side > 1, `INTER_AREA` otherwise. (When k ≤ 1 but rounding to
+ * 64 enlarges one side, OpenCV's area mode interpolates bilinearly there; Lanczos-4 stands in for that case.)
+ */
 export async function resizeForDetection(rgb: RawImage, resolution: number): Promise<RawImage> {
   const size = detectSize(rgb.width, rgb.height, resolution);
-  return resizeImage(rgb, size.width, size.height, 'lanczos3');
+  const shrinks = resolution / Math.min(rgb.width, rgb.height) <= 1 && size.width <= rgb.width && size.height <= rgb.height;
+  return resizeOpenCv(rgb, size.width, size.height, shrinks ? 'area' : 'lanczos4');
 }
 
-/** A one-channel hint map as the RGB output image, resized bilinearly as controlnet_aux does. */
+/**
+ * A one-channel hint map at the detect size as the RGB control image of the output size: resized as
+ * diffusers' ControlNet pipelines resize controlnet_aux's PIL hint to width × height (Pillow's LANCZOS, bit
+ * for bit). controlnet_aux's own INTER_LINEAR step to `image_resolution` is the identity at the default
+ * detect resolution (both 512) and is not applied.
+ */
 export async function mapToOutput(gray: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Promise<RawImage> {
-  const resized = await resizeImage({ data: gray, width, height, channels: 1 }, outWidth, outHeight, 'linear');
+  const resized = resizePilLanczos({ data: gray, width, height, channels: 1 }, outWidth, outHeight);
   return grayToRgb(resized.data, outWidth, outHeight);
 }

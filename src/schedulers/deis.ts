@@ -11,10 +11,13 @@ import { noisedVp } from './kernels.js';
 import { SchedulerBase } from './scheduler-base.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
 import type { SchedulerConfig, StepResult } from './types.js';
+import { numpyLogf } from '../math/numpy-float32.js';
+import { torchExpf } from '../math/sleef-float32.js';
 
 // f32() after each operation reproduces torch's float32 arithmetic, so traces match diffusers bit for bit.
 const f32 = Math.fround;
-const log32 = (x: number) => f32(Math.log(x));
+/** `np.log` of a float32 0-d tensor (numpy's SIMD log, as in diffusers' `ind_fn`). */
+const log32 = numpyLogf;
 
 export const DEIS_DEFAULTS = {
   num_train_timesteps: 1000,
@@ -133,7 +136,7 @@ export class DEISMultistepScheduler extends SchedulerBase {
     if (order === 1 || this.lowerOrderNums < 1 || lowerFinal) {
       const h = f32(t.lambda - s0.lambda);
       const cx = f32(t.alpha / s0.alpha);
-      const cm = f32(t.sigma * f32(f32(Math.exp(h)) - 1));
+      const cm = f32(t.sigma * f32(torchExpf(h) - 1));
       for (let i = 0; i < n; i++) out[i] = f32(cx * sample[i]) - f32(cm * m0[i]);
     } else if (order === 2 || this.lowerOrderNums < 2 || lowerSecond) {
       const s1 = alphaSigma(this.sigmas[index - 1]);

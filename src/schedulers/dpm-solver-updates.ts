@@ -4,6 +4,7 @@
  * combination of the sample, the differences D0, D1 (, D2) of past x0 estimates and, for SDE, noise.
  */
 import type { AlphaSigma } from './multistep-schedule.js';
+import { torchExpf } from '../math/sleef-float32.js';
 
 const f32 = Math.fround;
 
@@ -15,11 +16,11 @@ export function firstOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s
   const h = f32(t.lambda - s.lambda);
   const ratio = f32(t.sigma / s.sigma);
   if (algorithm === 'dpmsolver++') {
-    return [ratio, -f32(t.alpha * f32(f32(Math.exp(-h)) - 1))];
+    return [ratio, -f32(t.alpha * f32(torchExpf(-h) - 1))];
   }
-  const e2 = f32(Math.exp(f32(-2 * h)));
+  const e2 = torchExpf(f32(-2 * h));
   return [
-    f32(ratio * f32(Math.exp(-h))),
+    f32(ratio * torchExpf(-h)),
     f32(t.alpha * f32(1 - e2)),
     f32(t.sigma * f32(Math.sqrt(f32(1 - e2)))),
   ];
@@ -38,25 +39,25 @@ export function secondOrderCoefficients(
 ): number[] {
   const ratio = f32(t.sigma / s.sigma);
   if (algorithm === 'dpmsolver++') {
-    const c0 = f32(t.alpha * f32(f32(Math.exp(-h)) - 1));
+    const c0 = f32(t.alpha * f32(torchExpf(-h) - 1));
     const c1 = solverType === 'midpoint'
       ? -f32(0.5 * c0)
-      : f32(t.alpha * f32(f32(f32(f32(Math.exp(-h)) - 1) / h) + 1));
+      : f32(t.alpha * f32(f32(f32(torchExpf(-h) - 1) / h) + 1));
     return [ratio, -c0, c1];
   }
-  const e2 = f32(Math.exp(f32(-2 * h)));
+  const e2 = torchExpf(f32(-2 * h));
   const c0 = f32(t.alpha * f32(1 - e2));
   const c1 = solverType === 'midpoint'
     ? f32(0.5 * c0)
     : f32(t.alpha * f32(f32(f32(1 - e2) / f32(-2 * h)) + 1));
-  return [f32(ratio * f32(Math.exp(-h))), c0, c1, f32(t.sigma * f32(Math.sqrt(f32(1 - e2))))];
+  return [f32(ratio * torchExpf(-h)), c0, c1, f32(t.sigma * f32(Math.sqrt(f32(1 - e2))))];
 }
 
 /** Coefficients of [sample, D0, D1, D2] (+ noise) for the third-order update (`heun`-type D1, D2 terms). */
 export function thirdOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s: AlphaSigma, h: number): number[] {
   const ratio = f32(t.sigma / s.sigma);
   if (algorithm === 'dpmsolver++') {
-    const e = f32(Math.exp(-h));
+    const e = torchExpf(-h);
     const em1 = f32(e - 1);
     return [
       ratio,
@@ -65,11 +66,11 @@ export function thirdOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s
       -f32(t.alpha * f32(f32(f32(em1 + h) / f32(h * h)) - 0.5)),
     ];
   }
-  const e2 = f32(Math.exp(f32(-2 * h)));
+  const e2 = torchExpf(f32(-2 * h));
   const one = f32(1 - e2);
   const twoH = f32(2 * h);
   return [
-    f32(ratio * f32(Math.exp(-h))),
+    f32(ratio * torchExpf(-h)),
     f32(t.alpha * one),
     f32(t.alpha * f32(f32(one / f32(-2 * h)) + 1)),
     f32(t.alpha * f32(f32(f32(one - twoH) / f32(twoH * twoH)) - 0.5)),

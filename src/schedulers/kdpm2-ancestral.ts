@@ -9,6 +9,7 @@ import { inputScaleDivisor, kDenoise } from './k-schedule.js';
 import { doubledWithLast, Kdpm2Base, KDPM2_DEFAULTS, lerpHalf } from './kdpm2-base.js';
 import { sigmaToTimestepF32 } from './sigmas.js';
 import type { NoiseSource, SchedulerConfig, StepResult } from './types.js';
+import { torchExpf, torchLogf } from '../math/sleef-float32.js';
 
 // f32() after each operation reproduces torch's float32 arithmetic, so traces match diffusers bit for bit.
 const f32 = Math.fround;
@@ -39,7 +40,7 @@ export class KDPM2AncestralDiscreteScheduler extends Kdpm2Base {
       up[i] = f32(Math.sqrt(f32(f32(n2 * f32(s2 - n2)) / s2)));
       down[i] = i < last ? f32(Math.sqrt(f32(n2 - f32(up[i] * up[i])))) : 0;
       // The midpoint in log sigma between σ and σ_down; the last two are zero.
-      interpol[i] = i < last - 1 ? f32(Math.exp(lerpHalf(f32(Math.log(sigmas[i])), f32(Math.log(down[i]))))) : 0;
+      interpol[i] = i < last - 1 ? torchExpf(lerpHalf(torchLogf(sigmas[i]), torchLogf(down[i]))) : 0;
     }
     this.sigmas = doubledWithLast(sigmas);
     this.sigmasInterpol = doubledWithLast(interpol);

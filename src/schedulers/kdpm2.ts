@@ -9,6 +9,7 @@ import { inputScaleDivisor, kDenoise } from './k-schedule.js';
 import { doubledWithLast, Kdpm2Base, lerpHalf } from './kdpm2-base.js';
 import { sigmaToTimestepF32 } from './sigmas.js';
 import type { SchedulerConfig, StepResult } from './types.js';
+import { torchExpf, torchLogf } from '../math/sleef-float32.js';
 
 // f32() after each operation reproduces torch's float32 arithmetic, so traces match diffusers bit for bit.
 const f32 = Math.fround;
@@ -27,8 +28,8 @@ export class KDPM2DiscreteScheduler extends Kdpm2Base {
   setTimesteps(numInferenceSteps: number): void {
     const { schedule, sigmas } = this.schedule(numInferenceSteps);
     // Midpoints in log sigma between each sigma and the one before it (σ_{-1} wraps to the final 0).
-    const logs = sigmas.map((s) => f32(Math.log(s)));
-    const interpol = logs.map((l, i) => f32(Math.exp(lerpHalf(l, logs[(i + logs.length - 1) % logs.length]))));
+    const logs = sigmas.map((s) => torchLogf(s));
+    const interpol = logs.map((l, i) => torchExpf(lerpHalf(l, logs[(i + logs.length - 1) % logs.length])));
     this.sigmas = doubledWithLast(sigmas);
     this.sigmasInterpol = doubledWithLast(interpol);
     const midTimesteps = interpol.map((s) => sigmaToTimestepF32(s, schedule.logSigmas));

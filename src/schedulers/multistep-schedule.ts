@@ -5,6 +5,7 @@
  */
 import { interpAtIndex, roundHalfEven } from './reference-numerics.js';
 import { karrasSigmas, logSigmasOf, sigmaToTimestep, trainingSigmas } from './sigmas.js';
+import { torchLogf } from '../math/sleef-float32.js';
 
 const f32 = Math.fround;
 
@@ -48,7 +49,7 @@ export interface AlphaSigma {
 export function alphaSigma(sigma: number): AlphaSigma {
   const alpha = f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
   const sigmaT = f32(sigma * alpha);
-  return { alpha, sigma: sigmaT, lambda: f32(f32(Math.log(alpha)) - f32(Math.log(sigmaT))) };
+  return { alpha, sigma: sigmaT, lambda: f32(torchLogf(alpha) - torchLogf(sigmaT)) };
 }
 
 /** torch's searchsorted (left) of λ_min_clipped in the ascending flipped λ table: how many steps to clip. */
@@ -66,7 +67,7 @@ export function clippedSteps(alphasCumprod: Float64Array, lambdaMinClipped: numb
 function lambdaOfAlpha(alphaProd: number): { lambda: number } {
   const alpha = f32(Math.sqrt(alphaProd));
   const sigma = f32(Math.sqrt(f32(1 - alphaProd)));
-  return { lambda: f32(f32(Math.log(alpha)) - f32(Math.log(sigma))) };
+  return { lambda: f32(torchLogf(alpha) - torchLogf(sigma)) };
 }
 
 /** x0 from a model output in the dpmsolver++ / UniPC / DEIS parameterisation (float32 order). */

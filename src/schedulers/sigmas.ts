@@ -2,6 +2,7 @@
  * Sigma tables of the k-diffusion family: the training sigmas, Karras et al. (2022) sigmas, and the
  * sigma → timestep inversion diffusers uses to give the model a (fractional) timestep for a sigma.
  */
+import { numpyLogf } from '../math/numpy-float32.js';
 import { numpyLinspace } from './reference-numerics.js';
 
 const f32 = Math.fround;
@@ -11,9 +12,9 @@ export function trainingSigmas(alphasCumprod: Float64Array): Float64Array {
   return alphasCumprod.map((a) => f32(Math.sqrt(f32(f32(1 - a) / a))));
 }
 
-/** `np.log` of a float32 table: float32 results. */
+/** `np.log` of a float32 table: float32 results, from numpy's SIMD log (not correctly rounded). */
 export function logSigmasOf(sigmas: Float64Array): Float64Array {
-  return sigmas.map((s) => f32(Math.log(s)));
+  return sigmas.map(numpyLogf);
 }
 
 /** Karras et al. (2022) eq. 5: `n` sigmas from `sigmaMax` down to `sigmaMin`, evenly spaced in sigma^(1/ρ). */

@@ -12,6 +12,7 @@ import { SchedulerBase } from './scheduler-base.js';
 import { solveF32 } from './small-solve.js';
 import { spacedTimestepsDroppingZero } from './timesteps.js';
 import type { SchedulerConfig, StepResult } from './types.js';
+import { torchExpm1f } from '../math/sleef-float32.js';
 
 // f32() after each operation reproduces torch's float32 arithmetic, so traces match diffusers bit for bit.
 const f32 = Math.fround;
@@ -156,10 +157,10 @@ export class UniPCMultistepScheduler extends SchedulerBase {
   /** h-dependent weights: φ functions of hh = ∓h and the order conditions b, R (UniPC eq. 8, B(h) = bh1/bh2). */
   private coefficients(h: number, rks: number[], order: number): UniCoefficients {
     const hh = this.cfg.predict_x0 ? -h : h;
-    const hPhi1 = f32(Math.expm1(hh));
+    const hPhi1 = torchExpm1f(hh);
     let hPhiK = f32(f32(hPhi1 / hh) - 1);
     let factorial = 1;
-    const bH = this.solverType === 'bh1' ? hh : f32(Math.expm1(hh));
+    const bH = this.solverType === 'bh1' ? hh : torchExpm1f(hh);
     const b: number[] = [];
     const r: number[][] = [];
     for (let i = 1; i <= order; i++) {

@@ -105,11 +105,7 @@ export function planGeneration(
     if (!modelPath) {
       throw badRequest(`controlnet_model: unknown ControlNet "${name}" for model "${model.id}"; available: ${list(available.keys())}`);
     }
-    const type = types[k] ?? name;
-    if (!HINT_TYPES.includes(type)) {
-      const why = types[k] ? `unknown controlnet_type "${type}"` : `give a controlnet_type for ControlNet "${name}"`;
-      throw badRequest(`controlnet_type: ${why}; one of: ${HINT_TYPES.join(', ')}`);
-    }
+    const type = unitType(types, k, name, req.auto_hint);
     const [imageField, imageValue] = req.control_images
       ? [`control_images[${k}]`, req.control_images[k]]
       : req.control_image
@@ -162,6 +158,24 @@ export function planGeneration(
   if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
 
   return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, warnings };
+}
+
+/**
+ * The hint type of ControlNet k: its own entry of `controlnet_type`, the one entry when a single type
+ * is given for several ControlNets, else the ControlNet's name when that is a type. With `auto_hint`
+ * "no" the image is the hint and no type is needed: an untyped ControlNet is then "none".
+ */
+function unitType(types: string[], k: number, name: string, autoHint: boolean): string {
+  const given = types.length === 1 ? types[0] : types[k];
+  if (given !== undefined && !HINT_TYPES.includes(given)) {
+    throw badRequest(`controlnet_type: unknown controlnet_type "${given}"; one of: ${HINT_TYPES.join(', ')}`);
+  }
+  const type = given ?? (HINT_TYPES.includes(name) ? name : undefined);
+  if (type) return type;
+  if (!autoHint) return 'none';
+  throw badRequest(
+    `controlnet_type: give a controlnet_type for ControlNet "${name}" (auto_hint "yes" computes its hint); one of: ${HINT_TYPES.join(', ')}`,
+  );
 }
 
 /** Features of the hosted API this server does not have: refused by name rather than silently skipped. */

@@ -17,14 +17,17 @@ describe('canny hint', () => {
   });
 
   it('detects at the detect resolution and resizes the edges to the output size', async () => {
-    // 64×64 input, detect at 128: a 1-px edge at detect scale ends up about 0.5 px wide at 64×64.
+    // 64×64 input, detect at 128: a 1-px edge at detect scale ends up about 0.5 px wide at 64×64, shrunk
+    // with Pillow's Lanczos-3 (as diffusers resizes the hint): its support is 3 output pixels either side.
     const image = paintRgb(64, 64, (x) => (x < 32 ? 0 : 200));
     const hint = await makeHint('canny', image, { width: 64, height: 64, detectResolution: 128 });
     const row = [...channel0(hint.image).subarray(32 * 64, 33 * 64)];
     const lit = row.flatMap((v, x) => (v > 0 ? [x] : []));
     expect(lit.length).toBeGreaterThan(0);
-    for (const x of lit) expect(Math.abs(x - 31.5)).toBeLessThan(2);
-    expect(Math.max(...row)).toBeLessThan(255); // bilinear shrink of a 1-px line
+    for (const x of lit) expect(Math.abs(x - 31.5)).toBeLessThan(4);
+    const peak = row.indexOf(Math.max(...row));
+    expect(Math.abs(peak - 31.5)).toBeLessThan(1);
+    expect(Math.max(...row)).toBeLessThan(255); // a 1-px line shrunk by 2
   });
 
   it('raising the thresholds only removes edges', async () => {

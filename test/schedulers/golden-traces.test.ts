@@ -10,6 +10,12 @@ import { caseFor, num, relError, scheduleError, traceError, variants } from './g
 
 /** Relative tolerance of the brief; the traces reach float32 level (≈1e-6, see the summary). */
 const TOLERANCE = 1e-4;
+/**
+ * Variants whose every sample is bit-identical to diffusers' since torch's float32 exp/log (SLEEF)
+ * and numpy's float32 log are reproduced (src/math/sleef-float32.ts, numpy-float32.ts); the rest
+ * (UniPC's expm1, IPNDM, score SDE) stay within 2e-5.
+ */
+const sampleTolerance = (key: string) => (/^(UniPC|IPNDM|ScoreSdeVe)/.test(key) ? 2e-5 : 0);
 
 const worst = new Map<string, number>();
 const note = (key: string, err: number) => worst.set(key, Math.max(worst.get(key) ?? 0, err));
@@ -27,8 +33,8 @@ describe.each(sampled)('$key', (v) => {
     expect(trace.samples_per_step).toHaveLength(run.samples_per_step!.length);
     const err = traceError(trace, run);
     note(v.key, err);
-    expect(err).toBeLessThan(TOLERANCE);
-    expect(relError(trace.final_sample!, run.final_sample!)).toBeLessThan(TOLERANCE);
+    expect(err).toBeLessThanOrEqual(sampleTolerance(v.key));
+    expect(relError(trace.final_sample!, run.final_sample!)).toBeLessThanOrEqual(sampleTolerance(v.key));
     // Noise is drawn exactly when diffusers draws it.
     expect(trace.noise_draws).toBe(run.noise_draws ?? 0);
     if (run.denoised_per_step) {

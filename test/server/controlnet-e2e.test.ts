@@ -104,6 +104,12 @@ describe('POST /api/v1/enterprise/controlnet', () => {
     expect((await fetchPng(body.output[0])).equals(await fetchPng(single.output[0]))).toBe(false);
   });
 
+  it('applies a single controlnet_type to every ControlNet (the depth ControlNet gets the canny hint)', async () => {
+    const res = await post(small({ controlnet_model: 'canny,depth', controlnet_type: 'canny' }));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().meta).toMatchObject({ controlnet_model: 'canny,depth', controlnet_type: 'canny,canny', auto_hint: 'yes' });
+  });
+
   it('runs guess mode, which changes the result', async () => {
     const normal = (await post(small({ strength: 1 }))).json();
     const guess = (await post(small({ strength: 1, guess_mode: 'yes' }))).json();
