@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Export a Stable Diffusion 1.x model and ControlNet 1.1 models (diffusers) to the ONNX model folders the
-server loads (see DESIGN.md, "Model folders").
+"""Export a Stable Diffusion 1.x or SDXL model and ControlNets (diffusers) to the ONNX model folders the server
+loads (see README.md, "Models").
 
 Requirements (pip install -r scripts/requirements-export.txt):
     torch >= 1.13 (a CUDA build for --fp16), diffusers 0.27.2, huggingface_hub 0.25.2 (diffusers 0.27 imports
     `cached_download`, gone in 0.26), transformers >= 4.36 (CLIP), onnx >= 1.12, onnxruntime-gpu or onnxruntime
     >= 1.17 (validation), safetensors, accelerate.
     Tested with torch 1.13.1 (CPU), diffusers 0.27.2, huggingface_hub 0.25.2, onnx 1.12.0 on tiny random modules,
-    the graphs run with onnxruntime-node 1.30. Not run where this was written: transformers' CLIPTextModel, python
-    onnxruntime, CUDA and --fp16.
+    the graphs run with onnxruntime-node 1.30. Written against transformers 4.31 - 4.44's CLIP names
+    (CLIPTextModel, CLIPTextModelWithProjection: text_model.*, text_projection, outputs last_hidden_state,
+    pooler_output / text_embeds, hidden_states); run here with the stand-in of scripts/reference/standins/ that
+    follows them, not with transformers itself. Not run where this was written: python onnxruntime, CUDA, --fp16.
 
 Usage:
     python scripts/export_onnx.py --model stable-diffusion-v1-5/stable-diffusion-v1-5 \\
@@ -16,6 +18,8 @@ Usage:
     python scripts/export_onnx.py --checkpoint v1-5-pruned-emaonly.safetensors --model-id sd15 --out models
     python scripts/export_onnx.py --controlnet face=CrucibleAI/ControlNetMediaPipeFace/diffusion_sd15 --out models
     python scripts/export_onnx.py --tiny-random --out /tmp/tiny     # self-test on small random modules
+    python scripts/export_onnx.py --model stabilityai/stable-diffusion-xl-base-1.0 --model-id sdxl \
+        --controlnet canny-sdxl=diffusers/controlnet-canny-sdxl-1.0 --controlnet-dir model --out models
 
 Writes:
     <out>/<model_id>/tokenizer/{vocab.json,merges.txt,special_tokens_map.json,tokenizer_config.json}
@@ -23,6 +27,17 @@ Writes:
                                               hidden_states.0 .. hidden_states.N (N = layers; before final_layer_norm)
     <out>/<model_id>/unet/model.onnx          sample, timestep f32 [b], encoder_hidden_states,
                                               down_block_res_0 .. down_block_res_11, mid_block_res -> out_sample
+                                              (as many residuals as the config's blocks give: 12 + 1 for SD 1.x)
+SDXL (a UNet with addition_embed_type "text_time"; optimum's folder and I/O names):
+    <out>/<model_id>/text_encoder/            CLIPTextModel, as above (SDXL uses hidden_states.<N-1>)
+    <out>/<model_id>/text_encoder_2/model.onnx input_ids -> text_embeds (projected pooled), last_hidden_state,
+                                              hidden_states.0 .. N, normed_hidden_states.0 .. N
+    <out>/<model_id>/tokenizer_2/             the second tokenizer (pads with "!")
+    <out>/<model_id>/unet/model.onnx          sample, timestep, encoder_hidden_states, text_embeds [b,1280],
+                                              time_ids [b,6], down_block_res_0 .. 8, mid_block_res -> out_sample
+    controlnet/<name>/model.onnx              the SD inputs, then text_embeds, time_ids (after conditioning_scale)
+    model_index.json                          force_zeros_for_empty_prompt from the source's model_index.json
+    --controlnet-dir model writes ControlNets to <out>/<model_id>/controlnet/<name> (only for that model).
     <out>/<model_id>/vae_decoder/model.onnx   latent_sample -> sample            (+ config.json: scaling_factor)
     <out>/<model_id>/vae_encoder/model.onnx   sample -> latent_parameters [b,8,h,w] (mean, logvar; not clamped)
     <out>/<model_id>/scheduler/scheduler_config.json, <out>/<model_id>/model_index.json
@@ -102,31 +117,41 @@ VALIDATE_SHAPE = (1, 40, 48)
 
 
 class UNetWithResiduals(torch.nn.Module):
-    """diffusers UNet with the ControlNet residuals as separate inputs: 12 down-block residuals, then the mid one."""
+    """diffusers UNet with the ControlNet residuals as separate inputs: the down-block residuals (12 for SD 1.x,
+    9 for SDXL: as many as the config has), then the mid one. SDXL UNets (addition_embed_type "text_time") take
+    text_embeds and time_ids first (optimum's input names), passed as added_cond_kwargs."""
 
     def __init__(self, unet: torch.nn.Module):
         super().__init__()
         self.unet = unet
+        self.text_time = is_text_time(unet.config)
 
-    def forward(self, sample, timestep, encoder_hidden_states, *residuals):
+    def forward(self, sample, timestep, encoder_hidden_states, *inputs):
+        added = None
+        if self.text_time:
+            added = {"text_embeds": inputs[0], "time_ids": inputs[1]}
+            inputs = inputs[2:]
         return self.unet(
             sample,
             timestep,
             encoder_hidden_states,
-            down_block_additional_residuals=tuple(residuals[:-1]),
-            mid_block_additional_residual=residuals[-1],
+            added_cond_kwargs=added,
+            down_block_additional_residuals=tuple(inputs[:-1]),
+            mid_block_additional_residual=inputs[-1],
             return_dict=False,
         )[0]
 
 
 class ControlNetWithScale(torch.nn.Module):
-    """diffusers ControlNet whose residuals are multiplied by a conditioning_scale input (guess mode: the server)."""
+    """diffusers ControlNet whose residuals are multiplied by a conditioning_scale input (guess mode: the server).
+    SDXL ControlNets take text_embeds and time_ids after conditioning_scale."""
 
     def __init__(self, controlnet: torch.nn.Module):
         super().__init__()
         self.controlnet = controlnet
+        self.text_time = is_text_time(controlnet.config)
 
-    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale):
+    def forward(self, sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale, *added):
         # diffusers multiplies every residual by conditioning_scale (before global pooling, which is linear), so
         # passing the input through gives one Mul per output, the same graph as multiplying here.
         down, mid = self.controlnet(
@@ -135,6 +160,7 @@ class ControlNetWithScale(torch.nn.Module):
             encoder_hidden_states,
             controlnet_cond,
             conditioning_scale=conditioning_scale.to(sample.dtype),
+            added_cond_kwargs={"text_embeds": added[0], "time_ids": added[1]} if self.text_time else None,
             guess_mode=False,
             return_dict=False,
         )
@@ -171,21 +197,45 @@ class VaeEncoderParameters(torch.nn.Module):
 
 class TextEncoderWithHiddenStates(torch.nn.Module):
     """transformers CLIPTextModel -> last_hidden_state, pooler_output, hidden_states.0 .. hidden_states.N,
-    normed_hidden_states.0 .. normed_hidden_states.N.
+    normed_hidden_states.0 .. normed_hidden_states.N; CLIPTextModelWithProjection (SDXL's text_encoder_2) ->
+    text_embeds, last_hidden_state, then the same hidden states (optimum's output names).
 
     hidden_states.0 is the embedding output and hidden_states.N (N = num_hidden_layers) the last layer's output
     before final_layer_norm; last_hidden_state = final_layer_norm(hidden_states.N). clip_skip k in diffusers uses
     final_layer_norm(hidden_states[-(k + 1)]): normed_hidden_states.i = final_layer_norm(hidden_states.i) are what
-    the server feeds the UNet for clip_skip (the contract's clip_skip c picks normed_hidden_states.(N + 1 - c))."""
+    the server feeds the UNet for clip_skip (the contract's clip_skip c picks normed_hidden_states.(N + 1 - c)).
+    SDXL uses hidden_states.(N - 1) of both encoders (diffusers' hidden_states[-2], not normed)."""
 
     def __init__(self, text_encoder: torch.nn.Module):
         super().__init__()
         self.text_encoder = text_encoder
+        self.projection = has_text_projection(text_encoder)
 
     def forward(self, input_ids):
         out = self.text_encoder(input_ids=input_ids, output_hidden_states=True, return_dict=True)
         norm = self.text_encoder.text_model.final_layer_norm
-        return (out.last_hidden_state, out.pooler_output, *out.hidden_states, *(norm(h) for h in out.hidden_states))
+        normed = (norm(h) for h in out.hidden_states)
+        if self.projection:
+            return (out.text_embeds, out.last_hidden_state, *out.hidden_states, *normed)
+        return (out.last_hidden_state, out.pooler_output, *out.hidden_states, *normed)
+
+
+def is_text_time(config) -> bool:
+    """SDXL's UNet / ControlNet: pooled text embeddings and the six size/crop numbers as added conditioning."""
+    return _config_get(config, "addition_embed_type") == "text_time"
+
+
+def has_text_projection(text_encoder: torch.nn.Module) -> bool:
+    """CLIPTextModelWithProjection (SDXL's second text encoder): text_embeds instead of pooler_output."""
+    return isinstance(getattr(text_encoder, "text_projection", None), torch.nn.Module)
+
+
+def added_condition_sizes(config) -> Tuple[int, int]:
+    """(text_embeds width, time_ids width) of a text_time config: time_ids holds original size, crop top-left and
+    target size (6 numbers); the projection's input is the pooled width plus 6 sinusoidal embeddings of them."""
+    time_dim = _config_get(config, "addition_time_embed_dim")
+    total = _config_get(config, "projection_class_embeddings_input_dim")
+    return total - 6 * time_dim, 6
 
 
 # ------------------------------------------------------------------------------------------------- components
@@ -277,11 +327,45 @@ def _module_device_dtype(module: torch.nn.Module) -> Tuple[torch.device, torch.d
     return param.device, param.dtype
 
 
+def _added_inputs(config, batch: int, gen, device, dtype) -> Tuple[torch.Tensor, ...]:
+    """text_embeds and time_ids for a text_time (SDXL) config; nothing otherwise."""
+    if not is_text_time(config):
+        return ()
+    pooled, time_count = added_condition_sizes(config)
+    text_embeds = _randn((batch, pooled), gen, device, dtype)
+    # original size, crop top-left, target size, in pixels, as diffusers' _get_add_time_ids builds them.
+    sizes = torch.tensor([1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0]) * (0.5 + torch.rand((time_count,), generator=gen))
+    return text_embeds, sizes.expand(batch, time_count).contiguous().to(device=device, dtype=dtype)
+
+
+def _added_names(config) -> List[str]:
+    return ["text_embeds", "time_ids"] if is_text_time(config) else []
+
+
+def _added_axes(config) -> Dict[str, Dict[int, str]]:
+    return {name: {0: "batch"} for name in _added_names(config)}
+
+
+def check_residual_count(module: torch.nn.Module, config) -> None:
+    """The residual layout derived from the config must match the module's own down-block outputs."""
+    expected = len(down_residual_layout(config))
+    zero_convs = getattr(module, "controlnet_down_blocks", None)
+    if zero_convs is not None:
+        found = len(zero_convs)
+    else:
+        found = 1 + sum(
+            len(block.resnets) + len(getattr(block, "downsamplers", None) or []) for block in module.down_blocks
+        )
+    if found != expected:
+        raise SystemExit(f"error: {type(module).__name__} has {found} down-block residuals, its config says {expected}")
+
+
 def unet_component(unet: torch.nn.Module) -> Component:
     config = unet.config
     device, dtype = _module_device_dtype(unet)
     text_dim = _config_get(config, "cross_attention_dim")
     in_channels = _config_get(config, "in_channels")
+    check_residual_count(unet, config)
     names = residual_names(config)
 
     def make_inputs(batch: int, height: int, width: int, seed: int):
@@ -289,20 +373,22 @@ def unet_component(unet: torch.nn.Module) -> Component:
         sample = _randn((batch, in_channels, height, width), gen, device, dtype)
         timestep = _timesteps(batch, gen, device)
         text = _randn((batch, TEXT_LENGTH, text_dim), gen, device, dtype)
+        added = _added_inputs(config, batch, gen, device, dtype)
         residuals = [_randn(s, gen, device, dtype, 0.5) for s in residual_shapes(config, batch, height, width)]
-        return (sample, timestep, text, *residuals)
+        return (sample, timestep, text, *added, *residuals)
 
     axes = {
         "sample": {0: "batch", 2: "height", 3: "width"},
         "timestep": {0: "batch"},
         "encoder_hidden_states": {0: "batch", 1: "sequence"},
+        **_added_axes(config),
         **residual_axes(config),
         "out_sample": {0: "batch", 2: "height", 3: "width"},
     }
     return Component(
         name="unet",
         module=UNetWithResiduals(unet).eval(),
-        input_names=["sample", "timestep", "encoder_hidden_states", *names],
+        input_names=["sample", "timestep", "encoder_hidden_states", *_added_names(config), *names],
         output_names=["out_sample"],
         dynamic_axes=axes,
         make_inputs=make_inputs,
@@ -316,32 +402,49 @@ def controlnet_component(controlnet: torch.nn.Module, name: str) -> Component:
     in_channels = _config_get(config, "in_channels")
     cond_channels = _config_get(config, "conditioning_channels", 3)
     pooled = bool(_config_get(config, "global_pool_conditions", False))
+    check_residual_count(controlnet, config)
     outputs = residual_names(config)
+    # The conditioning image is 8x the latent: the embedding's three stride-2 convs, whatever the VAE's factor.
+    cond_factor = 2 ** (len(_config_get(config, "conditioning_embedding_out_channels", (16, 32, 96, 256))) - 1)
 
     def make_inputs(batch: int, height: int, width: int, seed: int):
         gen = _generator(seed)
         sample = _randn((batch, in_channels, height, width), gen, device, dtype)
         timestep = _timesteps(batch, gen, device)
         text = _randn((batch, TEXT_LENGTH, text_dim), gen, device, dtype)
-        cond = torch.rand((batch, cond_channels, 8 * height, 8 * width), generator=gen).to(device, dtype)
+        shape = (batch, cond_channels, cond_factor * height, cond_factor * width)
+        cond = torch.rand(shape, generator=gen).to(device, dtype)
         scale = torch.tensor(0.75, dtype=torch.float32, device=device)
-        return (sample, timestep, text, cond, scale)
+        return (sample, timestep, text, cond, scale, *_added_inputs(config, batch, gen, device, dtype))
 
     axes = {
         "sample": {0: "batch", 2: "height", 3: "width"},
         "timestep": {0: "batch"},
         "encoder_hidden_states": {0: "batch", 1: "sequence"},
         "controlnet_cond": {0: "batch", 2: "image_height", 3: "image_width"},
+        **_added_axes(config),
         **residual_axes(config, pooled),
     }
     return Component(
         name=f"controlnet/{name}",
         module=ControlNetWithScale(controlnet).eval(),
-        input_names=["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"],
+        input_names=[
+            "sample",
+            "timestep",
+            "encoder_hidden_states",
+            "controlnet_cond",
+            "conditioning_scale",
+            *_added_names(config),
+        ],
         output_names=outputs,
         dynamic_axes=axes,
         make_inputs=make_inputs,
     )
+
+
+def vae_factor(config) -> int:
+    """Image pixels per latent pixel: one stride-2 downsampler per encoder block but the last (8 for SD)."""
+    return 2 ** (len(_config_get(config, "block_out_channels")) - 1)
 
 
 def vae_decoder_component(vae: torch.nn.Module) -> Component:
@@ -367,9 +470,11 @@ def vae_decoder_component(vae: torch.nn.Module) -> Component:
 def vae_encoder_component(vae: torch.nn.Module) -> Component:
     device, dtype = _module_device_dtype(vae)
     in_channels = _config_get(vae.config, "in_channels")
+    factor = vae_factor(vae.config)
 
     def make_inputs(batch: int, height: int, width: int, seed: int):
-        image = torch.rand((batch, in_channels, 8 * height, 8 * width), generator=_generator(seed)) * 2 - 1
+        shape = (batch, in_channels, factor * height, factor * width)
+        image = torch.rand(shape, generator=_generator(seed)) * 2 - 1
         return (image.to(device, dtype),)
 
     return Component(
@@ -385,24 +490,28 @@ def vae_encoder_component(vae: torch.nn.Module) -> Component:
     )
 
 
-def text_encoder_component(text_encoder: torch.nn.Module) -> Component:
+def text_encoder_component(text_encoder: torch.nn.Module, name: str = "text_encoder") -> Component:
     device, _ = _module_device_dtype(text_encoder)
     config = text_encoder.config
     vocab = _config_get(config, "vocab_size")
     layers = _config_get(config, "num_hidden_layers")
     hidden = [f"hidden_states.{i}" for i in range(layers + 1)] + [f"normed_hidden_states.{i}" for i in range(layers + 1)]
+    pooled = ["text_embeds", "last_hidden_state"] if has_text_projection(text_encoder) else [
+        "last_hidden_state",
+        "pooler_output",
+    ]
 
     def make_inputs(batch: int, _height: int, _width: int, seed: int):
         ids = torch.randint(0, vocab, (batch, TEXT_LENGTH), generator=_generator(seed), dtype=torch.int64)
         return (ids.to(device=device, dtype=torch.int32),)
 
-    axes = {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}}
-    axes.update({name: {0: "batch"} for name in hidden})
+    axes = {"input_ids": {0: "batch"}}
+    axes.update({output: {0: "batch"} for output in pooled + hidden})
     return Component(
-        name="text_encoder",
+        name=name,
         module=TextEncoderWithHiddenStates(text_encoder).eval(),
         input_names=["input_ids"],
-        output_names=["last_hidden_state", "pooler_output", *hidden],
+        output_names=[*pooled, *hidden],
         dynamic_axes=axes,
         make_inputs=make_inputs,
     )
@@ -540,6 +649,15 @@ class BaseModel:
     text_encoder: Optional[torch.nn.Module]
     tokenizer: Optional[object]
     scheduler_config: Dict[str, object]
+    # SDXL: CLIPTextModelWithProjection and its tokenizer (pads with "!"), and the pipeline's own settings from
+    # model_index.json (force_zeros_for_empty_prompt).
+    text_encoder_2: Optional[torch.nn.Module] = None
+    tokenizer_2: Optional[object] = None
+    pipeline_config: Optional[Dict[str, object]] = None
+
+    @property
+    def sdxl(self) -> bool:
+        return is_text_time(self.unet.config)
 
 
 def _clean_config(config: Dict[str, object]) -> Dict[str, object]:
@@ -549,28 +667,56 @@ def _clean_config(config: Dict[str, object]) -> Dict[str, object]:
     return {k: v for k, v in config.items() if k not in defaults and (not k.startswith("_") or k in keep_private)}
 
 
-def _load_clip_text_encoder(source: str, **kwargs):
-    from transformers import CLIPTextModel
+def _load_clip_text_encoder(source: str, with_projection: bool = False, **kwargs):
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
+    cls = CLIPTextModelWithProjection if with_projection else CLIPTextModel
     # Eager attention traces to plain MatMul/Softmax on every torch version; the text encoder runs once a job.
     try:
-        return CLIPTextModel.from_pretrained(source, attn_implementation="eager", **kwargs)
+        return cls.from_pretrained(source, attn_implementation="eager", **kwargs)
     except TypeError:
-        return CLIPTextModel.from_pretrained(source, **kwargs)
+        return cls.from_pretrained(source, **kwargs)
+
+
+def _pipeline_index(source: str) -> Dict[str, object]:
+    """model_index.json of a diffusers folder or hub id ({} when there is none)."""
+    from diffusers import DiffusionPipeline
+
+    try:
+        return dict(DiffusionPipeline.load_config(source))
+    except (OSError, ValueError, EnvironmentError):
+        return {}
+
+
+def _has_component(index: Dict[str, object], name: str, default: bool) -> bool:
+    entry = index.get(name)
+    if entry is None:
+        return default
+    return isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] is not None
 
 
 def load_diffusers_model(source: str) -> BaseModel:
-    """A diffusers folder or hub id with unet/, vae/, text_encoder/, tokenizer/, scheduler/."""
+    """A diffusers folder or hub id with unet/, vae/, text_encoder/, tokenizer/, scheduler/ (SD 1.x), plus
+    text_encoder_2/ and tokenizer_2/ for SDXL (the refiner has only the second encoder)."""
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTokenizer
 
+    index = _pipeline_index(source)
+    unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet")
+    sdxl = is_text_time(unet.config)
+    first = _has_component(index, "text_encoder", True)
+    second = sdxl and _has_component(index, "text_encoder_2", True)
+    settings = {k: v for k, v in index.items() if not k.startswith("_") and not isinstance(v, (list, tuple))}
     return BaseModel(
-        unet=UNet2DConditionModel.from_pretrained(source, subfolder="unet"),
+        unet=unet,
         vae=AutoencoderKL.from_pretrained(source, subfolder="vae"),
-        text_encoder=_load_clip_text_encoder(source, subfolder="text_encoder"),
-        tokenizer=CLIPTokenizer.from_pretrained(source, subfolder="tokenizer"),
+        text_encoder=_load_clip_text_encoder(source, subfolder="text_encoder") if first else None,
+        tokenizer=CLIPTokenizer.from_pretrained(source, subfolder="tokenizer") if first else None,
         # The file as it is (load_config reads it without filling defaults; any scheduler class reads any file).
         scheduler_config=_clean_config(PNDMScheduler.load_config(source, subfolder="scheduler")),
+        text_encoder_2=_load_clip_text_encoder(source, True, subfolder="text_encoder_2") if second else None,
+        tokenizer_2=CLIPTokenizer.from_pretrained(source, subfolder="tokenizer_2") if second else None,
+        pipeline_config=settings,
     )
 
 
@@ -740,21 +886,33 @@ def write_model_index(model_dir: Path, base: BaseModel, info: Dict[str, object])
     def onnx_entry(folder: str):
         return ["diffusers", "OnnxRuntimeModel"] if (model_dir / folder / "model.onnx").exists() else [None, None]
 
+    def tokenizer_entry(tokenizer):
+        return ["transformers", "CLIPTokenizer"] if tokenizer is not None else [None, None]
+
     index = {
-        "_class_name": "OnnxStableDiffusionPipeline",
+        "_class_name": "ORTStableDiffusionXLPipeline" if base.sdxl else "OnnxStableDiffusionPipeline",
         "_diffusers_version": diffusers.__version__,
         "feature_extractor": [None, None],
         "safety_checker": [None, None],
         "requires_safety_checker": False,
         "scheduler": ["diffusers", str(base.scheduler_config.get("_class_name", "PNDMScheduler"))],
         "text_encoder": onnx_entry("text_encoder"),
-        "tokenizer": ["transformers", "CLIPTokenizer"] if base.tokenizer is not None else [None, None],
+        "tokenizer": tokenizer_entry(base.tokenizer),
         "unet": onnx_entry("unet"),
         "vae_decoder": onnx_entry("vae_decoder"),
         "vae_encoder": onnx_entry("vae_encoder"),
         # Ours: the UNet takes the ControlNet residuals as inputs (diffusers' ONNX pipeline cannot drive it).
         "_export": info,
     }
+    if base.sdxl:
+        index.pop("safety_checker")
+        index.pop("requires_safety_checker")
+        index["text_encoder_2"] = onnx_entry("text_encoder_2")
+        index["tokenizer_2"] = tokenizer_entry(base.tokenizer_2)
+        # diffusers' SDXL default: an empty negative prompt means zero embeddings, not the encoded "".
+        settings = base.pipeline_config or {}
+        index["force_zeros_for_empty_prompt"] = bool(settings.get("force_zeros_for_empty_prompt", True))
+        index["requires_aesthetics_score"] = bool(settings.get("requires_aesthetics_score", False))
     write_json(model_dir / "model_index.json", index)
 
 
@@ -825,6 +983,11 @@ def prepare_module(module: torch.nn.Module, device: str, dtype: torch.dtype) -> 
     return module
 
 
+def _source_label(source: str) -> str:
+    path = Path(source).expanduser()
+    return path.name if path.exists() else source
+
+
 def _default_model_id(args) -> str:
     if args.model_id:
         return args.model_id
@@ -851,6 +1014,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     p.add_argument("--out", required=True, type=Path, help="models folder to write into")
     p.add_argument("--model-id", help="folder name under --out (default: from the model name)")
+    p.add_argument(
+        "--controlnet-dir",
+        choices=("shared", "model"),
+        default="shared",
+        help="write ControlNets to <out>/controlnet/<name> (shared, the default) or <out>/<model_id>/controlnet/<name>"
+        " (only for this model, e.g. SDXL ControlNets next to an SD 1.5 set)",
+    )
     p.add_argument("--fp16", action="store_true", help="float16 UNet, ControlNets, text encoder (VAE stays fp32)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 17)")
     p.add_argument("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
@@ -866,6 +1036,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         p.error("--fp16 traces the models in float16, which needs --device cuda (torch's CPU lacks fp16 kernels)")
     if args.model_id:
         _safe_name(args.model_id, "--model-id")
+    if args.controlnet_dir == "model" and not (args.model or args.checkpoint or args.tiny_random or args.model_id):
+        p.error("--controlnet-dir model needs the model (--model/--checkpoint) or --model-id")
     return args
 
 
@@ -900,26 +1072,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         components.append(vae_encoder_component(base.vae))
         if base.text_encoder is not None:
             components.append(text_encoder_component(prepare_module(base.text_encoder, args.device, dtype)))
+        if base.text_encoder_2 is not None:
+            encoder_2 = prepare_module(base.text_encoder_2, args.device, dtype)
+            components.append(text_encoder_component(encoder_2, "text_encoder_2"))
         for component in components:
             results.append(export_and_validate(component, model_dir / component.name, args.opset, providers))
         write_json(model_dir / "unet" / "config.json", model_config(base.unet))
         for folder in ("vae_decoder", "vae_encoder"):
             write_json(model_dir / folder / "config.json", model_config(base.vae))
-        if base.text_encoder is not None:
-            base.text_encoder.config.to_json_file(str(model_dir / "text_encoder" / "config.json"))
-        if base.tokenizer is not None:
-            write_tokenizer(base.tokenizer, model_dir / "tokenizer")
+        for folder, encoder in (("text_encoder", base.text_encoder), ("text_encoder_2", base.text_encoder_2)):
+            if encoder is not None:
+                encoder.config.to_json_file(str(model_dir / folder / "config.json"))
+        for folder, tokenizer in (("tokenizer", base.tokenizer), ("tokenizer_2", base.tokenizer_2)):
+            if tokenizer is not None:
+                write_tokenizer(tokenizer, model_dir / folder)
         write_json(model_dir / "scheduler" / "scheduler_config.json", base.scheduler_config)
         write_model_index(
             model_dir,
             base,
             {
                 "exporter": "scripts/export_onnx.py",
-                "source": args.model or args.checkpoint or "tiny-random",
+                # A hub id as given; a local folder or file by its name only (no local paths in shared files).
+                "source": _source_label(args.model or args.checkpoint or "tiny-random"),
                 "fp16": args.fp16,
                 "opset": args.opset,
                 "dtypes": {c.name: str(_module_device_dtype(c.module)[1]).replace("torch.", "") for c in components},
                 "unet_residual_inputs": len(residual_names(base.unet.config)),
+                "family": "sdxl" if base.sdxl else "sd",
             },
         )
         del base, components
@@ -930,7 +1109,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cn_items += [(spec.name, (lambda s=spec: load_controlnet(s))) for spec in controlnet_specs]
     for name, load in cn_items:
         controlnet = prepare_module(load(), args.device, dtype)
-        cn_dir = out / "controlnet" / name
+        cn_root = out / _default_model_id(args) if args.controlnet_dir == "model" else out
+        cn_dir = cn_root / "controlnet" / name
         results.append(export_and_validate(controlnet_component(controlnet, name), cn_dir, args.opset, providers))
         write_json(cn_dir / "config.json", model_config(controlnet))
         del controlnet

@@ -10,8 +10,8 @@ import { conv2d } from '../layers/conv.js';
 import type { ControlNetConfig, ModelSetConfig } from './config.js';
 import { imageDims, latentDims, textDims } from './dims.js';
 import { floatInput, floatOutput, timestepInput, type ExportFormat } from './formats.js';
-import { MID_RESIDUAL_NAME, residualInputName } from './unet.js';
-import { activatedTimeEmbedding, convIn, downPath, downResidualSlots, midBlockChannels } from './unet-down-path.js';
+import { MID_RESIDUAL_NAME, residualInputName, type AddedConditioning } from './unet.js';
+import { activatedTimeEmbedding, convIn, downPath, downResidualSlots, midBlockChannels, timeEmbedDim } from './unet-down-path.js';
 
 /** Weight range of the zero convs relative to a variance-preserving init. */
 const ZERO_CONV_GAIN = 0.25;
@@ -35,6 +35,8 @@ export interface ControlNetBuildOptions extends BuildOptions {
    * [batch, C, 1, 1], and the UNet broadcasts it.
    */
   pooled?: boolean;
+  /** Extra conditioning inputs after conditioning_scale (SDXL: text_embeds, time_ids); see AddedConditioning. */
+  addedConditioning?: AddedConditioning;
 }
 
 export function buildControlNet(set: ModelSetConfig, format: ExportFormat, opts: ControlNetBuildOptions = {}): GraphBuilder {
@@ -45,8 +47,9 @@ export function buildControlNet(set: ModelSetConfig, format: ExportFormat, opts:
   const context = floatInput(g, format, 'encoder_hidden_states', textDims(set.text.maxPositions, cfg.crossAttentionDim));
   const cond = floatInput(g, format, 'controlnet_cond', imageDims(set.controlnet.conditioningChannels));
   const scale = format.conditioningScale ? g.input('conditioning_scale', 'float32', []) : undefined;
+  const added = opts.addedConditioning?.(g, format, timeEmbedDim(cfg));
 
-  const temb = activatedTimeEmbedding(g, cfg, timestep);
+  const temb = activatedTimeEmbedding(g, cfg, timestep, added);
   const hint = conditioningEmbedding(g, cond, set.controlnet, cfg.blockOutChannels[0]!);
   const h = g.op('Add', [convIn(g, cfg, sample), hint], {}, 'AddHint');
   const down = downPath(g, cfg, h, temb, context);

@@ -4,7 +4,7 @@ import { silu } from '../layers/activation.js';
 import { linear } from '../layers/linear.js';
 
 /** Frequencies exp(-ln(10000) * i / half), rounded through float32 at each step as torch computes them. */
-function sinusoidFrequencies(half: number): Float32Array {
+export function sinusoidFrequencies(half: number): Float32Array {
   const freqs = new Float32Array(half);
   const logMax = Math.fround(-Math.log(10000));
   for (let i = 0; i < half; i++) freqs[i] = Math.exp(Math.fround(Math.fround(logMax * i) / half));

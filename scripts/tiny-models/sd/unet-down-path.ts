@@ -43,9 +43,13 @@ export function convIn(g: GraphBuilder, cfg: UNetConfig, sample: string): string
   return conv2d(g, sample, 'conv_in', { inChannels: cfg.inChannels, outChannels: cfg.blockOutChannels[0]!, kernel: 3 });
 }
 
-/** SiLU(time embedding): every resnet's time_emb_proj reads it. */
-export function activatedTimeEmbedding(g: GraphBuilder, cfg: UNetConfig, timestep: string): string {
-  return silu(g, timestepEmbedding(g, timestep, cfg.blockOutChannels[0]!, timeEmbedDim(cfg)));
+/**
+ * SiLU(time embedding): every resnet's time_emb_proj reads it. `added` ([batch, timeEmbedDim], e.g. SDXL's
+ * text_time add_embedding) is summed with the time embedding first, as diffusers' `emb = emb + aug_emb`.
+ */
+export function activatedTimeEmbedding(g: GraphBuilder, cfg: UNetConfig, timestep: string, added?: string): string {
+  const emb = timestepEmbedding(g, timestep, cfg.blockOutChannels[0]!, timeEmbedDim(cfg));
+  return silu(g, added === undefined ? emb : g.op('Add', [emb, added], {}, 'AddAugEmbedding'));
 }
 
 export function transformerSpec(cfg: UNetConfig, channels: number, heads: number, onlyCrossAttention: boolean): Transformer2DSpec {

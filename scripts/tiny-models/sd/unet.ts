@@ -13,14 +13,21 @@ import { latentDims, textDims } from './dims.js';
 import { floatInput, floatOutput, timestepInput, type ExportFormat } from './formats.js';
 import { upsample2D } from './resampling.js';
 import { transformer2D } from './transformer-2d.js';
-import { activatedTimeEmbedding, convIn, downPath, downResidualSlots, midBlockChannels, transformerSpec, unetResnet } from './unet-down-path.js';
+import { activatedTimeEmbedding, convIn, downPath, downResidualSlots, midBlockChannels, timeEmbedDim, transformerSpec, unetResnet } from './unet-down-path.js';
 
 export const residualInputName = (i: number): string => `down_block_res_${i}`;
 export const MID_RESIDUAL_NAME = 'mid_block_res';
 
+/**
+ * Declares extra conditioning inputs (after encoder_hidden_states; SDXL: text_embeds, time_ids) and returns their
+ * embedding [batch, timeEmbedDim], added to the time embedding.
+ */
+export type AddedConditioning = (g: GraphBuilder, format: ExportFormat, timeEmbedDim: number) => string;
+
 export interface UNetBuildOptions extends BuildOptions {
   /** false: a plain UNet without the 13 residual inputs (what other tools keep in `unet/` beside their ControlNet UNet). */
   residualInputs?: boolean;
+  addedConditioning?: AddedConditioning;
 }
 
 export function buildUNet(set: ModelSetConfig, format: ExportFormat, opts: UNetBuildOptions = {}): GraphBuilder {
@@ -29,12 +36,13 @@ export function buildUNet(set: ModelSetConfig, format: ExportFormat, opts: UNetB
   const sample = floatInput(g, format, 'sample', latentDims(cfg.inChannels));
   const timestep = timestepInput(g, format);
   const context = floatInput(g, format, 'encoder_hidden_states', textDims(set.text.maxPositions, cfg.crossAttentionDim));
+  const added = opts.addedConditioning?.(g, format, timeEmbedDim(cfg));
   const slots = downResidualSlots(cfg);
   const withResiduals = opts.residualInputs !== false;
   const extraResiduals = withResiduals ? slots.map((slot, i) => floatInput(g, format, residualInputName(i), latentDims(slot.channels, slot.level))) : [];
   const extraMid = withResiduals ? floatInput(g, format, MID_RESIDUAL_NAME, latentDims(midBlockChannels(cfg), cfg.blockOutChannels.length - 1)) : undefined;
 
-  const temb = activatedTimeEmbedding(g, cfg, timestep);
+  const temb = activatedTimeEmbedding(g, cfg, timestep, added);
   const down = downPath(g, cfg, convIn(g, cfg, sample), temb, context);
   if (down.residuals.length !== slots.length) throw new Error('unet: residual slots and down path disagree');
   const skips = withResiduals ? down.residuals.map((r, i) => g.op('Add', [r, extraResiduals[i]!], {}, `${residualInputName(i)}/Add`)) : [...down.residuals];
