@@ -62,13 +62,18 @@ describe('Dockerfile.cuda dependencies', () => {
     expect(instructions.find((i) => i.keyword === 'FROM')!.args).toBe('${CUDA_IMAGE} AS node');
   });
 
-  it('installs production dependencies with onnxruntime-node\'s CUDA 12 binaries, approved by allowScripts', () => {
+  it('installs production dependencies with onnxruntime-node\'s CUDA 12 binaries, through the root postinstall', () => {
     const deps = instructions.filter((i) => i.stage === 2 && i.keyword === 'RUN').map((i) => i.args);
     const install = deps.find((r) => r.includes('npm ci'));
     expect(install).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev/);
-    // npm 11 rejects --allow-scripts on a project install; package.json's allowScripts approves the script.
+    // npm 11 rejects --allow-scripts on a project install. package.json's allowScripts denies onnxruntime-node's
+    // own script (a plain install must not download CUDA); the root postinstall runs it when the variable asks.
     expect(install).not.toMatch(/--allow-scripts/);
-    expect(packageJson.allowScripts['onnxruntime-node']).toBe(true);
+    expect(packageJson.allowScripts['onnxruntime-node']).toBe(false);
+    expect(packageJson.scripts.postinstall).toBe('node scripts/onnxruntime-cuda.mjs');
+    const copies = instructions.filter((i) => i.stage === 2 && i.keyword === 'COPY').map((i) => i.args);
+    expect(copies).toContain('scripts/onnxruntime-cuda.mjs ./scripts/');
+    expect(read('scripts/onnxruntime-cuda.mjs')).toMatch(/--onnxruntime-node-install=\$\{flag\}/);
     // The build checks for the CUDA provider where onnxruntime-node's install script writes it.
     const installJs = read('node_modules/onnxruntime-node/script/install.js');
     const binFolder = /path\.join\(__dirname, '\.\.', '([^']+)', PLATFORM\)/.exec(installJs)?.[1];
