@@ -474,6 +474,7 @@ def run_case(family: str, case: Case, components, controlnets, scheduler_config,
         debug_files[name] = path
     # The ids each tokenizer gives (what the server's CLIP tokenizer must give too).
     token_ids = {}
+    truncated: Dict[str, str] = {}
     for key in ("tokenizer", "tokenizer_2"):
         tokenizer = getattr(pipe, key, None)
         if tokenizer is None:
@@ -481,6 +482,10 @@ def run_case(family: str, case: Case, components, controlnets, scheduler_config,
         for label, text in (("prompt", case.prompt), ("negative_prompt", case.negative_prompt or "")):
             enc = tokenizer(text, padding="max_length", max_length=tokenizer.model_max_length, truncation=True)
             token_ids[f"{key}.{label}"] = enc.input_ids
+            # What diffusers' truncation warning names (the server's `warnings` say the same).
+            full = tokenizer(text, padding="longest").input_ids
+            if len(full) > tokenizer.model_max_length:
+                truncated[f"{key}.{label}"] = tokenizer.decode(full[tokenizer.model_max_length - 1 : -1])
     path = f"debug/{case.name}.first_noise_pred.npy"
     np.save(out / path, first["noise_pred"].float().numpy().astype(np.float32))
     debug_files["first_noise_pred"] = path
@@ -502,6 +507,8 @@ def run_case(family: str, case: Case, components, controlnets, scheduler_config,
         "images": {k: v for k, v in images.items() if (out / v).exists() and (k.startswith("hint") or case.mode != "txt2img")},
         "output_type": "np, written as round(x * 255)",
     }
+    # The scheduler's schedule for num_inference_steps (img2img / inpaint run its last int(steps * strength)).
+    diffusers_call["timesteps"] = [float(t) for t in pipe.scheduler.timesteps]
     if sdxl:
         diffusers_call["time_ids"] = [h, w, 0, 0, h, w]
     entry = {
@@ -512,6 +519,8 @@ def run_case(family: str, case: Case, components, controlnets, scheduler_config,
         "debug": debug_files,
         "token_ids": token_ids,
     }
+    if truncated:
+        entry["truncated"] = truncated
     if case.note:
         entry["note"] = case.note
     return entry
