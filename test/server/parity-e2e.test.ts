@@ -42,6 +42,14 @@ function modelFor(fx: Fixture, c: ParityCase): string {
   return old && c.request.scheduler === 'UniPCMultistepScheduler' ? `${fx.model_id}-unipc-sigma-min` : fx.model_id;
 }
 
+/** A copy of model `id` as `<id>-<suffix>` whose scheduler config has `patch` on top. */
+function variant(root: string, id: string, suffix: string, patch: Record<string, unknown>): void {
+  const folder = path.join(root, `${id}-${suffix}`);
+  cpSync(path.join(root, id), folder, { recursive: true });
+  const config = path.join(folder, 'scheduler', 'scheduler_config.json');
+  writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), ...patch }));
+}
+
 const IMAGE_FIELDS = ['init_image', 'mask_image', 'control_image'];
 
 /** The case's request with the test key and its image files as data: URIs. */
@@ -77,29 +85,24 @@ for (const fixture of FIXTURES) {
   const fx = present ? (JSON.parse(readFileSync(path.join(dir, 'cases.json'), 'utf8')) as Fixture) : undefined;
 
   describe.skipIf(!present)(`diffusers parity over HTTP: ${fixture}`, () => {
-    const root = mkdtempSync(path.join(tmpdir(), `parity-${fixture}-`));
+    let root = '';
     let server: Awaited<ReturnType<typeof startTestServer>>;
     let base = '';
 
     beforeAll(async () => {
       // The server may write beside the models (aliases, caches): it gets a copy, never the fixture.
+      root = mkdtempSync(path.join(tmpdir(), `parity-${fixture}-`));
       cpSync(path.join(dir, 'models'), root, { recursive: true });
-      const unipc = path.join(root, `${fx!.model_id}-unipc-sigma-min`);
-      cpSync(path.join(root, fx!.model_id), unipc, { recursive: true });
-      const config = path.join(unipc, 'scheduler', 'scheduler_config.json');
-      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), final_sigmas_type: 'sigma_min' }));
+      variant(root, fx!.model_id, 'unipc-sigma-min', { final_sigmas_type: 'sigma_min' });
       // The same graphs read as an epsilon model: the control of the v-prediction check below.
-      const epsilon = path.join(root, `${fx!.model_id}-epsilon`);
-      cpSync(path.join(root, fx!.model_id), epsilon, { recursive: true });
-      const epsConfig = path.join(epsilon, 'scheduler', 'scheduler_config.json');
-      writeFileSync(epsConfig, JSON.stringify({ ...JSON.parse(readFileSync(epsConfig, 'utf8')), prediction_type: 'epsilon' }));
+      variant(root, fx!.model_id, 'epsilon', { prediction_type: 'epsilon' });
       server = await startTestServer({ MODELS_DIR: root, DEFAULT_MODEL: fixture });
       await server.app.listen({ host: '127.0.0.1', port: 0 });
       base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
     });
     afterAll(async () => {
       await server?.close();
-      rmSync(root, { recursive: true, force: true });
+      if (root) rmSync(root, { recursive: true, force: true });
     });
 
     const generate = (payload: Record<string, unknown>) =>
