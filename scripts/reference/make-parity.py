@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Make the end-to-end parity fixtures: tiny random diffusers folders (SD 1.5-style and SDXL-style), saved with
+"""Make the end-to-end parity fixtures: tiny random diffusers folders (SD 1.5-style, SD 2.x-style and SDXL-style), saved with
 save_pretrained, exported by scripts/export_onnx.py, and diffusers 0.27.2's ControlNet pipelines' outputs for a
 set of seeded requests in the server's contract.
 
-    PYTHONPATH=/tmp/pyref/src /usr/bin/python3 scripts/reference/make-parity.py [--family sd|sdxl|all]
+    PYTHONPATH=/tmp/pyref/src /usr/bin/python3 scripts/reference/make-parity.py [--family sd|sd2|sdxl|all]
 
 diffusers 0.27.2 and huggingface_hub 0.25.2 sources on PYTHONPATH (see test/fixtures/parity/README.md); the
 transformers and safetensors stand-ins of scripts/reference/standins/ are put first on sys.path (and on the
-export's PYTHONPATH). Writes test/fixtures/parity/<sd-tiny|sdxl-tiny>/{models/, inputs/, expected/, debug/,
+export's PYTHONPATH). Writes test/fixtures/parity/<sd-tiny|sd2-tiny|sdxl-tiny>/{models/, inputs/, expected/, debug/,
 cases.json}. Everything is seeded: a rerun gives the same files (same torch build).
 """
 from __future__ import annotations
@@ -43,6 +43,20 @@ SD15_SCHEDULER = {
     "beta_start": 0.00085,
     "clip_sample": False,
     "num_train_timesteps": 1000,
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+    "trained_betas": None,
+}
+# Stable Diffusion 2.1's (768-v) scheduler_config.json, as published: DDIM predicting v.
+SD2_SCHEDULER = {
+    "_class_name": "DDIMScheduler",
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085,
+    "clip_sample": False,
+    "num_train_timesteps": 1000,
+    "prediction_type": "v_prediction",
     "set_alpha_to_one": False,
     "skip_prk_steps": True,
     "steps_offset": 1,
@@ -101,11 +115,14 @@ def write_tokenizer(folder: Path, pad: Optional[str] = None) -> int:
     return int(json.loads(out.strip().splitlines()[-1])["vocabSize"])
 
 
-def text_config(vocab_size: int, sdxl: bool):
+def text_config(vocab_size: int, family: str):
     from transformers import CLIPTextConfig
 
-    # diffusers' tiny test text encoder (tests/pipelines/controlnet), with the tiny tokenizer's vocabulary.
-    extra = {"hidden_act": "gelu", "projection_dim": 32} if sdxl else {}
+    # diffusers' tiny test text encoder (tests/pipelines/controlnet), with the tiny tokenizer's vocabulary;
+    # OpenCLIP's gelu for SD 2.x and SDXL.
+    extra = {"hidden_act": "gelu", "projection_dim": 32} if family == "sdxl" else {}
+    if family == "sd2":
+        extra = {"hidden_act": "gelu"}
     return CLIPTextConfig(
         bos_token_id=0,
         eos_token_id=2,
@@ -120,11 +137,12 @@ def text_config(vocab_size: int, sdxl: bool):
     )
 
 
-def unet_kwargs(sdxl: bool) -> Dict[str, object]:
+def unet_kwargs(family: str) -> Dict[str, object]:
     """diffusers 0.27.2's own tiny ControlNet test topologies (tests/pipelines/controlnet/test_controlnet.py:
     widths (4, 8), one norm group; test_controlnet_sdxl.py: text_time conditioning, two text encoders, linear
     projections, 1 and 2 transformer layers), both at the SD test's widths (4, 8) so the exported graphs stay
-    small. Two levels: 1 + 2 + 1 + 2 = 6 down-block residuals and the mid one."""
+    small. Two levels: 1 + 2 + 1 + 2 = 6 down-block residuals and the mid one. SD 2.x-style: SD 2.1's linear
+    projections, per-block head dims and attention upcast, at the SD widths."""
     common = dict(
         block_out_channels=(4, 8),
         layers_per_block=2,
@@ -132,8 +150,16 @@ def unet_kwargs(sdxl: bool) -> Dict[str, object]:
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         norm_num_groups=1,
     )
-    if not sdxl:
+    if family == "sd":
         return {**common, "cross_attention_dim": 32}
+    if family == "sd2":
+        return {
+            **common,
+            "cross_attention_dim": 32,
+            "attention_head_dim": (2, 4),
+            "use_linear_projection": True,
+            "upcast_attention": True,
+        }
     return {
         **common,
         "attention_head_dim": (2, 4),
@@ -151,6 +177,7 @@ def build_folder(family: str, folder: Path, work: Path) -> Dict[str, Path]:
     from diffusers import (
         AutoencoderKL,
         ControlNetModel,
+        DDIMScheduler,
         EulerDiscreteScheduler,
         PNDMScheduler,
         StableDiffusionControlNetPipeline,
@@ -160,13 +187,13 @@ def build_folder(family: str, folder: Path, work: Path) -> Dict[str, Path]:
     from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     sdxl = family == "sdxl"
-    kwargs = unet_kwargs(sdxl)
+    kwargs = unet_kwargs(family)
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
         sample_size=32, out_channels=4, up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), **kwargs
     )
     controlnets = []
-    for k in range(1 if sdxl else 2):
+    for k in range(1 if family != "sd" else 2):
         torch.manual_seed(1 + k)
         cn = ControlNetModel(conditioning_embedding_out_channels=(16, 32), **kwargs)
         _randomize_zero_parameters(cn, 100 + k)
@@ -183,16 +210,17 @@ def build_folder(family: str, folder: Path, work: Path) -> Dict[str, Path]:
         **({"scaling_factor": 0.13025, "force_upcast": True} if sdxl else {}),
     )
     tok_dir = work / "tokenizer"
-    vocab = write_tokenizer(tok_dir)
+    # SD 2.x's tokenizer pads with "!" (OpenCLIP's convention), as SDXL's tokenizer_2 does.
+    vocab = write_tokenizer(tok_dir, pad="!" if family == "sd2" else None)
     tokenizer = CLIPTokenizer.from_pretrained(str(tok_dir))
     torch.manual_seed(4)
-    text_encoder = CLIPTextModel(text_config(vocab, sdxl))
+    text_encoder = CLIPTextModel(text_config(vocab, family))
     if sdxl:
         tok2_dir = work / "tokenizer_2"
         write_tokenizer(tok2_dir, pad="!")
         tokenizer_2 = CLIPTokenizer.from_pretrained(str(tok2_dir))
         torch.manual_seed(5)
-        text_encoder_2 = CLIPTextModelWithProjection(text_config(vocab, sdxl))
+        text_encoder_2 = CLIPTextModelWithProjection(text_config(vocab, family))
         pipe = StableDiffusionXLControlNetPipeline(
             vae=vae,
             text_encoder=text_encoder,
@@ -211,14 +239,16 @@ def build_folder(family: str, folder: Path, work: Path) -> Dict[str, Path]:
             tokenizer=tokenizer,
             unet=unet,
             controlnet=controlnets[0],
-            scheduler=PNDMScheduler.from_config(SD15_SCHEDULER),
+            scheduler=(
+                DDIMScheduler.from_config(SD2_SCHEDULER) if family == "sd2" else PNDMScheduler.from_config(SD15_SCHEDULER)
+            ),
             safety_checker=None,
             feature_extractor=None,
             requires_safety_checker=False,
         )
     pipe.save_pretrained(str(folder))
     paths = {"canny": folder / "controlnet"}
-    if not sdxl:
+    if family == "sd":
         controlnets[1].save_pretrained(str(work / "controlnet-depth"))
         paths["depth"] = work / "controlnet-depth"
     return paths
@@ -323,6 +353,21 @@ def sd_cases() -> List[Case]:
         Case("null-negative", seed=22, negative_prompt=None, note="null negative prompt = \"\" for SD"),
         Case("img2img", seed=23, mode="img2img", strength=0.6),
         Case("inpaint", "DDIMScheduler", seed=24, mode="inpaint", strength=0.8),
+    ]
+
+
+def sd2_cases() -> List[Case]:
+    """SD 2.x-style: v-prediction from the folder's scheduler config, under each scheduler family, "!" padding."""
+    return [
+        Case("ddim", "DDIMScheduler", seed=51, note="the folder's own scheduler (SD 2.1: DDIM, v_prediction)"),
+        Case("euler", seed=52),
+        Case("euler-a", "EulerAncestralDiscreteScheduler", seed=53),
+        Case("dpmpp-2m-karras", "DPMSolverMultistepScheduler", karras=True, seed=54),
+        Case("unipc-karras", "UniPCMultistepScheduler", karras=True, seed=55, note="the contract's defaults"),
+        Case("guess-mode", seed=56, guess_mode=True),
+        Case("null-negative", seed=57, negative_prompt=None, note="null negative prompt = \"\" (padded with \"!\")"),
+        Case("img2img", seed=58, mode="img2img", strength=0.6),
+        Case("inpaint", "DDIMScheduler", seed=59, mode="inpaint", strength=0.8),
     ]
 
 
@@ -555,7 +600,7 @@ def make_family(family: str, out_root: Path) -> None:
         controlnet_paths = build_folder(family, folder, work)
         export(folder, controlnet_paths, out / "models", model_id, family == "sdxl")
         components, controlnets, scheduler_config, index = load_folder(family, folder, controlnet_paths)
-        cases = sd_cases() if family == "sd" else sdxl_cases()
+        cases = {"sd": sd_cases, "sd2": sd2_cases, "sdxl": sdxl_cases}[family]()
         entries = []
         for case in cases:
             print(f"{family}: {case.name}", flush=True)
@@ -580,11 +625,11 @@ def make_family(family: str, out_root: Path) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--family", choices=("sd", "sdxl", "all"), default="all")
+    p.add_argument("--family", choices=("sd", "sd2", "sdxl", "all"), default="all")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    for family in ("sd", "sdxl") if args.family == "all" else (args.family,):
+    for family in ("sd", "sd2", "sdxl") if args.family == "all" else (args.family,):
         make_family(family, args.out)
     return 0
 

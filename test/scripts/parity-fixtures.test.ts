@@ -1,6 +1,6 @@
 /**
  * The parity fixtures (test/fixtures/parity/, made by scripts/reference/make-parity.py from tiny random diffusers
- * folders through scripts/export_onnx.py): the exported graphs open in onnxruntime-node with the I/O the export
+ * folders through scripts/export_onnx.py; sd2-tiny is an SD 2.x-style sd folder): the exported graphs open in onnxruntime-node with the I/O the export
  * promises, a ControlNet's residuals fit its UNet, and the server's CLIP tokenizer plus the exported text
  * encoders give diffusers' prompt embeddings for every case (ids exact, embeddings within 1e-4).
  */
@@ -21,21 +21,23 @@ interface ParityCase {
   expected: string[];
 }
 
+type Family = 'sd' | 'sd2' | 'sdxl';
+
 interface Fixture {
-  family: 'sd' | 'sdxl';
+  family: Family;
   dir: string;
   modelDir: string;
   controlnetDirs: string[];
   cases: ParityCase[];
 }
 
-function loadFixture(family: 'sd' | 'sdxl'): Fixture {
+function loadFixture(family: Family): Fixture {
   const dir = join(PARITY, `${family}-tiny`);
   const doc = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as { model_id: string; cases: ParityCase[] };
   const modelDir = join(dir, 'models', doc.model_id);
   const names = family === 'sd' ? ['canny', 'depth'] : ['canny'];
   // SD ControlNets are shared (models/controlnet/), the SDXL one belongs to its model (models/<id>/controlnet/).
-  const cnRoot = family === 'sd' ? join(dir, 'models', 'controlnet') : join(modelDir, 'controlnet');
+  const cnRoot = family !== 'sdxl' ? join(dir, 'models', 'controlnet') : join(modelDir, 'controlnet');
   return { family, dir, modelDir, controlnetDirs: names.map((n) => join(cnRoot, n)), cases: doc.cases };
 }
 
@@ -81,7 +83,7 @@ const RESIDUALS = [...Array.from({ length: 6 }, (_, i) => `down_block_res_${i}`)
 const LAYERS = 5;
 const hidden = (prefix: string) => Array.from({ length: LAYERS + 1 }, (_, i) => `${prefix}.${i}`);
 
-for (const family of ['sd', 'sdxl'] as const) {
+for (const family of ['sd', 'sd2', 'sdxl'] as const) {
   const present = existsSync(join(PARITY, `${family}-tiny`, 'cases.json'));
   describe.skipIf(!present)(`parity fixture ${family}-tiny`, () => {
     const fx = present ? loadFixture(family) : (undefined as unknown as Fixture);
@@ -93,13 +95,20 @@ for (const family of ['sd', 'sdxl'] as const) {
       if (sdxl) folders.push('text_encoder_2', 'tokenizer_2');
       for (const f of folders) expect(existsSync(join(fx.modelDir, f)), f).toBe(true);
       const index = JSON.parse(readFileSync(join(fx.modelDir, 'model_index.json'), 'utf8'));
-      expect(index._export.family).toBe(family);
+      expect(index._export.family).toBe(sdxl ? 'sdxl' : 'sd');
       expect(index._export.unet_residual_inputs).toBe(7);
       if (sdxl) expect(index.force_zeros_for_empty_prompt).toBe(true);
       const vae = JSON.parse(readFileSync(join(fx.modelDir, 'vae_decoder', 'config.json'), 'utf8'));
       expect(vae.scaling_factor).toBe(sdxl ? 0.13025 : 0.18215);
       const tok2 = sdxl ? JSON.parse(readFileSync(join(fx.modelDir, 'tokenizer_2', 'tokenizer_config.json'), 'utf8')) : null;
       if (tok2) expect(tok2.pad_token).toBe('!');
+      if (family === 'sd2') {
+        // SD 2.x: v-prediction from the scheduler config, and the tokenizer pads with "!".
+        const scheduler = JSON.parse(readFileSync(join(fx.modelDir, 'scheduler', 'scheduler_config.json'), 'utf8'));
+        expect(scheduler.prediction_type).toBe('v_prediction');
+        const tok = JSON.parse(readFileSync(join(fx.modelDir, 'tokenizer', 'tokenizer_config.json'), 'utf8'));
+        expect(tok.pad_token).toBe('!');
+      }
       expect(fx.cases.length).toBeGreaterThan(5);
       for (const c of fx.cases) {
         expect(c.request.model_id).toBe(`${family}-tiny`);
