@@ -137,7 +137,7 @@ async function runOne(entry: InputEntry, ctx: RunContext): Promise<Result> {
       warnings,
     };
   } catch (err) {
-    // ApiError (validation, images) and JobFailedError (the worker) carry messages meant for the user.
+    // ClientError (validation, images) and JobFailedError (the worker) carry messages meant for the user.
     const message = err instanceof Error ? err.message : String(err);
     return { line, status: 'error', ...(id ? { id: Number(id) } : {}), message };
   }

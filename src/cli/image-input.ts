@@ -7,7 +7,7 @@ import { decodeToRgb, ImageDecodeError } from '../image/codec.js';
 import { loadImageField } from '../image/source.js';
 import type { RawImage } from '../image/types.js';
 import type { ImageLoader } from '../server/generation-spec.js';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const isUrl = (v: string) => /^https?:\/\//i.test(v);
@@ -45,7 +45,7 @@ export class CliImageInput {
     try {
       file = /^file:/i.test(v) ? fileURLToPath(v) : path.resolve(this.baseDir, v);
     } catch (err) {
-      throw new ApiError(400, `${field}: not a usable file: URL (${(err as Error).message})`);
+      throw new ClientError(400, `${field}: not a usable file: URL (${(err as Error).message})`);
     }
     const stat = await fs.stat(file).catch(() => null);
     if (stat?.isFile()) {
@@ -56,18 +56,18 @@ export class CliImageInput {
       return loadImageField(field, v, { allowRawBase64: true, limits: this.limits, policy: this.policy });
     }
     const why = stat ? 'is not a file' : 'no such file';
-    throw new ApiError(400, `${field}: ${why}: "${shorten(v)}" (relative paths are read from ${this.baseDir})`);
+    throw new ClientError(400, `${field}: ${why}: "${shorten(v)}" (relative paths are read from ${this.baseDir})`);
   }
 
   private async readFile(field: string, given: string, file: string, size: number): Promise<RawImage> {
     if (size > this.limits.maxBytes) {
-      throw new ApiError(400, `${field}: "${shorten(given)}" is ${size} bytes, over the limit of ${this.limits.maxBytes} bytes`);
+      throw new ClientError(400, `${field}: "${shorten(given)}" is ${size} bytes, over the limit of ${this.limits.maxBytes} bytes`);
     }
     const bytes = await fs.readFile(file);
     try {
       return await decodeToRgb(bytes, this.limits.maxPixels);
     } catch (err) {
-      if (err instanceof ImageDecodeError) throw new ApiError(400, `${field}: "${shorten(given)}": ${err.message}`);
+      if (err instanceof ImageDecodeError) throw new ClientError(400, `${field}: "${shorten(given)}": ${err.message}`);
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 /**
- * The shared domain types: what server, jobs, worker, runtime and pipeline hand each other (and the one error a job
- * fails with). A leaf: it imports only types from other leaves (image, scheduler config, hint options), never a
+ * The shared domain types: what server, jobs, worker, runtime and pipeline hand each other (the one error a job fails
+ * with, and the one client-error type). A leaf: it imports only types from other leaves (image, scheduler config, hint options), never a
  * layer that uses it.
  */
 export type { BaseModelFiles, ModelConfigs } from './model-files.js';
@@ -10,3 +10,4 @@ export type { WarmupReport, WarmupSize } from './warmup.js';
 export type { HintReply, HintRequest } from './hint.js';
 export type { WorkerControl } from './worker-control.js';
 export { JobFailedError } from './job-failed.js';
+export { badRequest, ClientError } from './client-error.js';

@@ -1,4 +1,4 @@
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 import type { ImageLimits } from '../config.js';
 import { decodeToRgb, ImageDecodeError } from './codec.js';
 import type { OutboundPolicy } from '../net/address-policy.js';
@@ -29,8 +29,8 @@ export async function loadImageField(field: string, value: string, options: Imag
   } catch (err) {
     if (!(err instanceof ImageDecodeError)) throw err;
     // What a fetched URL held is not described to the caller (it could tell what answers where).
-    if (isUrl(trimmed)) throw new ApiError(400, fetchFailedMessage(field, options.limits), { field, url: redactUrl(trimmed), reason: err.message });
-    throw new ApiError(400, `${field}: ${err.message}`);
+    if (isUrl(trimmed)) throw new ClientError(400, fetchFailedMessage(field, options.limits), { field, url: redactUrl(trimmed), reason: err.message });
+    throw new ClientError(400, `${field}: ${err.message}`);
   }
 }
 
@@ -41,7 +41,7 @@ async function readImageBytes(field: string, value: string, { allowRawBase64, li
   const dataUri = DATA_URI.exec(value);
   if (dataUri) return decodeBase64(field, value.slice(dataUri[0].length), limits);
   if (allowRawBase64) return decodeBase64(field, value, limits);
-  throw new ApiError(
+  throw new ClientError(
     400,
     `${field}: expected an http(s) URL or a data: URI (send "base64": "yes" to pass raw base64), got "${value.slice(0, 40)}${value.length > 40 ? '…' : ''}"`,
   );
@@ -50,10 +50,10 @@ async function readImageBytes(field: string, value: string, { allowRawBase64, li
 function decodeBase64(field: string, text: string, limits: ImageLimits): Uint8Array {
   const compact = text.replace(/\s+/g, '');
   if (compact.length === 0 || !BASE64.test(compact)) {
-    throw new ApiError(400, `${field}: not valid base64 image data`);
+    throw new ClientError(400, `${field}: not valid base64 image data`);
   }
   if (Math.floor((compact.length * 3) / 4) > limits.maxBytes) {
-    throw new ApiError(400, `${field}: image data is larger than the limit of ${limits.maxBytes} bytes`);
+    throw new ClientError(400, `${field}: image data is larger than the limit of ${limits.maxBytes} bytes`);
   }
   return Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64');
 }
@@ -64,7 +64,7 @@ export function fetchFailedMessage(field: string, limits: ImageLimits): string {
 }
 
 async function fetchImage(field: string, url: string, limits: ImageLimits, policy: OutboundPolicy): Promise<Uint8Array> {
-  const failed = (reason: string) => new ApiError(400, fetchFailedMessage(field, limits), { field, url: redactUrl(url), reason });
+  const failed = (reason: string) => new ClientError(400, fetchFailedMessage(field, limits), { field, url: redactUrl(url), reason });
   let response;
   try {
     response = await guardedFetch(url, {

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 
 /** A command that waited in vain for Redis to come back: the request answers 503 (where Redis is, is in the log). */
-export class RedisUnavailableError extends ApiError {
+export class RedisUnavailableError extends ClientError {
   constructor(readonly detail: string) {
     super(503, 'the shared job queue (Redis) is unreachable; retry later');
   }

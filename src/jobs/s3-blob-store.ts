@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 import type { S3Settings } from './s3-settings.js';
 import type { BlobStore } from './store.js';
 
@@ -14,7 +14,7 @@ export interface S3Location {
  * The object store could not do what was asked. The message is neutral (no endpoint address, no
  * credentials): it ends up in job records and HTTP answers. The SDK's own error is the `cause`, for the log.
  */
-export class S3StoreError extends ApiError {
+export class S3StoreError extends ClientError {
   constructor(what: string, err: unknown) {
     super(503, `the S3 output store could not ${what} (${reasonOf(err)})`);
     this.name = 'S3StoreError';
@@ -149,7 +149,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private active() {
-    if (!this.current) throw new ApiError(503, 'the S3 output store is not configured (OUTPUT_STORE=s3 with S3_BUCKET, or update_s3)');
+    if (!this.current) throw new ClientError(503, 'the S3 output store is not configured (OUTPUT_STORE=s3 with S3_BUCKET, or update_s3)');
     return this.current;
   }
 }

@@ -1,6 +1,11 @@
+import { ClientError } from '../domain/client-error.js';
+
 /** Bad input to a hint preprocessor: an unknown type, a missing mask, an option out of range. */
-export class HintError extends Error {
-  override readonly name = 'HintError';
+export class HintError extends ClientError {
+  constructor(message: string) {
+    super(400, message);
+    this.name = 'HintError';
+  }
 }
 
 /** What a user needs to install a missing annotator. */
@@ -12,9 +17,7 @@ export interface AnnotatorInstall {
 }
 
 /** A model-based preprocessor was asked for, but its network is not installed. */
-export class AnnotatorMissingError extends Error {
-  override readonly name = 'AnnotatorMissingError';
-
+export class AnnotatorMissingError extends ClientError {
   constructor(
     readonly hintType: string,
     readonly annotator: string,
@@ -22,10 +25,12 @@ export class AnnotatorMissingError extends Error {
     readonly install?: AnnotatorInstall,
   ) {
     super(
+      400,
       `controlnet_type "${hintType}" needs the "${annotator}" annotator network, which is not installed: ` +
         (install === undefined
           ? `put its ONNX export in ${folder}`
           : `put its ONNX export at ${folder}${install.file} (${install.source}; see docs/annotators.md)`),
     );
+    this.name = 'AnnotatorMissingError';
   }
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApiError, badRequest } from '../util/errors.js';
+import { ClientError, badRequest } from '../domain/client-error.js';
 import { readVae, scanModels, type ModelCatalog } from './catalog.js';
 import { detectLayout } from './layouts/index.js';
 
@@ -88,7 +88,7 @@ export class ModelRegistry {
     checkId(id);
     const target = this.folder(kind, id);
     const stat = await fs.lstat(target).catch(() => null);
-    if (!stat) throw new ApiError(404, `model_id: no ${kind === 'model' ? 'model' : kind} "${id}"`);
+    if (!stat) throw new ClientError(404, `model_id: no ${kind === 'model' ? 'model' : kind} "${id}"`);
     if (!(await isModelOf(kind, target))) {
       throw badRequest(`model_id: "${id}" is not a ${kind === 'model' ? 'base model' : kind} folder (model_type ${kind}); nothing was deleted`);
     }

@@ -1,6 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { orderResiduals } from './residual-order.js';
 import type { FloatType } from './tensors.js';
+import { ClientError } from '../domain/client-error.js';
 
 /**
  * Exporters name and order graph inputs differently (onnx-web, OnnxStack, axodox, diffusers' script, ours), so we
@@ -67,7 +68,13 @@ const HINT_CHANNELS = 3;
 /** At least one down-block residual and the mid-block one. */
 const MIN_RESIDUALS = 2;
 
-export class SignatureError extends Error {}
+/** Model files whose inputs and outputs this server cannot drive (or that do not fit each other): a 400. */
+export class SignatureError extends ClientError {
+  constructor(message: string) {
+    super(400, message);
+    this.name = 'SignatureError';
+  }
+}
 
 function specs(list: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {
   return list.map((m) => {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 import type { ModelRegistry } from '../runtime/model-registry.js';
 import type { Jobs } from '../jobs/service.js';
 import type { BlobStore } from '../jobs/store.js';
@@ -54,7 +54,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     ...httpOptions(ctx.config),
   }) as unknown as FastifyInstance;
 
-  // Every error answers in the contract's shape; only ApiErrors and Fastify's own 4xx reach the client (paths scrubbed).
+  // Every error answers in the contract's shape; only ClientErrors and Fastify's own 4xx reach the client (paths scrubbed).
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof QueueFullError) {
       ctx.metrics.rejectedRequest('queue_full');
@@ -63,7 +63,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
     const status = statusOf(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else {
-      if (error instanceof ApiError && error.logDetail) request.log.warn(error.logDetail, 'request refused');
+      if (error instanceof ClientError && error.logDetail) request.log.warn(error.logDetail, 'request refused');
       if (status !== 401) ctx.metrics.rejectedRequest('bad_request');
     }
     return reply.code(status).send(errorBody(error, status, roots));

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 import type { ServerConfig } from '../config.js';
 
 /** Who sent a request: the tenant its jobs belong to, and whether it may change the server. */
@@ -33,9 +33,9 @@ function matches(keys: ReadonlySet<string>, key: string): boolean {
  * keys (ADMIN_API_KEYS) are both accepted; the caller says which it was.
  */
 export function checkKey(config: ServerConfig, key: unknown): Caller {
-  if (typeof key !== 'string' || key.length === 0) throw new ApiError(401, 'key: missing API key');
+  if (typeof key !== 'string' || key.length === 0) throw new ClientError(401, 'key: missing API key');
   const admin = matches(config.adminApiKeys, key);
-  if (!admin && !matches(config.apiKeys, key)) throw new ApiError(401, 'key: invalid API key');
+  if (!admin && !matches(config.apiKeys, key)) throw new ClientError(401, 'key: invalid API key');
   return { tenant: keyFingerprint(key), admin };
 }
 
@@ -43,7 +43,7 @@ export function checkKey(config: ServerConfig, key: unknown): Caller {
 export function checkAdminKey(config: ServerConfig, key: unknown, endpoint: string): Caller {
   const caller = checkKey(config, key);
   if (caller.admin) return caller;
-  throw new ApiError(
+  throw new ClientError(
     403,
     config.adminApiKeys.size === 0
       ? `key: ${endpoint} needs an admin key and none is configured; set ADMIN_API_KEYS on the server`

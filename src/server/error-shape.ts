@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 import { scrubPaths } from '../util/scrub-paths.js';
 
 /** What the client is told for Fastify's own errors (bad JSON, wrong content type, ...), by error code. */
@@ -19,7 +19,7 @@ const FRAMEWORK_MESSAGES: Record<string, (err: FastifyError) => string> = {
 /** The contract's error body for any error a Fastify app raises; paths on this machine never leave it. */
 export function errorBody(error: FastifyError | Error, status: number, roots: readonly string[]): { status: 'error'; message: string } {
   const code = (error as FastifyError).code;
-  if (error instanceof ApiError) return { status: 'error', message: scrubPaths(error.message, roots) };
+  if (error instanceof ClientError) return { status: 'error', message: scrubPaths(error.message, roots) };
   if (status >= 500) return { status: 'error', message: 'internal server error; see the server log' };
   if (code && FRAMEWORK_MESSAGES[code]) return { status: 'error', message: FRAMEWORK_MESSAGES[code](error as FastifyError) };
   // JSON with a "__proto__" or "constructor.prototype" key (secure-json-parse refuses it).
@@ -27,9 +27,9 @@ export function errorBody(error: FastifyError | Error, status: number, roots: re
   return { status: 'error', message: `request: ${scrubPaths(error.message, roots)}` };
 }
 
-/** Status to answer an error with: ApiError's own, Fastify's 4xx, else 500. */
+/** Status to answer an error with: ClientError's own, Fastify's 4xx, else 500. */
 export function statusOf(error: Error & { statusCode?: number }): number {
-  if (error instanceof ApiError) return error.statusCode;
+  if (error instanceof ClientError) return error.statusCode;
   const status = error.statusCode;
   return typeof status === 'number' && status >= 400 && status <= 599 ? status : error instanceof SyntaxError ? 400 : 500;
 }

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { RawImage } from '../image/types.js';
 import type { GenerationSpec } from '../domain/index.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import { badRequest } from '../util/errors.js';
+import { badRequest } from '../domain/client-error.js';
 import { controlNetRequestSchema, describeIssues, type ControlNetRequest } from './contract.js';
 import { planGeneration, type GenerationPlan } from './plan.js';
 
@@ -13,7 +13,7 @@ import { planGeneration, type GenerationPlan } from './plan.js';
  * where ids come from differ; the caller passes those in.
  */
 
-/** Reads one image field; every failure is an ApiError (400) that names the field. */
+/** Reads one image field; every failure is an ClientError (400) that names the field. */
 export type ImageLoader = (field: string, value: string) => Promise<RawImage>;
 
 /** Validates a body (zod, then the models on disk); throws a 400 naming the field. Images are not read yet. */

@@ -2,7 +2,7 @@ import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
 import type { BaseModelFiles } from '../domain/index.js';
-import { badRequest } from '../util/errors.js';
+import { badRequest } from '../domain/client-error.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 
 /** The contract's fields of a request, resolved against the models on disk; images still unloaded. */

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config.js';
-import { ApiError } from '../util/errors.js';
+import { ClientError } from '../domain/client-error.js';
 import { checkKey, keyFromRequest } from './auth.js';
 
 /** The API routes (the contract's and /controlnet); health, metrics and image files are never limited. */
@@ -34,6 +34,6 @@ export function registerRateLimit(app: FastifyInstance, config: ServerConfig): v
     keyGenerator: (request) => budgetOf(config, request),
     allowList: (request) => !LIMITED.test(request.url),
     errorResponseBuilder: (_request, context) =>
-      new ApiError(context.statusCode, `key: more than ${context.max} requests a minute with this key (RATE_LIMIT_PER_MIN); retry in ${context.after}`),
+      new ClientError(context.statusCode, `key: more than ${context.max} requests a minute with this key (RATE_LIMIT_PER_MIN); retry in ${context.after}`),
   });
 }

@@ -1,10 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { generate, GenerationError } from '../pipeline/generate.js';
+import { ClientError } from '../domain/client-error.js';
+import { generate } from '../pipeline/generate.js';
 import { ModelSessions } from '../pipeline/model-sessions.js';
 import { warmUp } from '../pipeline/warmup.js';
-import { HintError, AnnotatorMissingError, makeHint } from '../preprocessors/registry.js';
-import { SchedulerError } from '../schedulers/registry.js';
-import { SignatureError } from '../runtime/signatures.js';
+import { makeHint } from '../preprocessors/registry.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 import { SessionGate } from './session-gate.js';
 
@@ -23,15 +22,7 @@ const gate = new SessionGate();
 const post = (message: FromWorker) => port.postMessage(message);
 
 /** Errors caused by the request or the model files (reported to the client as 4xx), not by us. */
-function isClientError(err: unknown): boolean {
-  return (
-    err instanceof GenerationError ||
-    err instanceof HintError ||
-    err instanceof AnnotatorMissingError ||
-    err instanceof SchedulerError ||
-    err instanceof SignatureError
-  );
-}
+const isClientError = (err: unknown): boolean => err instanceof ClientError && err.statusCode < 500;
 
 port.on('message', async (message: ToWorker) => {
   switch (message.type) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { loadImageField } from '../../src/image/source.js';
-import { ApiError } from '../../src/util/errors.js';
+import { ClientError } from '../../src/domain/client-error.js';
 import { parseAllowedHosts, STRICT_POLICY } from '../../src/net/address-policy.js';
 import { startImageServer } from '../helpers/image-server.js';
 import { testPng } from '../helpers/images.js';
@@ -30,11 +30,11 @@ afterAll(() => server.close());
 
 const load = (value: string, allowRawBase64 = false) => loadImageField('init_image', value, { allowRawBase64, limits, policy });
 
-async function rejection(p: Promise<unknown>): Promise<ApiError> {
+async function rejection(p: Promise<unknown>): Promise<ClientError> {
   const err = await p.then(() => null, (e) => e);
-  expect(err).toBeInstanceOf(ApiError);
-  expect((err as ApiError).statusCode).toBe(400);
-  return err as ApiError;
+  expect(err).toBeInstanceOf(ClientError);
+  expect((err as ClientError).statusCode).toBe(400);
+  return err as ClientError;
 }
 
 describe('loadImageField', () => {

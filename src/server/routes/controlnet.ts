@@ -3,7 +3,7 @@ import type { AppContext } from '../app.js';
 import { checkKey } from '../auth.js';
 import { buildSpec, requestMeta, validateRequest } from '../generation-spec.js';
 import { loadImageField } from '../../image/source.js';
-import { ApiError } from '../../util/errors.js';
+import { ClientError } from '../../domain/client-error.js';
 import { scrubPaths } from '../../util/scrub-paths.js';
 import type { JobRecord } from '../../jobs/record.js';
 import { processingBody, successBody } from '../../jobs/responses.js';
@@ -12,7 +12,7 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
     const caller = checkKey(ctx.config, raw.key);
-    if (!ctx.jobs.accepting) throw new ApiError(503, 'the server is shutting down; retry on another node or later');
+    if (!ctx.jobs.accepting) throw new ClientError(503, 'the server is shutting down; retry on another node or later');
     const { req, plan } = validateRequest(raw, ctx.models.catalog(), ctx.defaultModel());
     const spec = await buildSpec(req, plan, {
       loadImage: (field, value) => loadImageField(field, value, { allowRawBase64: req.base64, limits: ctx.config.image, policy: ctx.config.outbound }),
@@ -46,7 +46,7 @@ export function baseUrlOf(ctx: AppContext, _request?: FastifyRequest): string {
 /** A finished job as the contract answers it: success body, or the failure as an error. */
 export async function finishedResponse(ctx: AppContext, record: JobRecord, reply: FastifyReply) {
   if (record.state === 'succeeded') {
-    if (record.expired) throw new ApiError(410, `job ${record.id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+    if (record.expired) throw new ClientError(410, `job ${record.id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
     return successBody(record, ctx.jobs);
   }
   const status = record.error?.clientError ? 400 : 500;

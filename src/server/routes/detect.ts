@@ -4,7 +4,7 @@ import type { AppContext } from '../app.js';
 import { checkKey } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { intField, textField, yesNoField, seedField } from '../fields.js';
-import { ApiError, badRequest } from '../../util/errors.js';
+import { ClientError, badRequest } from '../../domain/client-error.js';
 import { loadImageField } from '../../image/source.js';
 import { scrubPaths } from '../../util/scrub-paths.js';
 import { encodePng } from '../../image/codec.js';
@@ -56,7 +56,7 @@ export const detectRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
         mask: mask ?? undefined,
       },
     });
-    if (!result.ok) throw new ApiError(result.clientError ? 400 : 500, result.clientError ? scrubPaths(result.message) : 'hint failed; see the server log');
+    if (!result.ok) throw new ClientError(result.clientError ? 400 : 500, result.clientError ? scrubPaths(result.message) : 'hint failed; see the server log');
     const png = await encodePng(result.image);
     if (req.base64) return { status: 'success', controlnet_type: type, width: result.image.width, height: result.image.height, output: [png.toString('base64')] };
     return reply.header('content-type', 'image/png').send(png);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AppContext } from '../app.js';
 import { checkKey, keyFromRequest, mayRead, type Caller } from '../auth.js';
-import { ApiError, badRequest } from '../../util/errors.js';
+import { ClientError, badRequest } from '../../domain/client-error.js';
 import { FINISHED, type JobRecord } from '../../jobs/record.js';
 import { failedBody, processingBody, successBody } from '../../jobs/responses.js';
 
@@ -21,13 +21,13 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
   /** The job if this caller may see it; another tenant's job answers exactly as a missing one. */
   const jobFor = async (caller: Caller, id: string, field: string) => {
     const record = await ctx.jobs.get(id);
-    if (!record || !mayRead(caller, record.owner)) throw new ApiError(404, `${field}: no job ${id} on this server`);
+    if (!record || !mayRead(caller, record.owner)) throw new ClientError(404, `${field}: no job ${id} on this server`);
     return record;
   };
   const answer = async (caller: Caller, id: string, reply: FastifyReply) => {
     const record = await jobFor(caller, id, 'request_id');
     if (record.state === 'succeeded') {
-      if (record.expired) throw new ApiError(410, `job ${id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+      if (record.expired) throw new ClientError(410, `job ${id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
       return successBody(record, ctx.jobs);
     }
     if (record.state === 'failed') return reply.send(failedBody(record));
@@ -64,7 +64,7 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
       clearInterval(keepAlive);
       const record = await ctx.jobs.get(id);
       const urlsOnly = { outputUrls: (r: JobRecord) => ctx.jobs.outputUrls(r) };
-      const unreadable = (err: Error) => ({ status: 'error', message: err instanceof ApiError ? err.message : 'the output URLs could not be made' });
+      const unreadable = (err: Error) => ({ status: 'error', message: err instanceof ClientError ? err.message : 'the output URLs could not be made' });
       if (record) send('done', record.state === 'succeeded' ? await successBody(record, urlsOnly).catch(unreadable) : failedBody(record));
       res.end();
     };

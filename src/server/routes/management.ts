@@ -10,7 +10,7 @@ import { outputStoreDetails } from './storage.js';
 import { checkAdminKey, checkKey, mayRead } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { textField } from '../fields.js';
-import { ApiError, badRequest } from '../../util/errors.js';
+import { ClientError, badRequest } from '../../domain/client-error.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../../schedulers/registry.js';
 import type { ModelKind } from '../../runtime/model-registry.js';
 import { decodeToRgb, ImageDecodeError } from '../../image/codec.js';
@@ -155,7 +155,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       [...catalog.controlnets.values()].some((m) => m.has(id)) ? 'controlnet' : null,
       catalog.vaes.has(id) ? 'vae' : null,
     ].filter(Boolean);
-    if (kinds.length === 0) throw new ApiError(404, `model_id: "${id}" is not on this server`);
+    if (kinds.length === 0) throw new ClientError(404, `model_id: "${id}" is not on this server`);
     return { status: 'success', message: `model_id "${id}" is available`, model_type: kinds.join(',') };
   });
 
@@ -224,8 +224,8 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     const id = typeof body.request_id === 'number' ? String(body.request_id) : typeof body.request_id === 'string' ? body.request_id.trim() : '';
     if (!/^\d{1,20}$/.test(id)) throw badRequest(`request_id: must be a job id, got ${JSON.stringify(body.request_id)}`);
     const record = await ctx.jobs.get(id);
-    if (!record || !mayRead(caller, record.owner)) throw new ApiError(404, `request_id: no job ${id} on this server`);
-    if (!(await ctx.jobs.cancel(id))) throw new ApiError(409, `request_id: job ${id} is ${record.state === 'queued' ? 'starting' : record.state}; only waiting jobs can be removed`);
+    if (!record || !mayRead(caller, record.owner)) throw new ClientError(404, `request_id: no job ${id} on this server`);
+    if (!(await ctx.jobs.cancel(id))) throw new ClientError(409, `request_id: job ${id} is ${record.state === 'queued' ? 'starting' : record.state}; only waiting jobs can be removed`);
     return { status: 'success', message: `removed queued job ${id}` };
   });
 

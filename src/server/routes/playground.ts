@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { LIMITS } from '../contract.js';
 import { HINT_TYPES } from '../../preprocessors/registry.js';
-import { ApiError } from '../../util/errors.js';
+import { ClientError } from '../../domain/client-error.js';
 
 /**
  * The page's files: `src/playground/` when run from source, `dist/src/playground/` (copied there by
@@ -78,7 +78,7 @@ export const playgroundRoutes: FastifyPluginAsync<{ ctx: AppContext; dir?: strin
   };
   const page = (name: string) => {
     const file = assets.get(name);
-    if (!file) throw new ApiError(404, name === 'index.html' ? 'the playground page is not installed on this server' : `no such file: ${name}`);
+    if (!file) throw new ClientError(404, name === 'index.html' ? 'the playground page is not installed on this server' : `no such file: ${name}`);
     return file;
   };
 

@@ -4,7 +4,7 @@ import type { AppContext } from '../app.js';
 import { checkAdminKey } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { intField, textField, yesNoField } from '../fields.js';
-import { badRequest } from '../../util/errors.js';
+import { badRequest } from '../../domain/client-error.js';
 import { S3BlobStore, S3StoreError } from '../../jobs/s3-blob-store.js';
 import {
   bucketFromAwsEndpoint,
