@@ -3,7 +3,8 @@
  * fails with). A leaf: it imports only types from other leaves (image, scheduler config, hint options), never a
  * layer that uses it.
  */
-export type { BaseModelFiles, ModelConfigs } from './model-files.js';
+export type { BaseModelFiles, ModelConfigs, SdxlModelFiles } from './model-files.js';
+export { familyOfFiles } from './model-files.js';
 export type { ControlUnit, GenerationMode, GenerationResult, GenerationSpec, HintSettings, ProgressEvent, RunTimings } from './generation.js';
 export type { LoadedReport, ProviderFallback, SessionKind } from './sessions.js';
 export type { WarmupReport, WarmupSize } from './warmup.js';

@@ -58,6 +58,8 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
   const text = await family.encodePrompt(models, spec.model, description, {
     prompt: spec.prompt,
     negativePrompt: spec.negativePrompt,
+    width: spec.width,
+    height: spec.height,
     samples: n,
     guided,
     clipSkip: spec.clipSkip ?? 1,
