@@ -122,6 +122,15 @@ describe('SDXL ControlNet generation (tiny SDXL set)', () => {
     expect(sd.body.meta).toMatchObject({ W: 512, H: 512, family: 'sd', model: 'tiny-sd15' });
   });
 
+  it('get_all_models gives each base model\'s family', async () => {
+    const res = await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/get_all_models', payload: { key: API_KEY } });
+    const models = res.json().models as { model_id: string; family?: string }[];
+    expect(models).toEqual(expect.arrayContaining([
+      expect.objectContaining({ model_id: 'tiny-sdxl', model_type: 'stable-diffusion', family: 'sdxl' }),
+      expect.objectContaining({ model_id: 'tiny-sd15', model_type: 'stable-diffusion', family: 'sd' }),
+    ]));
+  });
+
   it('an SD ControlNet on the SDXL UNet is a 400 naming both', async () => {
     const res = await post({ controlnet_model: 'sd15-canny', controlnet_type: 'canny' });
     expect(res.statusCode, res.body).toBe(400);
