@@ -149,6 +149,12 @@ describe('warm-up on another topology', () => {
     const [report] = await warmUp(sessions, models.get('tiny-2block')!, [controlnets.get('tiny-2block')!.get('canny')!], [{ width: 64, height: 48 }]);
     expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
   });
+
+  it('runs SDXL\'s ControlNets and UNet with zero text_embeds and time_ids', async () => {
+    const sdxl = controlnets.get('tiny-sdxl')!;
+    const [report] = await warmUp(sessions, models.get('tiny-sdxl')!, [sdxl.get('canny')!, sdxl.get('depth')!], [{ width: 64, height: 48 }]);
+    expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
+  });
 });
 
 describe('residual layout', () => {
