@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSet } from '../../scripts/tiny-models/generate.js';
 import { TINY } from '../../scripts/tiny-models/sd/config.js';
 import { buildControlNet } from '../../scripts/tiny-models/sd/controlnet.js';
-import { FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.js';
+import { FP16_FORMAT, FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.js';
+import { buildVaeDecoder } from '../../scripts/tiny-models/sd/vae-decoder.js';
+import { TINY_SDXL } from '../../scripts/tiny-models/sdxl/config.js';
 import { writeTinySdxl } from '../../scripts/tiny-models/sdxl/generate-sdxl.js';
 import { builtinTokenizerFiles } from '../../scripts/tiny-models/tokenizer/clip-tokenizer-files.js';
 import { saveModel } from '../../src/onnx/model-file.js';
@@ -34,6 +36,10 @@ beforeAll(async () => {
   await import('node:fs').then((fs) => fs.cpSync(path.join(root, 'tiny-sdxl'), noZeros, { recursive: true }));
   const index = path.join(noZeros, 'model_index.json');
   writeFileSync(index, JSON.stringify({ ...JSON.parse(readFileSync(index, 'utf8')), force_zeros_for_empty_prompt: false }));
+  // The same with a float16 VAE decoder, which SDXL's VAE overflows in.
+  const halfVae = path.join(root, 'tiny-sdxl-fp16vae');
+  await import('node:fs').then((fs) => fs.cpSync(path.join(root, 'tiny-sdxl'), halfVae, { recursive: true }));
+  saveModel(buildVaeDecoder(TINY_SDXL, FP16_FORMAT), path.join(halfVae, 'vae_decoder', 'model.onnx'));
   server = await startTestServer({ MODELS_DIR: root, DEFAULT_MODEL: 'tiny-sdxl' });
   photo = (await testPng(96, 64)).toString('base64');
   mask = (await halfMaskPng(96, 64)).toString('base64');
@@ -120,6 +126,13 @@ describe('SDXL ControlNet generation (tiny SDXL set)', () => {
     expect(xl.body.meta).toMatchObject({ W: 1024, H: 1024, family: 'sdxl' });
     const sd = await ok({ strength: 1, model_id: 'tiny-sd15', width: undefined, height: undefined, num_inference_steps: 1, scheduler: 'DDIMScheduler' }, [512, 512]);
     expect(sd.body.meta).toMatchObject({ W: 512, H: 512, family: 'sd', model: 'tiny-sd15' });
+  });
+
+  it('a float16 VAE decoder on an SDXL model is named in warnings', async () => {
+    const half = await ok({ strength: 1, model_id: 'tiny-sdxl-fp16vae', num_inference_steps: 1 });
+    expect(half.body.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^vae: model tiny-sdxl-fp16vae's VAE decoder is float16, where SDXL's VAE overflows/)]));
+    const full = await ok({ strength: 1, num_inference_steps: 1 });
+    expect(JSON.stringify(full.body.warnings ?? [])).not.toContain('float16');
   });
 
   it('get_all_models gives each base model\'s family', async () => {
