@@ -42,5 +42,11 @@ export interface SdxlModelFiles {
   forceZerosForEmptyPrompt: boolean;
 }
 
+/**
+ * The side a request without width/height gets, per family (diffusers' default sample sizes): the HTTP plan applies
+ * it, and the family modules (pipeline/family/) report it.
+ */
+export const FAMILY_DEFAULT_SIDE = { sd: 512, sdxl: 1024 } as const;
+
 /** The model family a folder is read as: `sdxl` when it has a second text encoder. */
 export const familyOfFiles = (model: Pick<BaseModelFiles, 'sdxl'>): 'sd' | 'sdxl' => (model.sdxl ? 'sdxl' : 'sd');

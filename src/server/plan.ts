@@ -1,7 +1,7 @@
 import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import { familyOfFiles, type BaseModelFiles } from '../domain/index.js';
+import { FAMILY_DEFAULT_SIDE, familyOfFiles, type BaseModelFiles } from '../domain/index.js';
 import { badRequest } from '../util/errors.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 
@@ -32,8 +32,6 @@ const KNOWN_FIELDS = new Set([
   'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale', 'ip_adapter_image', 'instant_response',
 ]);
 
-/** The size a request that leaves width/height out gets, per model family (diffusers' default sample size). */
-const DEFAULT_SIZE = { sd: 512, sdxl: 1024 } as const;
 const sent = (raw: Record<string, unknown>, field: string) =>
   raw[field] !== undefined && raw[field] !== null && !(typeof raw[field] === 'string' && (raw[field] as string).trim() === '');
 
@@ -168,8 +166,8 @@ export function planGeneration(
   if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
 
   const family = familyOfFiles(model);
-  const width = sent(raw, 'width') ? req.width : DEFAULT_SIZE[family];
-  const height = sent(raw, 'height') ? req.height : DEFAULT_SIZE[family];
+  const width = sent(raw, 'width') ? req.width : FAMILY_DEFAULT_SIDE[family];
+  const height = sent(raw, 'height') ? req.height : FAMILY_DEFAULT_SIDE[family];
   return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, family, width, height, warnings };
 }
 

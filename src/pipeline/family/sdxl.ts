@@ -7,6 +7,7 @@
  * size) for both halves — the base model's; `aesthetic_score` is for refiners only. 1024² by default.
  */
 import type * as ort from 'onnxruntime-node';
+import { FAMILY_DEFAULT_SIDE } from '../../domain/index.js';
 import type { TextEncoderSignature } from '../../runtime/signatures.js';
 import { floatTensor, idsTensor, toFloat32 } from '../../runtime/tensors.js';
 import { repeatBatch } from '../../tensor/ops.js';
@@ -99,7 +100,7 @@ function requireAdded(description: ModelDescription) {
 
 export const SDXL_FAMILY: ModelFamily = {
   name: 'sdxl',
-  defaultSize: { width: 1024, height: 1024 },
+  defaultSize: { width: FAMILY_DEFAULT_SIDE.sdxl, height: FAMILY_DEFAULT_SIDE.sdxl },
 
   async encodePrompt(models, model, description, request, runner): Promise<TextConditioning> {
     const added = requireAdded(description);
