@@ -1,7 +1,7 @@
 import type { ServerConfig } from '../../src/config.js';
 import { scanModels } from '../../src/runtime/catalog.js';
 import { DEFAULT_MODEL_ID, writeDefaultAliases } from '../../src/runtime/default-models.js';
-import { generateModelSets } from './generate.js';
+import { generateModelSets, generateSdxlSet } from './generate.js';
 
 /**
  * `npm start` on a fresh machine must serve something: when the models folder holds no base model
@@ -13,7 +13,7 @@ export async function ensureDefaultModels(config: Pick<ServerConfig, 'modelsDir'
   const catalog = await scanModels(config.modelsDir);
   const hasOnlyOthers = catalog.models.size > 0 && !catalog.models.has(DEFAULT_MODEL_ID);
   if (hasOnlyOthers) return false;
-  const sets = generateModelSets({ out: config.modelsDir, log });
+  const sets = [...generateModelSets({ out: config.modelsDir, log }), generateSdxlSet({ out: config.modelsDir, log })];
   writeDefaultAliases(config.modelsDir);
   return sets.some((s) => !s.skipped);
 }

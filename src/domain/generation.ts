@@ -29,7 +29,8 @@ export interface GenerationSpec {
   autoHint: boolean;
   guessMode: boolean;
   prompt: string;
-  negativePrompt: string;
+  /** null when the request did not send one: SD encodes "", SDXL zeroes it under force_zeros_for_empty_prompt. */
+  negativePrompt: string | null;
   /** Source for img2img (strength < 1) and inpaint. */
   initImage: RawImage | null;
   /** Inpaint mask (white = repaint). Requires initImage. */

@@ -3,7 +3,8 @@
  * with, and the one client-error type). A leaf: it imports only types from other leaves (image, scheduler config, hint options), never a
  * layer that uses it.
  */
-export type { BaseModelFiles, ModelConfigs } from './model-files.js';
+export type { BaseModelFiles, ModelConfigs, SdxlModelFiles } from './model-files.js';
+export { FAMILY_DEFAULT_SIDE, familyOfFiles } from './model-files.js';
 export type { ControlUnit, GenerationMode, GenerationResult, GenerationSpec, HintSettings, ProgressEvent, RunTimings } from './generation.js';
 export type { LoadedReport, ProviderFallback, SessionKind } from './sessions.js';
 export type { WarmupReport, WarmupSize } from './warmup.js';

@@ -28,4 +28,25 @@ export interface BaseModelFiles {
   vaeScalingFactor: number;
   /** The folder's config files, where it has them. */
   configs?: ModelConfigs;
+  /**
+   * SDXL (a folder with text_encoder_2/): the second tokenizer and text encoder (CLIPTextModelWithProjection:
+   * `text_embeds` and `hidden_states.N`), and model_index.json's `force_zeros_for_empty_prompt` (default true, as
+   * diffusers' SDXL pipelines). Absent for SD 1.x/2.x.
+   */
+  sdxl?: SdxlModelFiles;
 }
+
+export interface SdxlModelFiles {
+  tokenizer2Dir: string;
+  textEncoder2: string;
+  forceZerosForEmptyPrompt: boolean;
+}
+
+/**
+ * The side a request without width/height gets, per family (diffusers' default sample sizes): the HTTP plan applies
+ * it, and the family modules (pipeline/family/) report it.
+ */
+export const FAMILY_DEFAULT_SIDE = { sd: 512, sdxl: 1024 } as const;
+
+/** The model family a folder is read as: `sdxl` when it has a second text encoder. */
+export const familyOfFiles = (model: Pick<BaseModelFiles, 'sdxl'>): 'sd' | 'sdxl' => (model.sdxl ? 'sdxl' : 'sd');

@@ -11,11 +11,22 @@ import { statedLevels } from './residual-layout.js';
 
 const counted = (n: number) => `${n} residuals (${n - 1} down-block + 1 mid-block)`;
 
-export function checkControlNetFits(modelId: string, model: Pick<ModelDescription, 'residuals'>, controlnet: ControlNetSignature, controlnetName: string): void {
+export function checkControlNetFits(
+  modelId: string,
+  model: Pick<ModelDescription, 'residuals'> & Partial<Pick<ModelDescription, 'addedConditions'>>,
+  controlnet: ControlNetSignature,
+  controlnetName: string,
+): void {
   const prefix = `ControlNet "${controlnetName}" does not fit model "${modelId}"'s UNet`;
   const want = model.residuals;
   const outs = controlnet.outputs;
-  if (controlnet.addedConditions.length > 0) {
+  const sdxl = model.addedConditions ?? null;
+  if (sdxl && controlnet.addedConditions.length === 0) {
+    throw new SignatureError(
+      `${prefix}: it takes no ${sdxl.textEmbeds}, ${sdxl.timeIds} (an SD 1.x/2.x ControlNet) and "${modelId}" is an SDXL model; use a ControlNet made for SDXL`,
+    );
+  }
+  if (!sdxl && controlnet.addedConditions.length > 0) {
     const names = controlnet.addedConditions.map((s) => s.name).join(', ');
     throw new SignatureError(`${prefix}: it takes ${names} (SDXL's added conditions), which an SD 1.x/2.x UNet does not`);
   }

@@ -52,12 +52,21 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     ...controlnets.map((c) => ({ kind: 'controlnet' as const, ...c })),
   ]);
   if (mixed) warnings.push(`execution providers: ${mixed}`);
+  if (description.family === 'sdxl' && vaeDecoder.signature.floatType === 'float16') {
+    // diffusers upcasts SDXL's VAE (force_upcast); an ONNX graph's type is fixed, so say what to install instead.
+    warnings.push(
+      `vae: model ${spec.model.id}'s VAE decoder is float16, where SDXL's VAE overflows (black or NaN images); export it in float32 ` +
+        '(scripts/export_onnx.py keeps the VAE float32) or use the fp16-fixed SDXL VAE',
+    );
+  }
 
   const encodeStart = performance.now();
   const family = familyOf(description);
   const text = await family.encodePrompt(models, spec.model, description, {
     prompt: spec.prompt,
     negativePrompt: spec.negativePrompt,
+    width: spec.width,
+    height: spec.height,
     samples: n,
     guided,
     clipSkip: spec.clipSkip ?? 1,

@@ -12,9 +12,21 @@ import { residualLayout, ResidualLayoutError, type ResidualSlot } from './residu
 
 export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
 
+/** SDXL's added-condition inputs of the UNet (and its ControlNets), by name. */
+export interface AddedConditionInputs {
+  /** The pooled, projected text embedding [batch, width] (`text_embeds`). */
+  textEmbeds: string;
+  /** Original size, crop top-left and target size [batch, 6] (`time_ids`). */
+  timeIds: string;
+  /** text_embeds' width (SDXL: 1280), null when no graph states it. */
+  pooledWidth: number | null;
+}
+
 export interface ModelDescription {
   /** The model family module that supplies text encoding and extra inputs (family/). */
-  family: 'sd';
+  family: 'sd' | 'sdxl';
+  /** SDXL: the UNet's text_embeds and time_ids inputs; null for SD 1.x/2.x. */
+  addedConditions: AddedConditionInputs | null;
   /** The UNet's residual inputs: down residuals in order, then the mid one. */
   residuals: readonly ResidualSlot[];
   /** Per residual, diffusers' guess-mode factor: torch.logspace(-1, 0, n) in float32. */
@@ -54,18 +66,18 @@ export interface DescribedParts {
   textEncoder: TextEncoderSignature;
   vaeDecoder: VaeSignature;
   tokenizer: ClipTokenizer;
+  /** SDXL's second text encoder and tokenizer (the folder's text_encoder_2/, tokenizer_2/). */
+  textEncoder2?: TextEncoderSignature;
+  tokenizer2?: ClipTokenizer;
 }
+
+/** Time ids: original size (h, w), crop top-left (y, x), target size (h, w). */
+export const TIME_IDS = 6;
 
 /** Builds the description; a model whose graphs contradict each other fails with a SignatureError naming them. */
 export function describeModel(model: BaseModelFiles, parts: DescribedParts): ModelDescription {
   const { unet, textEncoder, vaeDecoder, tokenizer } = parts;
-  if (unet.addedConditions.length > 0) {
-    // The seam for SDXL: a family module (family/) that supplies these inputs; none exists yet.
-    throw new SignatureError(
-      `model ${model.id}: its UNet also takes ${unet.addedConditions.map((s) => s.name).join(', ')} (SDXL's added conditions); ` +
-        'this server has model-family modules for SD 1.x/2.x only',
-    );
-  }
+  const addedConditions = sdxlInputs(model.id, unet, parts);
   const unetConfig = model.configs?.unet ?? {};
   const vaeConfig = model.configs?.vae ?? {};
   let residuals: ResidualSlot[];
@@ -102,7 +114,13 @@ export function describeModel(model: BaseModelFiles, parts: DescribedParts): Mod
       throw new SignatureError(`model ${model.id}: the tokenizer pads to ${textLength} tokens but the ${what} takes ${n}`);
     }
   }
-  const encoderWidth = staticDim(textEncoder.lastHiddenState.shape[2]);
+  if (parts.tokenizer2 && parts.tokenizer2.maxLength !== textLength) {
+    throw new SignatureError(`model ${model.id}: tokenizer/ pads to ${textLength} tokens but tokenizer_2/ to ${parts.tokenizer2.maxLength}`);
+  }
+  const width1 = staticDim(textEncoder.lastHiddenState.shape[2]);
+  const width2 = parts.textEncoder2 ? staticDim(parts.textEncoder2.lastHiddenState.shape[2]) : 0;
+  // SDXL concatenates both encoders' states on the channel axis.
+  const encoderWidth = width1 !== null && width2 !== null ? width1 + width2 : null;
   const unetWidth = staticDim(unet.hiddenStates.shape[2]);
   if (encoderWidth !== null && unetWidth !== null && encoderWidth !== unetWidth) {
     throw new SignatureError(`model ${model.id}: the text encoder gives ${encoderWidth}-wide states but the UNet attends to ${unetWidth}`);
@@ -110,7 +128,8 @@ export function describeModel(model: BaseModelFiles, parts: DescribedParts): Mod
 
   const prediction = model.schedulerConfig.prediction_type;
   return {
-    family: 'sd',
+    family: addedConditions ? 'sdxl' : 'sd',
+    addedConditions,
     residuals,
     guessModeScales: guessModeScales(residuals.length),
     latentChannels,
@@ -120,6 +139,42 @@ export function describeModel(model: BaseModelFiles, parts: DescribedParts): Mod
     hiddenSize: unetWidth ?? encoderWidth ?? numberOr(unetConfig.cross_attention_dim),
     predictionType: prediction === 'v_prediction' || prediction === 'sample' ? prediction : 'epsilon',
   };
+}
+
+/**
+ * SDXL's inputs, checked against the folder: a UNet with added conditions needs the second text encoder (with
+ * `text_embeds` and `hidden_states.N` outputs) and tokenizer, and a folder with them needs a UNet that takes
+ * text_embeds and time_ids. Null for SD 1.x/2.x.
+ */
+function sdxlInputs(id: string, unet: UNetSignature, parts: DescribedParts): AddedConditionInputs | null {
+  const added = unet.addedConditions;
+  const second = parts.textEncoder2;
+  if (added.length === 0 && !second) return null;
+  const names = added.map((s) => s.name).join(', ');
+  if (!second || !parts.tokenizer2) {
+    throw new SignatureError(
+      `model ${id}: its UNet also takes ${names} (SDXL's added conditions) but the folder has no text_encoder_2/ and tokenizer_2/ (SDXL's second text encoder)`,
+    );
+  }
+  const timeIds = added.find((s) => s.name === 'time_ids') ?? added.find((s) => s.shape[1] === TIME_IDS);
+  const textEmbeds = added.find((s) => s.name === 'text_embeds') ?? added.find((s) => s !== timeIds);
+  if (!timeIds || !textEmbeds || added.length !== 2) {
+    throw new SignatureError(
+      `model ${id}: it has SDXL's text_encoder_2/ but its UNet takes ${added.length === 0 ? 'no added conditions' : names}; an SDXL ControlNet UNet takes text_embeds and time_ids`,
+    );
+  }
+  for (const [label, sig] of [['text_encoder', parts.textEncoder], ['text_encoder_2', second]] as const) {
+    if (sig.hiddenStates.length < 2) {
+      throw new SignatureError(`model ${id}: its ${label} has no hidden_states.<k> outputs, which SDXL takes its text states from; export it with optimum or scripts/export_onnx.py`);
+    }
+  }
+  if (!second.pooled) throw new SignatureError(`model ${id}: its text_encoder_2 has no text_embeds output (SDXL's pooled text embedding)`);
+  const pooledWidth = staticDim(second.pooled.shape[1]);
+  const unetPooled = staticDim(textEmbeds.shape[1]);
+  if (pooledWidth !== null && unetPooled !== null && pooledWidth !== unetPooled) {
+    throw new SignatureError(`model ${id}: text_encoder_2's ${second.pooled.name} is ${pooledWidth} wide but the UNet's ${textEmbeds.name} takes ${unetPooled}`);
+  }
+  return { textEmbeds: textEmbeds.name, timeIds: timeIds.name, pooledWidth: pooledWidth ?? unetPooled };
 }
 
 function numberOr(v: unknown): number | null {

@@ -98,12 +98,25 @@ export class ModelSessions {
    * graphs and configs when its sessions first open, and kept with them.
    */
   describe(model: BaseModelFiles): Promise<ModelDescription> {
-    const key = [model.unet, model.textEncoder, model.vaeDecoder, model.tokenizerDir, model.vaeScalingFactor, model.schedulerConfig.prediction_type].join('\n');
+    const sdxl = model.sdxl;
+    const key = [model.unet, model.textEncoder, model.vaeDecoder, model.tokenizerDir, model.vaeScalingFactor, model.schedulerConfig.prediction_type, sdxl?.textEncoder2 ?? '', sdxl?.tokenizer2Dir ?? ''].join('\n');
     let d = this.descriptions.get(key);
     if (!d) {
-      d = Promise.all([this.unet(model.unet), this.textEncoder(model.textEncoder), this.vaeDecoder(model.vaeDecoder), this.tokenizer(model.tokenizerDir)]).then(
-        ([unet, textEncoder, vaeDecoder, tokenizer]) =>
-          describeModel(model, { unet: unet.signature, textEncoder: textEncoder.signature, vaeDecoder: vaeDecoder.signature, tokenizer }),
+      d = Promise.all([
+        this.unet(model.unet),
+        this.textEncoder(model.textEncoder),
+        this.vaeDecoder(model.vaeDecoder),
+        this.tokenizer(model.tokenizerDir),
+        sdxl ? this.textEncoder(sdxl.textEncoder2) : null,
+        sdxl ? this.tokenizer(sdxl.tokenizer2Dir) : null,
+      ]).then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
+        describeModel(model, {
+          unet: unet.signature,
+          textEncoder: textEncoder.signature,
+          vaeDecoder: vaeDecoder.signature,
+          tokenizer,
+          ...(textEncoder2 && tokenizer2 ? { textEncoder2: textEncoder2.signature, tokenizer2 } : {}),
+        }),
       );
       this.descriptions.set(key, d);
       d.catch(() => this.descriptions.delete(key));
@@ -118,6 +131,7 @@ export class ModelSessions {
   async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
     const loaded = await Promise.all([
       this.textEncoder(model.textEncoder),
+      ...(model.sdxl ? [this.textEncoder(model.sdxl.textEncoder2), this.tokenizer(model.sdxl.tokenizer2Dir)] : []),
       this.unet(model.unet),
       this.vaeDecoder(model.vaeDecoder),
       ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),

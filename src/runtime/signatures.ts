@@ -53,6 +53,13 @@ export interface TextEncoderSignature {
    * empty when the export has none (ours writes `normed_hidden_states.<k>`).
    */
   normedHiddenStates: TensorSpec[];
+  /**
+   * The hidden states before the final layer norm, index 0 (embeddings) to N (last layer): SDXL takes
+   * `hidden_states.<N-1>` (optimum's and export_onnx.py's names); empty when the export has none.
+   */
+  hiddenStates: TensorSpec[];
+  /** The pooled output: `text_embeds` (CLIPTextModelWithProjection, SDXL's second encoder) or `pooler_output`. */
+  pooled: TensorSpec | null;
   floatType: FloatType;
 }
 
@@ -208,8 +215,21 @@ export function textEncoderSignature(session: ort.InferenceSession, model = 'tex
     const m = /^normed_hidden_states\.(\d+)$/.exec(s.name);
     if (m && rank(s) === 3) normed[Number(m[1])] = s;
   }
-  const complete = normed.length > 0 && normed.every(Boolean) ? normed : [];
-  return { inputIds: ids, lastHiddenState: last, normedHiddenStates: complete, floatType: floatTypeOf(last, `${model} output`) };
+  const hidden: TensorSpec[] = [];
+  for (const s of outputs) {
+    const m = /^hidden_states\.(\d+)$/.exec(s.name);
+    if (m && rank(s) === 3) hidden[Number(m[1])] = s;
+  }
+  const complete = (list: TensorSpec[]) => (list.length > 0 && list.every(Boolean) ? list : []);
+  const pooled = outputs.find((s) => s.name === 'text_embeds' && rank(s) === 2) ?? outputs.find((s) => s.name === 'pooler_output' && rank(s) === 2) ?? null;
+  return {
+    inputIds: ids,
+    lastHiddenState: last,
+    normedHiddenStates: complete(normed),
+    hiddenStates: complete(hidden),
+    pooled,
+    floatType: floatTypeOf(last, `${model} output`),
+  };
 }
 
 export function vaeSignature(session: ort.InferenceSession, model: string): VaeSignature {

@@ -35,7 +35,7 @@ export const controlNetRequestSchema = z
     auto_hint: yesNoField('auto_hint', false),
     guess_mode: yesNoField('guess_mode', false),
     prompt: textField('prompt', ''),
-    negative_prompt: textField('negative_prompt', ''),
+    negative_prompt: textField('negative_prompt', null),
     init_image: textField('init_image', null, 40_000_000),
     control_image: textField('control_image', null, 40_000_000),
     mask_image: textField('mask_image', null, 40_000_000),

@@ -1,7 +1,7 @@
 import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import type { BaseModelFiles } from '../domain/index.js';
+import { FAMILY_DEFAULT_SIDE, familyOfFiles, type BaseModelFiles } from '../domain/index.js';
 import { badRequest } from '../domain/client-error.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 
@@ -13,6 +13,11 @@ export interface GenerationPlan {
   algorithmType: string | null;
   /** The custom VAE in use (request `vae`), or null for the model's own. */
   vae: string | null;
+  /** The model family ("sd", "sdxl"): meta.family. */
+  family: 'sd' | 'sdxl';
+  /** The request's size, or the family's default (SD 512², SDXL 1024²) for a side it did not send. */
+  width: number;
+  height: number;
   warnings: string[];
 }
 
@@ -26,6 +31,9 @@ const KNOWN_FIELDS = new Set([
   'safety_checker', 'enhance_prompt', 'multi_lingual', 'tomesd', 'upscale', 'vae', 'lora_model', 'lora_strength',
   'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale', 'ip_adapter_image', 'instant_response',
 ]);
+
+const sent = (raw: Record<string, unknown>, field: string) =>
+  raw[field] !== undefined && raw[field] !== null && !(typeof raw[field] === 'string' && (raw[field] as string).trim() === '');
 
 const list = (values: Iterable<string>) => [...values].join(', ') || '(none installed)';
 const split = (s: string | null) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -157,7 +165,10 @@ export function planGeneration(
   const unknown = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
   if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
 
-  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, warnings };
+  const family = familyOfFiles(model);
+  const width = sent(raw, 'width') ? req.width : FAMILY_DEFAULT_SIDE[family];
+  const height = sent(raw, 'height') ? req.height : FAMILY_DEFAULT_SIDE[family];
+  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, family, width, height, warnings };
 }
 
 /**

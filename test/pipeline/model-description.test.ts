@@ -100,7 +100,16 @@ describe('model description', () => {
     expect(() => describeModel(base, { ...parts, textEncoder: sd2Text.signature })).toThrow('model tiny-sd15: the text encoder gives 1024-wide states but the UNet attends to 32');
   });
 
-  it('names SDXL\'s added conditions, for which no family module exists yet', async () => {
+  it('SDXL (tiny-sdxl): family sdxl, 9 + 1 residuals, both encoders\' widths, text_embeds and time_ids, VAE 0.13025', async () => {
+    const d = await describeId('tiny-sdxl');
+    expect(d).toMatchObject({ family: 'sdxl', hiddenSize: 64, scalingFactor: 0.13025, textLength: 77, latentChannels: 4 });
+    expect(d.addedConditions).toEqual({ textEmbeds: 'text_embeds', timeIds: 'time_ids', pooledWidth: 32 });
+    expect(d.residuals).toHaveLength(10);
+    expect(d.residuals.map((r) => r.level)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
+    expect((await describeId('tiny-sd15')).addedConditions).toBeNull();
+  });
+
+  it('refuses a UNet with SDXL\'s added conditions in a folder without the second text encoder', async () => {
     const base = models.get('tiny-sd15')!;
     const [textEncoder, vae, tokenizer] = await Promise.all([
       sessions.textEncoder(base.textEncoder),
@@ -113,7 +122,7 @@ describe('model description', () => {
     const unet = unetSignature(await session(g));
     expect(unet.addedConditions.map((s) => s.name)).toEqual(['text_embeds', 'time_ids']);
     expect(() => describeModel(base, { unet, textEncoder: textEncoder.signature, vaeDecoder: vae.signature, tokenizer })).toThrow(
-      "model tiny-sd15: its UNet also takes text_embeds, time_ids (SDXL's added conditions); this server has model-family modules for SD 1.x/2.x only",
+      "model tiny-sd15: its UNet also takes text_embeds, time_ids (SDXL's added conditions) but the folder has no text_encoder_2/ and tokenizer_2/ (SDXL's second text encoder)",
     );
   });
 
@@ -138,6 +147,12 @@ describe('model description', () => {
 describe('warm-up on another topology', () => {
   it('runs the 2-block ControlNet, UNet and VAE decoder through the generation\'s own stages', async () => {
     const [report] = await warmUp(sessions, models.get('tiny-2block')!, [controlnets.get('tiny-2block')!.get('canny')!], [{ width: 64, height: 48 }]);
+    expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
+  });
+
+  it('runs SDXL\'s ControlNets and UNet with zero text_embeds and time_ids', async () => {
+    const sdxl = controlnets.get('tiny-sdxl')!;
+    const [report] = await warmUp(sessions, models.get('tiny-sdxl')!, [sdxl.get('canny')!, sdxl.get('depth')!], [{ width: 64, height: 48 }]);
     expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
   });
 });

@@ -19,7 +19,8 @@ describe('controlnet request contract', () => {
     const d = r.data!;
     expect([d.width, d.height, d.samples, d.num_inference_steps, d.guidance_scale, d.strength]).toEqual([512, 768, 2, 30, 7.5, 0.55]);
     expect([d.auto_hint, d.guess_mode, d.base64]).toEqual([true, false, true]);
-    expect(d.negative_prompt).toBe('');
+    // null stays null (not sent): SD encodes "", SDXL zeroes it under force_zeros_for_empty_prompt.
+    expect(d.negative_prompt).toBeNull();
     expect(d.seed).toBe(42n);
     expect(d.controlnet_conditioning_scale).toEqual([0.5, 1]);
     expect(d.track_id).toBe(7);

@@ -84,7 +84,7 @@ describeWithChromium('the playground page in headless chromium, against a real s
     const { page, problems } = await open({ width: 1280, height: 900 });
     await enterKey(page, KEY);
     await page.waitForSelector('select[name=model_id] option[value="tiny-sd15"]');
-    expect(await page.$$eval('select[name=model_id] option', (os: any[]) => os.map((o) => o.value))).toEqual(['tiny-sd15', 'tiny-sd15-fp16']);
+    expect(await page.$$eval('select[name=model_id] option', (os: any[]) => os.map((o) => o.value))).toEqual(['tiny-sd15', 'tiny-sd15-fp16', 'tiny-sdxl']);
     expect(await page.$$eval('select[name=unit_model] option', (os: any[]) => os.map((o) => o.value))).toContain('canny');
     // The key lives in this tab's session storage, nowhere else.
     expect(await page.evaluate(() => [sessionStorage.getItem('controlnet-playground-key'), localStorage.length])).toEqual([KEY, 0]);

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { builtinTokenizerFiles } from '../../scripts/tiny-models/tokenizer/clip-tokenizer-files.js';
 import { TINY_SDXL } from '../../scripts/tiny-models/sdxl/config.js';
 import { buildSdxlGraphs, writeTinySdxl } from '../../scripts/tiny-models/sdxl/generate-sdxl.js';
+import { generateSdxlSet } from '../../scripts/tiny-models/generate.js';
 import { f32, floats, maxAbsDiff, ort, session, wave } from './helpers.js';
 
 const RESIDUALS = [...Array.from({ length: 9 }, (_, i) => `down_block_res_${i}`), 'mid_block_res'];
@@ -80,6 +81,22 @@ describe('tiny SDXL generator', () => {
       expect(read('vae_decoder/config.json').scaling_factor).toBe(0.13025);
       expect(read('scheduler/scheduler_config.json')._class_name).toBe('EulerDiscreteScheduler');
       expect(read('model_index.json').force_zeros_for_empty_prompt).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('is part of the default sets: generateSdxlSet writes tiny-sdxl with canny and depth, stamped, and skips it next time', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tiny-sdxl-set-'));
+    try {
+      const first = generateSdxlSet({ out });
+      expect(first).toMatchObject({ key: 'tiny-sdxl/fp32', folder: 'tiny-sdxl', skipped: false });
+      expect(first.files.map((f) => f.path)).toEqual(expect.arrayContaining([
+        join('tiny-sdxl', 'controlnet', 'canny', 'model.onnx'),
+        join('tiny-sdxl', 'controlnet', 'depth', 'model.onnx'),
+      ]));
+      expect(JSON.parse(readFileSync(join(out, '.generated.json'), 'utf8')).sets['tiny-sdxl/fp32'].files).toEqual(first.files);
+      expect(generateSdxlSet({ out })).toMatchObject({ skipped: true, files: first.files });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -46,7 +46,7 @@ export const TINY_SDXL: SdxlSetConfig = {
   controlnet: { conditioningChannels: 3, conditioningEmbeddingChannels: [4, 8, 16, 32] },
   vae: { blockOutChannels: [8, 16, 32, 32], layersPerBlock: 2, normNumGroups: 4, latentChannels: 4, scalingFactor: 0.13025 },
   seeds: { text: 5005, unet: 6006, vae: 7007, controlnet: 8008 },
-  controlnets: ['canny'],
+  controlnets: ['canny', 'depth'],
   sharedControlnetFolder: false,
 };
 

@@ -3,7 +3,7 @@
  * text_encoder/ (CLIPTextModel), text_encoder_2/ (CLIPTextModelWithProjection: text_embeds), unet/ (text_embeds
  * and time_ids inputs, 9 + 1 residual inputs), vae_decoder/, vae_encoder/, scheduler/, model_index.json and its
  * ControlNet in `tiny-sdxl/controlnet/canny/` (SDXL ControlNets fit SDXL UNets only). The graph names and I/O
- * are those of scripts/export_onnx.py and optimum. Not part of generate.ts's default sets.
+ * are those of scripts/export_onnx.py and optimum. generate.ts's generateSdxlSet writes it beside the SD sets (stamped).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

@@ -30,7 +30,11 @@ export interface TextConditioning {
 
 export interface PromptRequest {
   prompt: string;
-  negativePrompt: string;
+  /** null: not given (SD encodes "", SDXL may zero it: force_zeros_for_empty_prompt). */
+  negativePrompt: string | null;
+  /** The output size: SDXL's time_ids. */
+  width: number;
+  height: number;
   samples: number;
   guided: boolean;
   /** The contract's clip_skip (1 = last layer). */

@@ -1,4 +1,5 @@
 /** Stable Diffusion 1.x/2.x: one CLIP tokenizer and text encoder, encoder_hidden_states only, 512² by default. */
+import { FAMILY_DEFAULT_SIDE } from '../../domain/index.js';
 import { floatTensor } from '../../runtime/tensors.js';
 import { GenerationError } from '../errors.js';
 import { encodePrompts } from '../prompt-embeddings.js';
@@ -6,12 +7,12 @@ import type { ModelFamily } from './model-family.js';
 
 export const SD_FAMILY: ModelFamily = {
   name: 'sd',
-  defaultSize: { width: 512, height: 512 },
+  defaultSize: { width: FAMILY_DEFAULT_SIDE.sd, height: FAMILY_DEFAULT_SIDE.sd },
 
   async encodePrompt(models, model, description, request, runner) {
     const [tokenizer, textEncoder] = await Promise.all([models.tokenizer(model.tokenizerDir), models.textEncoder(model.textEncoder)]);
     const run = runner.run.bind(runner);
-    const e = await encodePrompts(tokenizer, textEncoder, request.prompt, request.negativePrompt, request.samples, request.guided, request.floatType, run, request.clipSkip);
+    const e = await encodePrompts(tokenizer, textEncoder, request.prompt, request.negativePrompt ?? '', request.samples, request.guided, request.floatType, run, request.clipSkip);
     return {
       hidden: e.unet,
       condHidden: e.cond,

@@ -44,6 +44,8 @@ export class DenoiseStep {
   private readonly guidedPred: Float32Array;
   /** Text states per ControlNet, in its own float type (converted once, not per step). */
   private readonly cnHidden: ort.Tensor[];
+  /** SDXL's text_embeds and time_ids per ControlNet, in its float type. */
+  private readonly cnExtra: Record<string, ort.Tensor>[];
   private readonly mixer: ResidualMixer;
 
   constructor(
@@ -59,6 +61,10 @@ export class DenoiseStep {
     this.guessHalf = guessTypes.includes('float16') ? new Uint16Array(n * grid.size) : null;
     this.guidedPred = new Float32Array(n * grid.size);
     this.cnHidden = controlnets.map((c) => hiddenFor(guessMode ? text.condHidden : text.hidden, c.loaded.signature.floatType));
+    const extra = guessMode ? text.extra.cond : text.extra.all;
+    this.cnExtra = controlnets.map((c) =>
+      Object.fromEntries(Object.entries(extra).map(([name, t]) => [name, hiddenFor(t, c.loaded.signature.floatType)])),
+    );
     this.mixer = new ResidualMixer(unet.signature.floatType, guessMode, guessMode && this.guided ? 2 : 1, grid, {
       levels: description.residuals.map((r) => r.level),
       guessScales: description.guessModeScales,
@@ -106,7 +112,7 @@ export class DenoiseStep {
         [sig.timestep.name]: timestepFeed(sig.timestep, batch, t),
         [sig.hiddenStates.name]: this.cnHidden[k]!,
         [sig.cond.name]: cond,
-        ...(guessMode ? text.extra.cond : text.extra.all),
+        ...this.cnExtra[k]!,
       };
       let jsScale = conditioningScale;
       if (sig.scale) {

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { SD15_SCHEDULER_CONFIG } from './sd15-scheduler-config.js';
 import type { SchedulerConfig } from '../../schedulers/types.js';
-import { componentModel, readJson } from './files.js';
+import type { SdxlModelFiles } from '../../domain/index.js';
+import { componentModel, isFile, readJson } from './files.js';
 import { findTokenizer } from './tokenizer-folder.js';
 import type { LayoutContext, LayoutName, LayoutReading } from './types.js';
 
@@ -31,6 +32,8 @@ export async function assembleBaseModel(id: string, dir: string, layout: LayoutN
     readJson(path.join(dir, 'unet', 'config.json')),
   ]);
   const vae = vaeDecoderConfig ?? vaeConfig ?? undefined;
+  const sdxl = await readSdxlParts(dir);
+  if (typeof sdxl === 'string') return { rejected: sdxl };
   const scaling = typeof vae?.scaling_factor === 'number' ? vae.scaling_factor : DEFAULT_SCALING_FACTOR;
   return {
     model: {
@@ -45,6 +48,24 @@ export async function assembleBaseModel(id: string, dir: string, layout: LayoutN
       schedulerConfig: schedulerConfig as SchedulerConfig,
       vaeScalingFactor: scaling,
       configs: { ...(unetConfig ? { unet: unetConfig } : {}), ...(vae ? { vae } : {}) },
+      ...(sdxl ? { sdxl } : {}),
     },
   };
+}
+
+/**
+ * SDXL's second tokenizer and text encoder (optimum's and export_onnx.py's `text_encoder_2/`, `tokenizer_2/`), and
+ * model_index.json's force_zeros_for_empty_prompt (diffusers' default: true). Null for a folder without
+ * text_encoder_2/; the reason when it has one but no tokenizer_2/.
+ */
+async function readSdxlParts(dir: string): Promise<SdxlModelFiles | string | null> {
+  const textEncoder2 = await componentModel(dir, 'text_encoder_2');
+  if (!textEncoder2) return null;
+  const tokenizer2Dir = path.join(dir, 'tokenizer_2');
+  if (!(await isFile(path.join(tokenizer2Dir, 'tokenizer.json'))) && !(await isFile(path.join(tokenizer2Dir, 'vocab.json')))) {
+    return 'text_encoder_2/ (SDXL) without tokenizer_2/ (vocab.json + merges.txt or tokenizer.json)';
+  }
+  const index = await readJson(path.join(dir, 'model_index.json'));
+  const forceZeros = index?.force_zeros_for_empty_prompt;
+  return { tokenizer2Dir, textEncoder2, forceZerosForEmptyPrompt: typeof forceZeros === 'boolean' ? forceZeros : true };
 }

@@ -13,6 +13,7 @@ import { textField } from '../fields.js';
 import { ClientError, badRequest } from '../../domain/client-error.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../../schedulers/registry.js';
 import type { ModelKind } from '../../runtime/model-registry.js';
+import { familyOfFiles } from '../../domain/index.js';
 import { decodeToRgb, ImageDecodeError } from '../../image/codec.js';
 
 const required = (name: string, max = 4096) =>
@@ -133,6 +134,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     const entry = async (kind: ModelKind, id: string) => ({
       model_id: id,
       model_type: kind === 'model' ? 'stable-diffusion' : kind,
+      ...(kind === 'model' ? { family: familyOfFiles(catalog.models.get(id)!) } : {}),
       load_data: (await ctx.models.loadedAt(kind, id))?.toISOString() ?? null,
     });
     const controlnets = new Set([...catalog.controlnets.values()].flatMap((m) => [...m.keys()]));
