@@ -35,6 +35,12 @@ async function pixels(png: Buffer) {
   return sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
 }
 
+/** case-sample → largest pixel difference, printed as a table when the file ends. */
+const table = new Map<string, number>();
+afterAll(() => {
+  console.log(['SDXL diffusers parity: case → max |Δ| (0..255)', ...[...table].map(([name, max]) => `${name.padEnd(40)} ${max}/255`)].join('\n'));
+});
+
 describe('SDXL parity with diffusers 0.27.2 (tiny SDXL export)', () => {
   it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: every pixel within 1/255', async (_name, c) => {
     const body: Record<string, unknown> = { ...c.request, key: API_KEY, base64: 'yes' };
@@ -52,6 +58,7 @@ describe('SDXL parity with diffusers 0.27.2 (tiny SDXL export)', () => {
       expect([got.info.width, got.info.height]).toEqual([want.info.width, want.info.height]);
       let max = 0;
       for (let i = 0; i < want.data.length; i++) max = Math.max(max, Math.abs(got.data[i]! - want.data[i]!));
+      table.set(`sdxl-tiny/${c.name}-${k}`, max);
       expect(max, `${c.name} sample ${k}: largest pixel difference ${max}/255`).toBeLessThanOrEqual(1);
     }
   });
