@@ -28,4 +28,13 @@ export interface BaseModelFiles {
   vaeScalingFactor: number;
   /** The folder's config files, where it has them. */
   configs?: ModelConfigs;
+  /** LoRAs merged into the UNet and text encoder for this request (`lora_model`), in order. */
+  loras?: LoraRef[];
+}
+
+/** One LoRA of a request: its id, its safetensors file and strength. */
+export interface LoraRef {
+  name: string;
+  path: string;
+  strength: number;
 }

@@ -1,0 +1,30 @@
+/**
+ * A request's LoRA set as the worker receives it (plain data) and the cache of merged sessions keys it: the
+ * files and strengths in order (order matters: the LoRAs merge one after the other, in float32 roundings).
+ */
+import type { LoraRef } from '../domain/model-files.js';
+import { readSafetensorsFile } from '../weights/safetensors.js';
+import { parseLora, type LoraComponent } from './lora-file.js';
+import { mergeLoras, type MergedModel } from './merge.js';
+
+export type { LoraRef };
+
+/** The cache key of a graph with this LoRA set merged in; '' for none. */
+export function loraSetKey(loras: readonly LoraRef[] | undefined): string {
+  return (loras ?? []).map((l) => `${l.path}@${l.strength}`).join('|');
+}
+
+/** Reads the LoRA files and merges those of `component` into the graph at `modelPath`. */
+export function mergeLoraSet(modelPath: string, component: LoraComponent, loras: readonly LoraRef[]): MergedModel {
+  return mergeLoras(
+    modelPath,
+    component,
+    loras.map((l) => ({ name: l.name, strength: l.strength, lora: parseLora(readSafetensorsFile(l.path)) })),
+  );
+}
+
+/**
+ * How many merged variants of one graph stay open besides the plain one: a repeated set costs nothing, and a
+ * switch closes the least recently used variant (the memory budget may later own this).
+ */
+export const MERGED_VARIANTS_PER_GRAPH = 2;
