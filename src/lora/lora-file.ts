@@ -60,13 +60,17 @@ function splitKey(name: string): { component: LoraComponent; path: string; part:
       break;
     }
   }
+  // diffusers' attention-processor names: attn1.processor.to_q_lora.down.weight → attn1.to_q, to_out_lora → to_out.0
+  const processor = /^(.*)\.processor\.(to_[qkv]|to_out)_lora\.(down|up)\.weight$/.exec(rest);
+  if (processor) {
+    const module = processor[2] === 'to_out' ? 'to_out.0' : processor[2]!;
+    return { component, path: `${processor[1]}.${module}`, part: processor[3] as Part, kohya: false };
+  }
   const m = /^(.*)\.(lora_A\.weight|lora_B\.weight|lora\.down\.weight|lora\.up\.weight|lora_A\.default\.weight|lora_B\.default\.weight|alpha)$/.exec(rest);
   if (!m) return null;
   const suffix = m[2]!;
   const part: Part = suffix === 'alpha' ? 'alpha' : /lora_A|down/.test(suffix) ? 'down' : 'up';
-  // diffusers' attention-processor names: attn1.processor.to_q_lora → attn1.to_q, to_out_lora → to_out.0
-  const path = m[1]!.replace(/\.processor\.(to_[qkv])_lora$/, '.$1').replace(/\.processor\.to_out_lora$/, '.to_out.0');
-  return { component, path, part, kohya: false };
+  return { component, path: m[1]!, part, kohya: false };
 }
 
 export function parseLora(file: SafetensorsFile): ParsedLora {
@@ -79,7 +83,7 @@ export function parseLora(file: SafetensorsFile): ParsedLora {
       continue;
     }
     const id = `${s.component}:${s.path}`;
-    const g = groups.get(id) ?? { component: s.component, path: s.path, source: name.replace(/\.(lora_down|lora_up|lora_A|lora_B|lora|alpha)(\..*)?$/, '') };
+    const g = groups.get(id) ?? { component: s.component, path: s.path, source: name.replace(/(_lora\.(down|up)\.weight|\.(lora_down|lora_up|lora_A|lora_B|lora|alpha)(\..*)?)$/, '') };
     if (s.part === 'alpha') g.alpha = tensor.values[0]!;
     else g[s.part] = tensor;
     groups.set(id, g);

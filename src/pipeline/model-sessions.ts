@@ -107,7 +107,8 @@ export class ModelSessions {
     const key = [model.unet, model.textEncoder, model.vaeDecoder, model.tokenizerDir, model.vaeScalingFactor, model.schedulerConfig.prediction_type].join('\n');
     let d = this.descriptions.get(key);
     if (!d) {
-      d = Promise.all([this.unet(model.unet), this.textEncoder(model.textEncoder), this.vaeDecoder(model.vaeDecoder), this.tokenizer(model.tokenizerDir)]).then(
+      // With LoRAs, the merged sessions (same signatures) describe it: the plain graphs need not open too.
+      d = Promise.all([this.unet(model.unet, model.loras), this.textEncoder(model.textEncoder, model.loras), this.vaeDecoder(model.vaeDecoder), this.tokenizer(model.tokenizerDir)]).then(
         ([unet, textEncoder, vaeDecoder, tokenizer]) =>
           describeModel(model, { unet: unet.signature, textEncoder: textEncoder.signature, vaeDecoder: vaeDecoder.signature, tokenizer }),
       );
