@@ -2,6 +2,7 @@
  * A request's LoRA set as the worker receives it (plain data) and the cache of merged sessions keys it: the
  * files and strengths in order (order matters: the LoRAs merge one after the other, in float32 roundings).
  */
+import { statSync } from 'node:fs';
 import type { LoraRef } from '../domain/model-files.js';
 import { readSafetensorsFile } from '../weights/safetensors.js';
 import { parseLora, type LoraComponent } from './lora-file.js';
@@ -9,9 +10,14 @@ import { mergeLoras, type MergedModel } from './merge.js';
 
 export type { LoraRef };
 
-/** The cache key of a graph with this LoRA set merged in; '' for none. */
+/** The cache key of a graph with this LoRA set merged in ('' for none): files (with their size and time, so a replaced file merges again) and strengths. */
 export function loraSetKey(loras: readonly LoraRef[] | undefined): string {
-  return (loras ?? []).map((l) => `${l.path}@${l.strength}`).join('|');
+  return (loras ?? [])
+    .map((l) => {
+      const st = statSync(l.path, { throwIfNoEntry: false });
+      return `${l.path}:${st?.size ?? 0}:${st?.mtimeMs ?? 0}@${l.strength}`;
+    })
+    .join('|');
 }
 
 /** Reads the LoRA files and merges those of `component` into the graph at `modelPath`. */

@@ -105,6 +105,28 @@ describe('LoRA (lora_model, lora_strength)', () => {
     expect(performance.now() - t1).toBeLessThan(first * 2);
   });
 
+  it('load_model (model_type lora) installs a local safetensors file, get_all_models lists it, delete_model removes it', async () => {
+    const call = (name: string, payload: Record<string, unknown>) => server.app.inject({ method: 'POST', url: `/api/v1/enterprise/${name}`, payload: { key: API_KEY, ...payload } });
+    const file = path.join(FIXTURE, 'lora', 'peft_mix.safetensors');
+    const loaded = await call('load_model', { model_id: 'installed', url: file, model_type: 'lora' });
+    expect(loaded.statusCode, loaded.body).toBe(200);
+    const models = (await call('get_all_models', {})).json().models as { model_id: string; model_type: string }[];
+    expect(models).toContainEqual(expect.objectContaining({ model_id: 'installed', model_type: 'lora' }));
+    expect(models.filter((m) => m.model_type === 'lora').map((m) => m.model_id).sort()).toEqual(['foreign', 'installed', 'kohya_mix', 'partial', 'peft_mix']);
+    const c = byName('lora-peft');
+    const res = await generate(body(c, { lora_model: 'installed' }));
+    const want = await pixels(readFileSync(path.join(FIXTURE, c.expected[0]!)));
+    expect(maxDiff(await pixels(Buffer.from(res.output[0]!, 'base64')), want)).toBeLessThanOrEqual(1);
+    const notLora = await call('load_model', { model_id: 'bad', url: path.join(FIXTURE, 'cases.json'), model_type: 'lora' });
+    expect(notLora.statusCode).toBe(400);
+    expect(notLora.json().message).toMatch(/^url: .* is not a \.safetensors file/);
+    const deleted = await call('delete_model', { model_id: 'installed', model_type: 'lora' });
+    expect(deleted.statusCode, deleted.body).toBe(200);
+    const after = await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: body(c, { lora_model: 'installed' }) });
+    expect(after.statusCode).toBe(400);
+    expect(readFileSync(file).byteLength).toBeGreaterThan(0);
+  });
+
   it('warns when part of a LoRA matches nothing; refuses one that matches nothing, unknown ids, pickles and bad strengths', async () => {
     const partial = await generate(body(byName('lora-none'), { lora_model: 'partial' }));
     expect(partial.warnings).toContainEqual(expect.stringMatching(/^lora_model: 1 of 2 layers of LoRA "partial" match no weight of model sd-tiny/));
