@@ -176,7 +176,7 @@ export class ModelSessions {
             signature: describe(session, `${kind} (${path})`),
             ...(merged ? { loraReports: merged.reports } : {}),
           };
-          this.log(describeSession(report(loaded)));
+          this.log(`${describeSession(report(loaded))}${merged ? ` with LoRA ${loras!.map((l) => `${l.name}@${l.strength}`).join(', ')} merged in` : ''}`);
           return loaded;
         } catch (err) {
           void session.release();

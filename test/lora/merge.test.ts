@@ -152,3 +152,24 @@ describe('LoRA weight mapping and merge', () => {
     expect(Buffer.from(initializer(one.bytes, `${name}.weight`).rawData!).equals(Buffer.from(w.rawData!))).toBe(false);
   });
 });
+
+describe('weight_names.json', () => {
+  it('an explicit module → initializer map beside the graph wins over the structure', async () => {
+    const { copyFileSync, mkdirSync } = await import('node:fs');
+    const folder = path.join(dir, 'named');
+    mkdirSync(folder, { recursive: true });
+    const unet = path.join(folder, 'model.onnx');
+    copyFileSync(PARITY_UNET, unet);
+    const model = onnx.ModelProto.decode(readFileSync(unet));
+    const targets = weightTargets(model, 'unet');
+    const q = 'down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q';
+    const k = targets.get('down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_k')!.initializer;
+    const qInit = targets.get(q.replace(/\./g, '_'))!.initializer;
+    writeFileSync(path.join(folder, 'weight_names.json'), JSON.stringify({ [`unet.${q}.weight`]: k }));
+    const lora = parseLora(parseSafetensors(encodeSafetensors({ [`unet.${q}.lora_A.weight`]: f32([1, 8], 31), [`unet.${q}.lora_B.weight`]: f32([8, 1], 32) })));
+    const merged = mergeLoras(unet, 'unet', [{ name: 'n', lora, strength: 1 }]);
+    const plain = readFileSync(unet);
+    expect(Buffer.from(initializer(merged.bytes, k).rawData!).equals(Buffer.from(initializer(plain, k).rawData!))).toBe(false);
+    expect(Buffer.from(initializer(merged.bytes, qInit).rawData!).equals(Buffer.from(initializer(plain, qInit).rawData!))).toBe(true);
+  });
+});
