@@ -4,9 +4,10 @@
  */
 import { statSync } from 'node:fs';
 import type { LoraRef } from '../domain/model-files.js';
-import { readSafetensorsFile } from '../weights/safetensors.js';
+import { GenerationError } from '../pipeline/errors.js';
+import { readSafetensorsFile, SafetensorsError } from '../weights/safetensors.js';
 import { parseLora, type LoraComponent } from './lora-file.js';
-import { mergeLoras, type MergedModel } from './merge.js';
+import { LoraMergeError, mergeLoras, type MergedModel } from './merge.js';
 
 export type { LoraRef };
 
@@ -22,11 +23,21 @@ export function loraSetKey(loras: readonly LoraRef[] | undefined): string {
 
 /** Reads the LoRA files and merges those of `component` into the graph at `modelPath`. */
 export function mergeLoraSet(modelPath: string, component: LoraComponent, loras: readonly LoraRef[]): MergedModel {
-  return mergeLoras(
-    modelPath,
-    component,
-    loras.map((l) => ({ name: l.name, strength: l.strength, lora: parseLora(readSafetensorsFile(l.path)) })),
-  );
+  const parsed = loras.map((l) => {
+    try {
+      return { name: l.name, strength: l.strength, lora: parseLora(readSafetensorsFile(l.path)) };
+    } catch (err) {
+      // The reader's own messages name no path; a file that vanished is said so without its path.
+      const why = err instanceof SafetensorsError ? err.message : 'the file could not be read';
+      throw new GenerationError(`lora_model: LoRA "${l.name}" cannot be used: ${why}`);
+    }
+  });
+  try {
+    return mergeLoras(modelPath, component, parsed);
+  } catch (err) {
+    if (err instanceof LoraMergeError) throw new GenerationError(`lora_model: ${err.message}`);
+    throw err;
+  }
 }
 
 /**

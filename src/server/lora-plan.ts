@@ -11,6 +11,7 @@ const split = (s: string | null) => (s ?? '').split(',').map((x) => x.trim()).fi
 
 export function planLoras(loraModel: string | null, loraStrength: string | null, catalog: ModelCatalog): LoraRef[] {
   const names = split(loraModel);
+  if (loraModel !== null && loraModel.trim() !== '' && names.length === 0) throw badRequest('lora_model: no LoRA id given');
   if (names.length === 0) {
     if (split(loraStrength).length > 0) throw badRequest('lora_strength: given without lora_model');
     return [];

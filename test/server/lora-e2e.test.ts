@@ -44,6 +44,7 @@ beforeAll(async () => {
     }),
   );
   writeFileSync(path.join(root, 'lora', 'pickled.pt'), 'not read');
+  writeFileSync(path.join(root, 'lora', 'broken.safetensors'), 'PK\x03\x04 not a safetensors file');
   server = await startTestServer({ MODELS_DIR: root, DEFAULT_MODEL: 'sd-tiny' });
 });
 afterAll(async () => {
@@ -112,7 +113,7 @@ describe('LoRA (lora_model, lora_strength)', () => {
     expect(loaded.statusCode, loaded.body).toBe(200);
     const models = (await call('get_all_models', {})).json().models as { model_id: string; model_type: string }[];
     expect(models).toContainEqual(expect.objectContaining({ model_id: 'installed', model_type: 'lora' }));
-    expect(models.filter((m) => m.model_type === 'lora').map((m) => m.model_id).sort()).toEqual(['foreign', 'installed', 'kohya_mix', 'partial', 'peft_mix']);
+    expect(models.filter((m) => m.model_type === 'lora').map((m) => m.model_id).sort()).toEqual(['broken', 'foreign', 'installed', 'kohya_mix', 'partial', 'peft_mix']);
     const c = byName('lora-peft');
     const res = await generate(body(c, { lora_model: 'installed' }));
     const want = await pixels(readFileSync(path.join(FIXTURE, c.expected[0]!)));
@@ -134,6 +135,7 @@ describe('LoRA (lora_model, lora_strength)', () => {
     const refused: [Record<string, unknown>, RegExp][] = [
       [{ lora_model: 'foreign' }, /^lora_model: no layer of LoRA "foreign" matches a weight of model sd-tiny/],
       [{ lora_model: 'nope' }, /^lora_model: unknown LoRA "nope"; available: .*kohya_mix/],
+      [{ lora_model: 'broken' }, /^lora_model: LoRA "broken" cannot be used: not a safetensors file/],
       [{ lora_model: 'pickled' }, /^lora_model: "pickled" is a pickled file/],
       [{ lora_model: 'kohya_mix,peft_mix', lora_strength: '1,2,3' }, /^lora_strength: give one value, or one per LoRA \(2\), got 3/],
       [{ lora_model: 'kohya_mix', lora_strength: 'lots' }, /^lora_strength: "lots" is not a number/],
