@@ -575,9 +575,45 @@ def export_component(component: Component, out_dir: Path, opset: int = 17) -> Pa
             )
         else:
             onnx.save_model(model, str(target))
+        names = weight_name_map(component.module, model)
         del model
+    if names:
+        write_json(out_dir / WEIGHT_NAMES_FILE, names)
     onnx.checker.check_model(str(target))
     return target
+
+
+WEIGHT_NAMES_FILE = "weight_names.json"
+
+
+def weight_name_map(module: torch.nn.Module, model) -> Dict[str, str]:
+    """{"<module path>.weight": "<initializer>"} for the Linear and Conv layers whose weight the exporter renamed
+    (`onnx::MatMul_1234`, stored transposed): found by identical bytes, as stored or transposed. The server's LoRA
+    merge reads it beside model.onnx (it wins over matching by node names). Ambiguous bytes are left out."""
+    import hashlib
+
+    by_digest: Dict[bytes, List[str]] = {}
+    for t in model.graph.initializer:
+        if t.raw_data:
+            by_digest.setdefault(hashlib.sha1(t.raw_data).digest(), []).append(t.name)
+    names: Dict[str, str] = {}
+    for path, layer in module.named_modules():
+        if not isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)) or layer.weight is None:
+            continue
+        w = layer.weight.detach().cpu()
+        candidates = [w] + ([w.t()] if w.dim() == 2 else [])
+        found = set()
+        for c in candidates:
+            digest = hashlib.sha1(c.contiguous().numpy().tobytes()).digest()
+            found.update(by_digest.get(digest, []))
+        if len(found) == 1:
+            name = found.pop()
+            if name != f"{path}.weight":
+                names[f"{path}.weight"] = name
+    counts: Dict[str, int] = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {k: v for k, v in names.items() if counts[v] == 1}
 
 
 def graph_size(path: Path) -> int:

@@ -99,5 +99,35 @@ class TextEncoderTest(unittest.TestCase):
         self.assertEqual(component.output_names[:2], ["last_hidden_state", "pooler_output"])
 
 
+class WeightNamesTest(unittest.TestCase):
+    def test_renamed_transposed_weights_are_mapped_to_their_modules(self):
+        import onnx
+        from onnx import numpy_helper
+
+        class Block(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.to_q = torch.nn.Linear(6, 5, bias=False)
+                self.to_k = torch.nn.Linear(6, 5, bias=False)
+                self.conv = torch.nn.Conv2d(3, 4, 3)
+
+            def forward(self, x, img):
+                return self.to_q(x) + self.to_k(x), self.conv(img)
+
+        torch.manual_seed(0)
+        module = Block().eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "m.onnx"
+            torch.onnx.export(module, (torch.randn(2, 6), torch.randn(1, 3, 8, 8)), str(path), opset_version=17)
+            model = onnx.load(str(path))
+            names = export_onnx.weight_name_map(module, model)
+            inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        for layer in ("to_q", "to_k"):
+            stored = inits[names[f"{layer}.weight"]]
+            self.assertTrue(torch.equal(torch.from_numpy(stored.copy()).t(), getattr(module, layer).weight.detach()))
+        # The conv weight keeps its name, so it needs no entry.
+        self.assertNotIn("conv.weight", names)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -34,6 +34,15 @@ export interface BaseModelFiles {
    * diffusers' SDXL pipelines). Absent for SD 1.x/2.x.
    */
   sdxl?: SdxlModelFiles;
+  /** LoRAs merged into the UNet and text encoder for this request (`lora_model`), in order. */
+  loras?: LoraRef[];
+}
+
+/** One LoRA of a request: its id, its safetensors file and strength. */
+export interface LoraRef {
+  name: string;
+  path: string;
+  strength: number;
 }
 
 export interface SdxlModelFiles {

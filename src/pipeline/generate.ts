@@ -17,6 +17,7 @@ import { DenoiseStep } from './stages/denoise-step.js';
 import { latentGrid } from './stages/latent-grid.js';
 import { prepareLatents } from './stages/prepare-latents.js';
 import { generationMode, schedule } from './stages/timesteps.js';
+import { loraWarnings } from '../lora/lora-report.js';
 
 export { GenerationError };
 export { firstStepIndex, generationMode } from './stages/timesteps.js';
@@ -31,7 +32,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
 
   const [description, unet, vaeDecoder, ...controlnets] = await Promise.all([
     models.describe(spec.model),
-    models.unet(spec.model.unet),
+    models.unet(spec.model.unet, spec.model.loras),
     models.vaeDecoder(spec.model.vaeDecoder),
     ...spec.controlnets.map((c) => models.controlnet(c.modelPath)),
   ]);
@@ -39,6 +40,10 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
   const f = description.vaeScaleFactor;
   if (spec.width % f !== 0 || spec.height % f !== 0) {
     throw new GenerationError(`width, height: model ${spec.model.id} needs multiples of ${f}, got ${spec.width}x${spec.height}`);
+  }
+  if (spec.model.loras && spec.model.loras.length > 0) {
+    const textEncoder = await models.textEncoder(spec.model.textEncoder, spec.model.loras);
+    warnings.push(...loraWarnings(spec.model.id, [...(unet.loraReports ?? []), ...(textEncoder.loraReports ?? [])]));
   }
   controlnets.forEach((c, k) => checkControlNetFits(spec.model.id, description, c.signature, spec.controlnets[k]!.name));
   // diffusers forces guess mode when the (first) ControlNet pools its conditions globally (shuffle).

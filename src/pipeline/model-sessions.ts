@@ -15,6 +15,8 @@ import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { describeModel, type ModelDescription } from './model-description.js';
 import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from '../domain/index.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
+import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
+import type { MergeReport } from '../lora/merge.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -23,6 +25,8 @@ export interface Loaded<S> {
   path: string;
   /** Providers tried before `provider`, with why each failed. */
   fallbacks: ProviderFallback[];
+  /** With LoRAs merged into the weights: what each LoRA matched in this graph. */
+  loraReports?: MergeReport[];
 }
 
 export type { LoadedReport, SessionKind };
@@ -67,11 +71,13 @@ export class ModelSessions {
     this.annotators = createAnnotatorSessions(annotatorsDir, settings);
   }
 
-  textEncoder(path: string) {
-    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature);
+  /** The text encoder, with the LoRA set's text-encoder updates merged in when one is given. */
+  textEncoder(path: string, loras?: readonly LoraRef[]) {
+    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras);
   }
-  unet(path: string) {
-    return this.load<UNetSignature>('unet', path, unetSignature);
+  /** The UNet, with the LoRA set's UNet updates merged in when one is given. */
+  unet(path: string, loras?: readonly LoraRef[]) {
+    return this.load<UNetSignature>('unet', path, unetSignature, loras);
   }
   controlnet(path: string) {
     return this.load<ControlNetSignature>('controlnet', path, controlNetSignature);
@@ -102,9 +108,10 @@ export class ModelSessions {
     const key = [model.unet, model.textEncoder, model.vaeDecoder, model.tokenizerDir, model.vaeScalingFactor, model.schedulerConfig.prediction_type, sdxl?.textEncoder2 ?? '', sdxl?.tokenizer2Dir ?? ''].join('\n');
     let d = this.descriptions.get(key);
     if (!d) {
+      // With LoRAs, the merged sessions (same signatures) describe it: the plain graphs need not open too.
       d = Promise.all([
-        this.unet(model.unet),
-        this.textEncoder(model.textEncoder),
+        this.unet(model.unet, model.loras),
+        this.textEncoder(model.textEncoder, model.loras),
         this.vaeDecoder(model.vaeDecoder),
         this.tokenizer(model.tokenizerDir),
         sdxl ? this.textEncoder(sdxl.textEncoder2) : null,
@@ -165,23 +172,48 @@ export class ModelSessions {
     return released;
   }
 
-  private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S): Promise<Loaded<S>> {
-    let pending = this.sessions.get(path) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
+  /** Merged-graph cache keys per graph path, least recently used first. */
+  private readonly variants = new Map<string, string[]>();
+
+  private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S, loras?: readonly LoraRef[]): Promise<Loaded<S>> {
+    const setKey = loraSetKey(loras);
+    // Merged sessions are keyed by the graph's path first, so release(prefix) closes them with the plain one.
+    const key = setKey ? `${path}\n${setKey}` : path;
+    if (setKey) this.touchVariant(path, key);
+    let pending = this.sessions.get(key) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
     if (!pending) {
-      pending = openSession(path, this.settings).then(({ session, provider, fallbacks }) => {
+      const merged = setKey && loras ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
+      pending = openSession(path, this.settings, merged?.bytes).then(({ session, provider, fallbacks }) => {
         try {
-          const loaded = { session, provider, path, fallbacks, kind, signature: describe(session, `${kind} (${path})`) };
-          this.log(describeSession(report(loaded)));
+          const loaded = {
+            session, provider, path, fallbacks, kind,
+            signature: describe(session, `${kind} (${path})`),
+            ...(merged ? { loraReports: merged.reports } : {}),
+          };
+          this.log(`${describeSession(report(loaded))}${merged ? ` with LoRA ${loras!.map((l) => `${l.name}@${l.strength}`).join(', ')} merged in` : ''}`);
           return loaded;
         } catch (err) {
           void session.release();
           throw err;
         }
       });
-      this.sessions.set(path, pending);
-      pending.catch(() => this.sessions.delete(path));
+      this.sessions.set(key, pending);
+      pending.catch(() => this.sessions.delete(key));
     }
     return pending;
+  }
+
+  /** Marks a merged variant used; closes the least recently used ones past MERGED_VARIANTS_PER_GRAPH. */
+  private touchVariant(path: string, key: string): void {
+    const order = (this.variants.get(path) ?? []).filter((k) => k !== key);
+    order.push(key);
+    while (order.length > MERGED_VARIANTS_PER_GRAPH) {
+      const old = order.shift()!;
+      const pending = this.sessions.get(old);
+      this.sessions.delete(old);
+      void pending?.then((l) => l.session.release()).catch(() => undefined);
+    }
+    this.variants.set(path, order);
   }
 }
 

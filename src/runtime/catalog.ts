@@ -13,6 +13,7 @@ import { detectLayout, type LayoutName } from './layouts/index.js';
  *   tokenizer/                                              CLIP tokenizer for model folders without one
  *   vae/<id>/{vae_decoder,vae_encoder}/model.onnx or vae/<id>/model.onnx   custom VAEs (request `vae`)
  *   aliases.json                                            {"hosted id": "<id>"}
+ *   lora/<id>.safetensors                                   LoRAs (request `lora_model`)
  */
 export interface VaeFiles {
   decoder: string;
@@ -29,6 +30,8 @@ export interface ModelCatalog {
   aliases: Map<string, string>;
   /** Folders that look like a model but cannot be used, with the reason (for the start-up log). */
   rejected: RejectedFolder[];
+  /** LoRA files under lora/ by id; pickled ones (`.pt`, `.ckpt`, `.bin`) map to null: refused, never unpickled. */
+  loras?: Map<string, string | null>;
 }
 
 export interface RejectedFolder {
@@ -38,7 +41,21 @@ export interface RejectedFolder {
 }
 
 /** Shared folders, never base models. */
-const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer']);
+const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer', 'lora', 'embeddings']);
+
+/** lora/<id>.safetensors (and the pickled files a user may drop there, to refuse them by name). */
+export async function scanLoras(modelsDir: string): Promise<Map<string, string | null>> {
+  const loras = new Map<string, string | null>();
+  for (const entry of await entries(path.join(modelsDir, 'lora'))) {
+    if (!entry.file) continue;
+    const m = /^(.+)\.(safetensors|pt|ckpt|bin|pth)$/i.exec(entry.name);
+    if (!m || entry.name.startsWith('.')) continue;
+    const safe = m[2]!.toLowerCase() === 'safetensors';
+    if (safe) loras.set(m[1]!, path.join(modelsDir, 'lora', entry.name));
+    else if (!loras.has(m[1]!)) loras.set(m[1]!, null);
+  }
+  return loras;
+}
 
 /** The shared ControlNets: controlnet/ first, then onnx-web's control/ for names not seen yet. */
 async function sharedControlNets(modelsDir: string): Promise<Map<string, string>> {
@@ -81,7 +98,7 @@ export async function scanModels(modelsDir: string): Promise<ModelCatalog> {
   for (const [alias, target] of Object.entries(aliasFile ?? {})) {
     if (typeof target === 'string' && models.has(target)) aliases.set(alias, target);
   }
-  return { models, vaes, controlnets, aliases, rejected };
+  return { models, vaes, controlnets, aliases, rejected, loras: await scanLoras(modelsDir) };
 }
 
 /** A VAE folder: vae_decoder/ (+ vae_encoder/) as in a model folder, or a lone decoder model.onnx. */

@@ -2,16 +2,18 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ClientError, badRequest } from '../domain/client-error.js';
 import { readVae, scanModels, type ModelCatalog } from './catalog.js';
+import { parseLora } from '../lora/lora-file.js';
+import { readSafetensorsFile } from '../weights/safetensors.js';
 import { detectLayout } from './layouts/index.js';
 
-export type ModelKind = 'model' | 'controlnet' | 'vae';
+export type ModelKind = 'model' | 'controlnet' | 'vae' | 'lora';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const RESERVED = new Set(['controlnet', 'annotators', 'vae', 'aliases.json']);
 
 /** Where each kind lives under the models folder. */
 const folderOf = (modelsDir: string, kind: ModelKind, id: string) =>
-  kind === 'model' ? path.join(modelsDir, id) : path.join(modelsDir, kind, id);
+  kind === 'model' ? path.join(modelsDir, id) : kind === 'lora' ? path.join(modelsDir, 'lora', `${id}.safetensors`) : path.join(modelsDir, kind, id);
 
 /**
  * The models folder as the management endpoints change it: models are added by linking a folder that
@@ -60,7 +62,13 @@ export class ModelRegistry {
       throw badRequest(`model_id: "${id}" already exists; delete_model it first`);
     }
     await fs.mkdir(path.dirname(target), { recursive: true });
-    if (kind === 'controlnet' && stat.isFile()) {
+    if (kind === 'lora') {
+      if (!stat.isFile() || !src.endsWith('.safetensors')) {
+        throw badRequest(`url: ${src} is not a .safetensors file (LoRAs are read from safetensors only; pickled .pt/.ckpt/.bin files are not loaded, since unpickling runs code)`);
+      }
+      checkLora(src);
+      await fs.symlink(src, target);
+    } else if (kind === 'controlnet' && stat.isFile()) {
       if (!src.endsWith('.onnx')) throw badRequest(`url: ${src} is not an .onnx file`);
       // A lone graph: link it (and any external-weights file beside it) into a folder of its own.
       await fs.mkdir(target);
@@ -129,10 +137,22 @@ function localPath(source: string): string {
 /** Whether `dir` (a link is followed) is a model of this kind, as remove() requires. */
 async function isModelOf(kind: ModelKind, dir: string): Promise<boolean> {
   const stat = await fs.stat(dir).catch(() => null);
+  if (kind === 'lora') return (stat?.isFile() ?? false) && dir.endsWith('.safetensors');
   if (!stat?.isDirectory()) return false;
   if (kind === 'model') return (await detectLayout(dir)) !== null;
   if (kind === 'controlnet') return (await fs.stat(path.join(dir, 'model.onnx')).catch(() => null))?.isFile() ?? false;
   return (await readVae(dir)) !== null;
+}
+
+/** A LoRA file must parse and hold at least one low-rank layer this server reads. */
+function checkLora(file: string): void {
+  let modules = 0;
+  try {
+    modules = parseLora(readSafetensorsFile(file)).modules.length;
+  } catch (err) {
+    throw badRequest(`url: ${file} is not a LoRA safetensors file (${(err as Error).message})`);
+  }
+  if (modules === 0) throw badRequest(`url: ${file} holds no LoRA layer this server reads (kohya lora_down/lora_up or PEFT lora_A/lora_B)`);
 }
 
 async function checkLooksLike(kind: ModelKind, dir: string, modelsDir: string) {

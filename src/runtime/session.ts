@@ -52,7 +52,7 @@ function firstLine(err: unknown): string {
  * CPU-only install) or that finds no GPU fails at session creation, so we fall through to the next one and report
  * what really runs, and why the ones before it did not.
  */
-export async function openSession(modelPath: string, settings: SessionSettings): Promise<LoadedSession> {
+export async function openSession(modelPath: string, settings: SessionSettings, bytes?: Uint8Array): Promise<LoadedSession> {
   const fallbacks: ProviderFallback[] = [];
   for (const provider of providerOrder(settings.providers)) {
     const probe = probes.get(provider);
@@ -67,7 +67,8 @@ export async function openSession(modelPath: string, settings: SessionSettings):
       executionProviders: providerOptions(provider, settings.deviceId),
     };
     try {
-      const creating = ort.InferenceSession.create(modelPath, options);
+      // `bytes`: a graph built in memory (LoRA-merged weights); `modelPath` then only names it.
+      const creating = bytes ? ort.InferenceSession.create(bytes, options) : ort.InferenceSession.create(modelPath, options);
       if (!probes.has(provider)) probes.set(provider, creating);
       const session = await creating;
       return { session, provider, path: modelPath, fallbacks };

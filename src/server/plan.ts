@@ -4,6 +4,7 @@ import type { ModelCatalog } from '../runtime/catalog.js';
 import { FAMILY_DEFAULT_SIDE, familyOfFiles, type BaseModelFiles } from '../domain/index.js';
 import { badRequest } from '../domain/client-error.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
+import { planLoras } from './lora-plan.js';
 
 /** The contract's fields of a request, resolved against the models on disk; images still unloaded. */
 export interface GenerationPlan {
@@ -85,6 +86,8 @@ export function planGeneration(
       vaeScalingFactor: vae.scalingFactor ?? model.vaeScalingFactor,
     };
   }
+  const loras = planLoras(req.lora_model, req.lora_strength, catalog);
+  if (loras.length > 0) model = { ...model, loras };
   if (req.webhook && !/^https?:\/\/[^\s]+$/i.test(req.webhook)) {
     throw badRequest(`webhook: must be an http(s) URL, got "${req.webhook.slice(0, 80)}"`);
   }
@@ -198,7 +201,6 @@ function rejectMissingFeatures(req: ControlNetRequest) {
   if (req.upscale && !['no', '0', '1', 'none', 'false'].includes(req.upscale.trim().toLowerCase())) {
     refuse('upscale', 'upscaling is not available on this server; send "no"');
   }
-  if (req.lora_model) refuse('lora_model', 'LoRA is not supported by this server yet');
   if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
 }

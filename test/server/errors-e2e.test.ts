@@ -54,7 +54,7 @@ describe('malformed requests get a clear 4xx and the server keeps serving', () =
     ['strength leaving no step', () => ({ ...good(), strength: 0.1, num_inference_steps: 5 }), 400, /^strength: 0\.1 × num_inference_steps 5 leaves no denoising step/],
     ['per-ControlNet scales that do not match', () => ({ ...good(), controlnet_conditioning_scale: '1,0.5' }), 400, /^controlnet_conditioning_scale: give one value, or one per ControlNet \(1\), got 2$/],
     ['a missing feature', () => ({ ...good(), safety_checker: 'yes' }), 400, /^safety_checker: no NSFW safety checker is installed/],
-    ['LoRA', () => ({ ...good(), lora_model: 'more_details' }), 400, /^lora_model: LoRA is not supported/],
+    ['LoRA', () => ({ ...good(), lora_model: 'more_details' }), 400, /^lora_model: unknown LoRA "more_details"/],
     ['a hint whose annotator is not installed', () => ({ ...good(), controlnet_model: 'depth' }), 400, /depth.*put its ONNX export at annotators\/midas\/model\.onnx/],
     ['malformed JSON', () => '{"key": "test-key", "width": ', 400, /JSON/i],
   ];

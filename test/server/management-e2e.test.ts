@@ -98,7 +98,7 @@ describe('management endpoints', () => {
       [{ model_id: 'x', url: imports }, /^url: .* is not a model folder/],
       [{ model_id: '../evil', url: path.join(imports, 'my-model') }, /^model_id: "..\/evil" is not a valid id/],
       [{ model_id: 'tiny-sd15', url: path.join(imports, 'my-model') }, /^model_id: "tiny-sd15" already exists/],
-      [{ model_id: 'x', url: path.join(imports, 'my-model'), model_type: 'lora' }, /^model_type: LoRA is not supported/],
+      [{ model_id: 'x', url: path.join(imports, 'my-model'), model_type: 'lora' }, /^url: .* is not a \.safetensors file/],
       [{ url: path.join(imports, 'my-model') }, /^model_id: required/],
     ];
     for (const [payload, message] of cases) {

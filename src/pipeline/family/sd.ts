@@ -10,7 +10,7 @@ export const SD_FAMILY: ModelFamily = {
   defaultSize: { width: FAMILY_DEFAULT_SIDE.sd, height: FAMILY_DEFAULT_SIDE.sd },
 
   async encodePrompt(models, model, description, request, runner) {
-    const [tokenizer, textEncoder] = await Promise.all([models.tokenizer(model.tokenizerDir), models.textEncoder(model.textEncoder)]);
+    const [tokenizer, textEncoder] = await Promise.all([models.tokenizer(model.tokenizerDir), models.textEncoder(model.textEncoder, model.loras)]);
     const run = runner.run.bind(runner);
     const e = await encodePrompts(tokenizer, textEncoder, request.prompt, request.negativePrompt ?? '', request.samples, request.guided, request.floatType, run, request.clipSkip);
     return {

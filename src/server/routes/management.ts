@@ -61,9 +61,9 @@ function kindOf(modelType: string | null): ModelKind {
     case 'model':
       return 'model';
     case 'lora':
-      throw badRequest('model_type: LoRA is not supported by this server');
+      return 'lora';
     default:
-      throw badRequest(`model_type: unknown value "${modelType}"; one of huggingface, custom_ckpt, onnx, controlnet`);
+      throw badRequest(`model_type: unknown value "${modelType}"; one of huggingface, custom_ckpt, onnx, controlnet, vae, lora`);
   }
 }
 
@@ -144,6 +144,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
         ...[...catalog.models.keys()].map((id) => entry('model', id)),
         ...[...controlnets].map((id) => entry('controlnet', id)),
         ...[...catalog.vaes.keys()].map((id) => entry('vae', id)),
+        ...[...(catalog.loras ?? new Map())].filter(([, file]) => file !== null).map(([id]) => entry('lora', id)),
       ]),
     };
   });
@@ -156,6 +157,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       catalog.models.has(id) || catalog.aliases.has(id) ? 'model' : null,
       [...catalog.controlnets.values()].some((m) => m.has(id)) ? 'controlnet' : null,
       catalog.vaes.has(id) ? 'vae' : null,
+      catalog.loras?.get(id) ? 'lora' : null,
     ].filter(Boolean);
     if (kinds.length === 0) throw new ClientError(404, `model_id: "${id}" is not on this server`);
     return { status: 'success', message: `model_id "${id}" is available`, model_type: kinds.join(',') };
@@ -199,7 +201,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     const req = parse(managementSchemas.modelId, body);
     const id = req.model_id!;
     const catalog = ctx.models.catalog();
-    const kind: ModelKind = req.model_type ? kindOf(req.model_type) : catalog.models.has(id) ? 'model' : catalog.vaes.has(id) ? 'vae' : 'controlnet';
+    const kind: ModelKind = req.model_type ? kindOf(req.model_type) : catalog.models.has(id) ? 'model' : catalog.vaes.has(id) ? 'vae' : catalog.loras?.get(id) ? 'lora' : 'controlnet';
     if (kind === 'model' && id === ctx.defaultModel()) {
       throw badRequest(`model_id: "${id}" is the default model (DEFAULT_MODEL); make another model the default first`);
     }
