@@ -193,7 +193,8 @@ def build_folder(family: str, folder: Path, work: Path) -> Dict[str, Path]:
         sample_size=32, out_channels=4, up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), **kwargs
     )
     controlnets = []
-    for k in range(1 if family != "sd" else 2):
+    # SD and SDXL get a second ControlNet ("depth") for the multi-ControlNet case.
+    for k in range(2 if family in ("sd", "sdxl") else 1):
         torch.manual_seed(1 + k)
         cn = ControlNetModel(conditioning_embedding_out_channels=(16, 32), **kwargs)
         _randomize_zero_parameters(cn, 100 + k)
@@ -248,7 +249,7 @@ def build_folder(family: str, folder: Path, work: Path) -> Dict[str, Path]:
         )
     pipe.save_pretrained(str(folder))
     paths = {"canny": folder / "controlnet"}
-    if family == "sd":
+    if len(controlnets) > 1:
         controlnets[1].save_pretrained(str(work / "controlnet-depth"))
         paths["depth"] = work / "controlnet-depth"
     return paths
@@ -389,6 +390,7 @@ def sdxl_cases() -> List[Case]:
         Case("empty-negative", seed=39, negative_prompt="", note="an explicit \"\" is encoded, not zeroed"),
         Case("img2img", seed=40, mode="img2img", strength=0.6),
         Case("inpaint", seed=41, mode="inpaint", strength=0.8),
+        Case("multi-controlnet", seed=42, controlnets=["canny", "depth"], scales=[1.0, 0.6]),
     ]
 
 
