@@ -1,4 +1,3 @@
-import type { S3Location } from './s3-blob-store.js';
 
 /**
  * A job's durable record: everything needed to answer `fetch`, re-run it after a restart and report
@@ -68,3 +67,10 @@ export interface JobRecord {
 }
 
 export const FINISHED: readonly JobState[] = ['succeeded', 'failed'];
+
+/** Where objects were written; job records keep it, so outputs stay reachable after update_s3 changes the bucket. */
+export interface S3Location {
+  bucket: string;
+  prefix: string;
+  publicUrl: string | null;
+}

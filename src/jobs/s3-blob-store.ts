@@ -2,13 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ClientError } from '../domain/client-error.js';
 import type { S3Settings } from './s3-settings.js';
 import type { BlobStore } from './store.js';
-
-/** Where objects were written; job records keep it, so outputs stay reachable after update_s3 changes the bucket. */
-export interface S3Location {
-  bucket: string;
-  prefix: string;
-  publicUrl: string | null;
-}
+import type { S3Location } from './record.js';
 
 /**
  * The object store could not do what was asked. The message is neutral (no endpoint address, no

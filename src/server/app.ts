@@ -1,13 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { ServerConfig } from '../config.js';
 import { ClientError } from '../domain/client-error.js';
-import type { ModelRegistry } from '../runtime/model-registry.js';
-import type { Jobs } from '../jobs/service.js';
-import type { BlobStore } from '../jobs/store.js';
-import type { S3BlobStore } from '../jobs/s3-blob-store.js';
-import type { StorageReport } from '../jobs/db-integrity.js';
 import { QueueFullError } from '../jobs/queue.js';
-import type { Metrics } from './metrics.js';
 import type { WorkerControl } from '../domain/index.js';
 import { detectRoutes } from './routes/detect.js';
 import { controlNetRoutes } from './routes/controlnet.js';
@@ -22,28 +15,10 @@ import { registerRateLimit } from './rate-limit.js';
 import { errorBody, installNotFound, statusOf } from './error-shape.js';
 import { httpOptions, pathRoots } from './http-options.js';
 
+import type { AppContext } from './context.js';
+
 export type { WorkerControl };
-
-/** What the routes need; built by main.ts (or a test) and shared by every plugin. */
-export interface AppContext {
-  config: ServerConfig;
-  models: ModelRegistry;
-  jobs: Jobs;
-  workers: WorkerControl;
-  metrics: Metrics;
-  defaultModel: () => string | null;
-  /** True once the default model's sessions are open. */
-  ready: () => boolean;
-  /** Where API nodes sharing a Redis queue share uploaded images (absent on one box: they stay on disk). */
-  sharedFiles?: BlobStore;
-  /** The S3-compatible output store (OUTPUT_STORE=s3; on one box also unconfigured, for update_s3). */
-  objects?: S3BlobStore;
-  /** The job database's state at start (QUEUE=local): system_details reports it, a quarantine included. */
-  storage?: StorageReport;
-}
-
-/** Where uploaded images are shared: the S3 store while it is configured, else sharedFiles. */
-export const uploadStore = (ctx: AppContext): BlobStore | undefined => (ctx.objects?.enabled ? ctx.objects : ctx.sharedFiles);
+export { type AppContext, uploadStore } from './context.js';
 
 export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {
   const roots = pathRoots(ctx.config);

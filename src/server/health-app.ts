@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AppContext } from './app.js';
+import type { AppContext } from './context.js';
 import { healthRoutes } from './routes/health.js';
 import { errorBody, installNotFound, statusOf } from './error-shape.js';
 import { httpOptions, pathRoots } from './http-options.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { checkKey } from '../auth.js';
 import { buildSpec, requestMeta, validateRequest } from '../generation-spec.js';
 import { loadImageField } from '../../image/source.js';

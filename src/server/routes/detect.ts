@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsync } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { checkKey } from '../auth.js';
 import { describeIssues } from '../contract.js';
 import { intField, textField, yesNoField, seedField } from '../fields.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { checkKey, keyFromRequest, mayRead, type Caller } from '../auth.js';
 import { ClientError, badRequest } from '../../domain/client-error.js';
 import { FINISHED, type JobRecord } from '../../jobs/record.js';

@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { uploadStore, type AppContext } from '../app.js';
+import { uploadStore, type AppContext } from '../context.js';
 import { ClientError } from '../../domain/client-error.js';
 
 const OUTPUT = /^(\d{1,20})-\d{1,2}(?:-[0-9a-f]{32})?\.png$/;

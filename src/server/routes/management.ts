@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import * as ort from 'onnxruntime-node';
-import { uploadStore, type AppContext } from '../app.js';
+import { uploadStore, type AppContext } from '../context.js';
 import { outputStoreDetails } from './storage.js';
 import { checkAdminKey, checkKey, mayRead } from '../auth.js';
 import { describeIssues } from '../contract.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsync } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { controlNetRequestSchema } from '../contract.js';
 import { managementSchemas } from './management.js';
 import { updateS3Schema } from './storage.js';

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { LIMITS } from '../contract.js';
 import { HINT_TYPES } from '../../preprocessors/registry.js';
 import { ClientError } from '../../domain/client-error.js';
