@@ -15,6 +15,8 @@ import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { describeModel, type ModelDescription } from './model-description.js';
 import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from '../domain/index.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
+import { sessionBytes } from '../runtime/session-bytes.js';
+import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -48,7 +50,9 @@ export function describeSession(r: LoadedReport): string {
 
 /**
  * The worker's cache of open sessions and tokenizers, keyed by file path. Loading is lazy (first use)
- * and shared: two components asking for the same file get the same session.
+ * and shared: two components asking for the same file get the same session. Every session is counted in one
+ * SessionRegistry under `settings.memoryBudgetBytes`: opening one may close the least recently used sessions that no
+ * running work holds (`hold`).
  */
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<Loaded<unknown> & { kind: SessionKind }>>();
@@ -57,6 +61,11 @@ export class ModelSessions {
 
   /** Hint networks (models/annotators/<name>/), opened on first use. */
   readonly annotators: CachedAnnotatorSessions;
+  /**
+   * Sizes, last use and holds of every open session, under MODEL_MEMORY_BUDGET. Other session caches (fused step
+   * graphs, merged LoRA UNets) register theirs through its SessionBudget interface.
+   */
+  readonly registry: SessionRegistry;
 
   constructor(
     private readonly settings: SessionSettings,
@@ -64,7 +73,18 @@ export class ModelSessions {
     private readonly log: (line: string) => void = () => {},
     readonly annotatorsDir = 'models/annotators',
   ) {
-    this.annotators = createAnnotatorSessions(annotatorsDir, settings);
+    this.registry = new SessionRegistry(settings.memoryBudgetBytes ?? Number.POSITIVE_INFINITY, log);
+    this.annotators = createAnnotatorSessions(annotatorsDir, settings, this.registry);
+  }
+
+  /** Runs `fn` (a job, hint, warm-up) holding every session it opens or uses: none of them is closed to make room meanwhile. */
+  hold<T>(fn: () => Promise<T>): Promise<T> {
+    return this.registry.hold(fn);
+  }
+
+  /** The budget other session caches register with. */
+  get budget(): SessionBudget {
+    return this.registry;
   }
 
   textEncoder(path: string) {
@@ -112,28 +132,39 @@ export class ModelSessions {
   }
 
   /**
-   * Opens every session of a base model and the given ControlNets, and its tokenizer; warns loudly when they did
-   * not all land on the same execution provider.
+   * Opens every session of a base model and then the given ControlNets, in order, and its tokenizer; warns loudly when
+   * they did not all land on the same execution provider. A preload never closes a session to make room: a ControlNet
+   * that does not fit beside what is open is left closed (and logged), to be opened by the first job that needs it.
    */
   async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
-    const loaded = await Promise.all([
+    const base = await Promise.all([
       this.textEncoder(model.textEncoder),
       this.unet(model.unet),
       this.vaeDecoder(model.vaeDecoder),
       ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),
-      ...controlnets.map((c) => this.controlnet(c)),
       this.tokenizer(model.tokenizerDir),
       this.describe(model),
     ]);
-    const reports = loaded.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
-    const mixed = mixedProviders(reports);
+    const loaded = base.flatMap((l) => ('session' in l ? [l as Loaded<unknown> & { kind: SessionKind }] : []));
+    const skipped: string[] = [];
+    for (const c of controlnets) {
+      if (!this.sessions.has(c) && !this.registry.fitsWithoutEviction(await sessionBytes(c))) skipped.push(c);
+      else loaded.push((await this.controlnet(c)) as Loaded<unknown> & { kind: SessionKind });
+    }
+    if (skipped.length > 0) this.log(`preload of ${model.id}: ${skipped.length} ControlNet(s) left closed, they do not fit MODEL_MEMORY_BUDGET beside the open sessions: ${skipped.join(', ')}`);
+    const mixed = mixedProviders(loaded.map(report));
     if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
   }
 
   /** The sessions currently open: kind, file, the provider that runs each and why others were passed over. */
   async loaded(): Promise<LoadedReport[]> {
     const settled = await Promise.allSettled(this.sessions.values());
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [report(s.value)] : []));
+    const open = new Map(this.registry.report().map((r) => [r.key, r]));
+    return settled.flatMap((s) => {
+      if (s.status !== 'fulfilled') return [];
+      const entry = open.get(s.value.path);
+      return [{ ...report(s.value), bytes: entry?.bytes ?? 0, held: entry?.held ?? false }];
+    });
   }
 
   /** Releases every session (and tokenizer) whose path starts with `prefix` (all when omitted). */
@@ -142,6 +173,7 @@ export class ModelSessions {
     for (const [path, pending] of [...this.sessions]) {
       if (!path.startsWith(prefix)) continue;
       this.sessions.delete(path);
+      this.registry.forget(path);
       released++;
       await pending.then((l) => l.session.release()).catch(() => undefined);
     }
@@ -153,8 +185,15 @@ export class ModelSessions {
 
   private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S): Promise<Loaded<S>> {
     let pending = this.sessions.get(path) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
-    if (!pending) {
-      pending = openSession(path, this.settings).then(({ session, provider, fallbacks }) => {
+    if (pending) {
+      this.registry.use(path);
+      return pending;
+    }
+    const opening: Promise<Loaded<S> & { kind: SessionKind }> = (async () => {
+      // Room first (closing idle sessions), so the memory is free before this one takes it.
+      await this.registry.admit({ key: path, kind, bytes: await sessionBytes(path), close: () => this.close(path, opening) });
+      try {
+        const { session, provider, fallbacks } = await openSession(path, this.settings);
         try {
           const loaded = { session, provider, path, fallbacks, kind, signature: describe(session, `${kind} (${path})`) };
           this.log(describeSession(report(loaded)));
@@ -163,11 +202,22 @@ export class ModelSessions {
           void session.release();
           throw err;
         }
-      });
-      this.sessions.set(path, pending);
-      pending.catch(() => this.sessions.delete(path));
-    }
-    return pending;
+      } catch (err) {
+        this.registry.forget(path);
+        throw err;
+      }
+    })();
+    this.sessions.set(path, opening);
+    opening.catch(() => {
+      if (this.sessions.get(path) === opening) this.sessions.delete(path);
+    });
+    return opening;
+  }
+
+  /** Closes one session the registry evicted (it no longer counts it). */
+  private async close(path: string, opening: Promise<Loaded<unknown>>): Promise<void> {
+    if (this.sessions.get(path) === opening) this.sessions.delete(path);
+    await opening.then((l) => l.session.release()).catch(() => undefined);
   }
 }
 

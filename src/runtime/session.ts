@@ -8,6 +8,8 @@ export interface SessionSettings {
   deviceId: number;
   /** Intra-op threads; 0 lets onnxruntime decide. */
   threads: number;
+  /** MODEL_MEMORY_BUDGET: bytes of sessions kept open; unlimited when absent. */
+  memoryBudgetBytes?: number;
 }
 
 /** A provider that was tried before the one that runs, and why it was passed over. */
