@@ -193,7 +193,9 @@ export class ModelSessions {
       // Room first (closing idle sessions), so the memory is free before this one takes it.
       await this.registry.admit({ key: path, kind, bytes: await sessionBytes(path), close: () => this.close(path, opening) });
       try {
-        const { session, provider, fallbacks } = await openSession(path, this.settings);
+        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings);
+        const cache = fromGraphCache === null ? '' : fromGraphCache ? ', from the optimised-graph cache' : ', optimised graph written to the cache';
+        this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);
         try {
           const loaded = { session, provider, path, fallbacks, kind, signature: describe(session, `${kind} (${path})`) };
           this.log(describeSession(report(loaded)));
