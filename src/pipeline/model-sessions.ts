@@ -137,22 +137,33 @@ export class ModelSessions {
    * that does not fit beside what is open is left closed (and logged), to be opened by the first job that needs it.
    */
   async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
-    const base = await Promise.all([
+    const parts = [model.textEncoder, model.unet, model.vaeDecoder, ...(model.vaeEncoder ? [model.vaeEncoder] : [])];
+    // Which ControlNets fit beside what is open and the base model's parts still to open, decided first so that
+    // everything opens at once (session creation runs off the main thread).
+    const size = async (p: string) => (this.sessions.has(p) ? 0 : sessionBytes(p));
+    let room = this.registry.budgetBytes - this.registry.usedBytes - (await Promise.all(parts.map(size))).reduce((a, b) => a + b, 0);
+    const chosen: string[] = [];
+    const skipped: string[] = [];
+    for (const c of controlnets) {
+      const bytes = await size(c);
+      if (bytes > room) skipped.push(c);
+      else {
+        chosen.push(c);
+        room -= bytes;
+      }
+    }
+    const opened = await Promise.all([
       this.textEncoder(model.textEncoder),
       this.unet(model.unet),
       this.vaeDecoder(model.vaeDecoder),
       ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),
+      ...chosen.map((c) => this.controlnet(c)),
       this.tokenizer(model.tokenizerDir),
       this.describe(model),
     ]);
-    const loaded = base.flatMap((l) => ('session' in l ? [l as Loaded<unknown> & { kind: SessionKind }] : []));
-    const skipped: string[] = [];
-    for (const c of controlnets) {
-      if (!this.sessions.has(c) && !this.registry.fitsWithoutEviction(await sessionBytes(c))) skipped.push(c);
-      else loaded.push((await this.controlnet(c)) as Loaded<unknown> & { kind: SessionKind });
-    }
     if (skipped.length > 0) this.log(`preload of ${model.id}: ${skipped.length} ControlNet(s) left closed, they do not fit MODEL_MEMORY_BUDGET beside the open sessions: ${skipped.join(', ')}`);
-    const mixed = mixedProviders(loaded.map(report));
+    const reports = opened.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
+    const mixed = mixedProviders(reports);
     if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
   }
 
