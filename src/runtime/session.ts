@@ -98,7 +98,8 @@ async function createOnce(provider: string, modelPath: string, options: ort.Infe
     if (!probes.has(provider)) probes.set(provider, creating);
     return creating;
   };
-  if (!cacheDir) return { session: await create(modelPath, options), fromCache: null };
+  // TensorRT compiles subgraphs into nodes onnxruntime cannot save (its own engine cache is out of reach from Node).
+  if (!cacheDir || provider === 'tensorrt') return { session: await create(modelPath, options), fromCache: null };
   // A cache folder that cannot be written (read-only volume, full disk) costs speed, not the session.
   const plan = await planGraphCache(cacheDir, modelPath, provider, options).catch(() => null);
   if (!plan) return { session: await create(modelPath, options), fromCache: null };
@@ -116,9 +117,10 @@ async function createOnce(provider: string, modelPath: string, options: ort.Infe
     const session = await create(modelPath, plan.options);
     await plan.commit();
     return { session, fromCache: false };
-  } catch (err) {
+  } catch {
+    // Saving the optimised graph can fail where opening does not (disk full): open without the cache.
     await plan.discard();
-    throw err;
+    return { session: await create(modelPath, options), fromCache: null };
   }
 }
 
