@@ -195,7 +195,7 @@ export class ModelSessions {
   }
 
   private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S): Promise<Loaded<S>> {
-    let pending = this.sessions.get(path) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
+    const pending = this.sessions.get(path) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
     if (pending) {
       this.registry.use(path);
       return pending;
