@@ -132,9 +132,10 @@ export class ModelSessions {
   }
 
   /**
-   * Opens every session of a base model and then the given ControlNets, in order, and its tokenizer; warns loudly when
-   * they did not all land on the same execution provider. A preload never closes a session to make room: a ControlNet
-   * that does not fit beside what is open is left closed (and logged), to be opened by the first job that needs it.
+   * Opens every session of a base model and those of the given ControlNets that fit (in order), all at once, and its
+   * tokenizer; warns loudly when they did not all land on the same execution provider. A preload never closes a session
+   * for a ControlNet: one that does not fit beside what is open is left closed (and logged), to be opened by the first
+   * job that needs it.
    */
   async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
     const parts = [model.textEncoder, model.unet, model.vaeDecoder, ...(model.vaeEncoder ? [model.vaeEncoder] : [])];
@@ -197,8 +198,11 @@ export class ModelSessions {
   private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S): Promise<Loaded<S>> {
     const pending = this.sessions.get(path) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
     if (pending) {
-      this.registry.use(path);
-      return pending;
+      // Held by this caller once it is open (another caller may still be opening it).
+      return pending.then((loaded) => {
+        this.registry.use(path);
+        return loaded;
+      });
     }
     const opening: Promise<Loaded<S> & { kind: SessionKind }> = (async () => {
       // Room first (closing idle sessions), so the memory is free before this one takes it.

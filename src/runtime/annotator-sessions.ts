@@ -33,8 +33,10 @@ export function createAnnotatorSessions(dir: string, settings: SessionSettings, 
       const modelPath = path.join(dir, name, file);
       const cached = cache.get(modelPath);
       if (cached !== undefined) {
-        budget?.use(modelPath);
-        return cached;
+        return cached.then((session) => {
+          budget?.use(modelPath);
+          return session;
+        });
       }
       if (!(await isFile(modelPath))) return null;
       const opening: Promise<ort.InferenceSession> = (async () => {
