@@ -57,7 +57,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   const pool =
     config.role === 'api'
       ? null
-      : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads }, 1, path.join(config.modelsDir, 'annotators'));
+      : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads, memoryBudgetBytes: config.memoryBudget.bytes, graphCacheDir: config.graphCacheDir }, 1, path.join(config.modelsDir, 'annotators'));
   let metrics: Metrics | null = null;
   const onFinished = (record: JobRecord, result: GenerationResult | null) => metrics?.jobFinished(record, result);
   const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs, policy: config.outbound };
@@ -125,8 +125,10 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   }
 
   let ready = false;
+  // performance.now() counts from the process's start: start → ready includes Node's own start and the imports.
+  const startup = { readyMs: null as number | null };
   const sharedFiles = redis ? (objects ?? new RedisBlobStore(redis.commands, redis.keys)) : undefined;
-  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles, objects, storage };
+  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles, objects, storage, startToReadyMs: () => startup.readyMs };
   const app = serves ? buildApp(ctx, log) : buildHealthApp(ctx, log);
 
   const sweeper = setInterval(() => {
@@ -141,26 +143,36 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     workers: control,
     models,
     async warmUp() {
+      const started = performance.now();
+      const catalog = models.catalog();
       const id = defaultModel();
-      const model = id ? models.catalog().models.get(id) : undefined;
-      if (model && pool) {
-        const all = models.catalog().controlnets.get(model.id) ?? new Map<string, string>();
-        const wanted = config.preloadControlnets;
-        const names = wanted === 'all' ? [...all.keys()] : wanted === 'none' ? [] : wanted.split(',').map((s) => s.trim());
-        const paths = names.flatMap((n) => (all.has(n) ? [all.get(n)!] : []));
+      const plan = config.preload;
+      const named = typeof plan === 'object' ? plan.names : [];
+      const bases = plan === 'none' ? [] : named.some((n) => catalog.models.has(n)) ? named.filter((n) => catalog.models.has(n)) : id ? [id] : [];
+      for (const n of named) if (!catalog.models.has(n) && !bases.some((b) => catalog.controlnets.get(b)?.has(n))) log.warn(`PRELOAD: no base model or ControlNet named "${n}"`);
+      for (const [i, baseId] of bases.entries()) {
+        const model = catalog.models.get(baseId);
+        if (!model || !pool) continue;
+        const all = catalog.controlnets.get(model.id) ?? new Map<string, string>();
+        // "default": every ControlNet of the default model, while they fit MODEL_MEMORY_BUDGET (a preload never evicts).
+        const names = plan === 'default' ? [...all.keys()] : named.filter((n) => all.has(n));
+        const paths = names.map((n) => all.get(n)!);
         const failure = await pool.preload(model, paths);
         if (failure) log.error(`loading ${model.id} failed: ${failure}`);
         else {
           const sessions = await pool.loaded();
-          log.info({ sessions: sessions.length, providers: [...new Set(sessions.map((s) => s.provider))] }, `${model.id} loaded`);
-          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it.
-          if (config.warmupSizes.length > 0) {
-            const report = await pool.warmUp(model, paths, config.warmupSizes);
+          log.info({ sessions: sessions.length, providers: [...new Set(sessions.map((s) => s.provider))], bytes: sessions.reduce((sum, s) => sum + (s.bytes ?? 0), 0), budget_bytes: config.memoryBudget.bytes }, `${model.id} loaded`);
+          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it; the first model only.
+          if (i === 0 && config.warmupSizes.length > 0) {
+            const open = new Set(sessions.map((s) => s.path));
+            const report = await pool.warmUp(model, paths.filter((p) => open.has(p)), config.warmupSizes);
             if (typeof report === 'string') log.error(`warm-up of ${model.id} failed: ${report}`);
             else log.info({ warmup: report.map((r) => ({ size: `${r.width}x${r.height}`, ms: Math.round(r.ms) })) }, 'warm-up done');
           }
         }
       }
+      startup.readyMs = performance.now();
+      log.info({ preload_ms: Math.round(performance.now() - started), start_to_ready_ms: Math.round(startup.readyMs) }, 'ready');
       for (const r of models.catalog().rejected) log.warn({ dir: r.dir, layout: r.layout }, `model folder not used: ${r.reason}`);
       ready = models.catalog().models.size > 0;
     },

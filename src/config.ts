@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseWarmupSizes } from './pipeline/warmup-sizes.js';
 import type { WarmupSize } from './domain/index.js';
 import { checkS3Settings, S3SettingError, type S3SettingName, type S3Settings } from './jobs/s3-settings.js';
+import { memoryBudget, type BudgetSource } from './runtime/memory-budget.js';
 import { parseAllowedHosts, parseAllowedPorts, type OutboundPolicy } from './net/address-policy.js';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
@@ -47,8 +48,15 @@ export interface ServerConfig {
   nodeName: string;
   /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
   redisPrefix: string;
-  /** Open ControlNet sessions at start: "all", "none", or a comma-separated list of names. */
-  preloadControlnets: string;
+  /**
+   * What opens at start (PRELOAD): "default" (the default base model, then its ControlNets while they fit the
+   * budget), "none", or base model ids and ControlNet names. The deprecated PRELOAD_CONTROLNETS maps onto it.
+   */
+  preload: PreloadSetting;
+  /** Bytes of sessions a worker keeps open (MODEL_MEMORY_BUDGET), and where the number came from. */
+  memoryBudget: BudgetSource;
+  /** Where optimised graphs are cached (GRAPH_CACHE_DIR, default DATA_DIR/ort-cache; "off" = no cache). */
+  graphCacheDir: string | null;
   /** Where outputs go: "local" (OUTPUT_DIR, or Redis with QUEUE=redis) or "s3" (an S3-compatible bucket). */
   outputStore: 'local' | 's3';
   /** The bucket's settings with OUTPUT_STORE=s3 (credentials come from the AWS SDK's default chain); else null. */
@@ -58,6 +66,9 @@ export interface ServerConfig {
   /** How long a client may take to send its request, and idle connections. */
   http: HttpTimeouts;
 }
+
+/** "default", "none", or named base models and ControlNets (a list without a base model means the default one). */
+export type PreloadSetting = 'default' | 'none' | { names: string[] };
 
 export interface HttpTimeouts {
   /** The request line and headers (HEADERS_TIMEOUT_MS). */
@@ -174,7 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     role,
     nodeName: (env.NODE_NAME || `${os.hostname()}-${process.pid}`).trim(),
     redisPrefix: redisPrefix(env.REDIS_PREFIX),
-    preloadControlnets: env.PRELOAD_CONTROLNETS || 'all',
+    preload: preloadSetting(env.PRELOAD, env.PRELOAD_CONTROLNETS),
+    memoryBudget: memoryBudget(env.MODEL_MEMORY_BUDGET, providers[0]!, int(env, 'DEVICE_ID', 0, 0, 64)),
+    graphCacheDir: graphCacheSetting(env.GRAPH_CACHE_DIR, dataDir),
     ...outputStoreSettings(env),
     ...securitySettings(env, syncTimeoutMs),
   };
@@ -252,6 +265,27 @@ function publicUrlSetting(raw: string | undefined, host: string, port: number, r
     );
   }
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function preloadSetting(raw: string | undefined, legacy: string | undefined): PreloadSetting {
+  const list = (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean);
+  const value = (raw ?? '').trim();
+  if (value === '') {
+    // PRELOAD_CONTROLNETS (deprecated): "all" = the default; "none" = the default model alone; a list = those.
+    const old = (legacy ?? '').trim();
+    if (old === '' || old === 'all') return 'default';
+    return { names: old === 'none' ? [] : list(old) };
+  }
+  if (value === 'default' || value === 'none') return value;
+  const names = list(value);
+  for (const n of names) if (!/^[A-Za-z0-9_.-]+$/.test(n)) throw new Error(`config: PRELOAD takes default, none or comma-separated model and ControlNet names, got "${n}"`);
+  return { names };
+}
+
+function graphCacheSetting(raw: string | undefined, dataDir: string): string | null {
+  const value = (raw ?? '').trim();
+  if (value === 'off') return null;
+  return path.resolve(value || path.join(dataDir, 'ort-cache'));
 }
 
 function queueSetting(raw: string | undefined): string {

@@ -13,4 +13,8 @@ export interface LoadedReport {
   /** The execution provider that runs it. */
   provider: string;
   fallbacks: ProviderFallback[];
+  /** Bytes it counts against MODEL_MEMORY_BUDGET (its weight files). */
+  bytes?: number;
+  /** Held by running work (a job, hint, warm-up): not closed to make room until that ends. */
+  held?: boolean;
 }

@@ -17,6 +17,8 @@ import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
 import type { MergeReport } from '../lora/merge.js';
+import { sessionBytes } from '../runtime/session-bytes.js';
+import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -52,7 +54,9 @@ export function describeSession(r: LoadedReport): string {
 
 /**
  * The worker's cache of open sessions and tokenizers, keyed by file path. Loading is lazy (first use)
- * and shared: two components asking for the same file get the same session.
+ * and shared: two components asking for the same file get the same session. Every session is counted in one
+ * SessionRegistry under `settings.memoryBudgetBytes`: opening one may close the least recently used sessions that no
+ * running work holds (`hold`).
  */
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<Loaded<unknown> & { kind: SessionKind }>>();
@@ -61,6 +65,11 @@ export class ModelSessions {
 
   /** Hint networks (models/annotators/<name>/), opened on first use. */
   readonly annotators: CachedAnnotatorSessions;
+  /**
+   * Sizes, last use and holds of every open session, under MODEL_MEMORY_BUDGET. Other session caches (fused step
+   * graphs, merged LoRA UNets) register theirs through its SessionBudget interface.
+   */
+  readonly registry: SessionRegistry;
 
   constructor(
     private readonly settings: SessionSettings,
@@ -68,7 +77,18 @@ export class ModelSessions {
     private readonly log: (line: string) => void = () => {},
     readonly annotatorsDir = 'models/annotators',
   ) {
-    this.annotators = createAnnotatorSessions(annotatorsDir, settings);
+    this.registry = new SessionRegistry(settings.memoryBudgetBytes ?? Number.POSITIVE_INFINITY, log);
+    this.annotators = createAnnotatorSessions(annotatorsDir, settings, this.registry);
+  }
+
+  /** Runs `fn` (a job, hint, warm-up) holding every session it opens or uses: none of them is closed to make room meanwhile. */
+  hold<T>(fn: () => Promise<T>): Promise<T> {
+    return this.registry.hold(fn);
+  }
+
+  /** The budget other session caches register with. */
+  get budget(): SessionBudget {
+    return this.registry;
   }
 
   /** The text encoder, with the LoRA set's text-encoder updates merged in when one is given. */
@@ -132,21 +152,39 @@ export class ModelSessions {
   }
 
   /**
-   * Opens every session of a base model and the given ControlNets, and its tokenizer; warns loudly when they did
-   * not all land on the same execution provider.
+   * Opens every session of a base model and those of the given ControlNets that fit (in order), all at once, and its
+   * tokenizer; warns loudly when they did not all land on the same execution provider. A preload never closes a session
+   * for a ControlNet: one that does not fit beside what is open is left closed (and logged), to be opened by the first
+   * job that needs it.
    */
   async preload(model: BaseModelFiles, controlnets: readonly string[]): Promise<void> {
-    const loaded = await Promise.all([
+    const parts = [model.textEncoder, model.unet, model.vaeDecoder, ...(model.vaeEncoder ? [model.vaeEncoder] : [])];
+    // Which ControlNets fit beside what is open and the base model's parts still to open, decided first so that
+    // everything opens at once (session creation runs off the main thread).
+    const size = async (p: string) => (this.sessions.has(p) ? 0 : sessionBytes(p));
+    let room = this.registry.budgetBytes - this.registry.usedBytes - (await Promise.all(parts.map(size))).reduce((a, b) => a + b, 0);
+    const chosen: string[] = [];
+    const skipped: string[] = [];
+    for (const c of controlnets) {
+      const bytes = await size(c);
+      if (bytes > room) skipped.push(c);
+      else {
+        chosen.push(c);
+        room -= bytes;
+      }
+    }
+    const opened = await Promise.all([
       this.textEncoder(model.textEncoder),
       ...(model.sdxl ? [this.textEncoder(model.sdxl.textEncoder2), this.tokenizer(model.sdxl.tokenizer2Dir)] : []),
       this.unet(model.unet),
       this.vaeDecoder(model.vaeDecoder),
       ...(model.vaeEncoder ? [this.vaeEncoder(model.vaeEncoder)] : []),
-      ...controlnets.map((c) => this.controlnet(c)),
+      ...chosen.map((c) => this.controlnet(c)),
       this.tokenizer(model.tokenizerDir),
       this.describe(model),
     ]);
-    const reports = loaded.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
+    if (skipped.length > 0) this.log(`preload of ${model.id}: ${skipped.length} ControlNet(s) left closed, they do not fit MODEL_MEMORY_BUDGET beside the open sessions: ${skipped.join(', ')}`);
+    const reports = opened.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
     const mixed = mixedProviders(reports);
     if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
   }
@@ -154,7 +192,12 @@ export class ModelSessions {
   /** The sessions currently open: kind, file, the provider that runs each and why others were passed over. */
   async loaded(): Promise<LoadedReport[]> {
     const settled = await Promise.allSettled(this.sessions.values());
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [report(s.value)] : []));
+    const open = new Map(this.registry.report().map((r) => [r.key, r]));
+    return settled.flatMap((s) => {
+      if (s.status !== 'fulfilled') return [];
+      const entry = open.get(s.value.path);
+      return [{ ...report(s.value), bytes: entry?.bytes ?? 0, held: entry?.held ?? false }];
+    });
   }
 
   /** Releases every session (and tokenizer) whose path starts with `prefix` (all when omitted). */
@@ -163,6 +206,7 @@ export class ModelSessions {
     for (const [path, pending] of [...this.sessions]) {
       if (!path.startsWith(prefix)) continue;
       this.sessions.delete(path);
+      this.registry.forget(path);
       released++;
       await pending.then((l) => l.session.release()).catch(() => undefined);
     }
@@ -180,10 +224,23 @@ export class ModelSessions {
     // Merged sessions are keyed by the graph's path first, so release(prefix) closes them with the plain one.
     const key = setKey ? `${path}\n${setKey}` : path;
     if (setKey) this.touchVariant(path, key);
-    let pending = this.sessions.get(key) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
-    if (!pending) {
-      const merged = setKey && loras ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
-      pending = openSession(path, this.settings, merged?.bytes).then(({ session, provider, fallbacks }) => {
+    const pending = this.sessions.get(key) as Promise<Loaded<S> & { kind: SessionKind }> | undefined;
+    if (pending) {
+      // Held by this caller once it is open (another caller may still be opening it).
+      return pending.then((loaded) => {
+        this.registry.use(key);
+        return loaded;
+      });
+    }
+    const opening: Promise<Loaded<S> & { kind: SessionKind }> = (async () => {
+      // Room first (closing idle sessions), so the memory is free before this one takes it. A merged variant
+      // weighs what its graph does.
+      await this.registry.admit({ key, kind, bytes: await sessionBytes(path), close: () => this.close(key, opening) });
+      try {
+        const merged = setKey && loras ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
+        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, merged?.bytes);
+        const cache = fromGraphCache === null ? '' : fromGraphCache ? ', from the optimised-graph cache' : ', optimised graph written to the cache';
+        this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);
         try {
           const loaded = {
             session, provider, path, fallbacks, kind,
@@ -196,11 +253,22 @@ export class ModelSessions {
           void session.release();
           throw err;
         }
-      });
-      this.sessions.set(key, pending);
-      pending.catch(() => this.sessions.delete(key));
-    }
-    return pending;
+      } catch (err) {
+        this.registry.forget(key);
+        throw err;
+      }
+    })();
+    this.sessions.set(key, opening);
+    opening.catch(() => {
+      if (this.sessions.get(key) === opening) this.sessions.delete(key);
+    });
+    return opening;
+  }
+
+  /** Closes one session the registry evicted (it no longer counts it). */
+  private async close(key: string, opening: Promise<Loaded<unknown>>): Promise<void> {
+    if (this.sessions.get(key) === opening) this.sessions.delete(key);
+    await opening.then((l) => l.session.release()).catch(() => undefined);
   }
 
   /** Marks a merged variant used; closes the least recently used ones past MERGED_VARIANTS_PER_GRAPH. */
@@ -211,6 +279,7 @@ export class ModelSessions {
       const old = order.shift()!;
       const pending = this.sessions.get(old);
       this.sessions.delete(old);
+      this.registry.forget(old);
       void pending?.then((l) => l.session.release()).catch(() => undefined);
     }
     this.variants.set(path, order);

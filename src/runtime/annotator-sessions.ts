@@ -3,6 +3,8 @@ import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import type { AnnotatorSessions } from '../preprocessors/types.js';
 import { openSession, type SessionSettings } from './session.js';
+import { sessionBytes } from './session-bytes.js';
+import type { SessionBudget } from './session-registry.js';
 
 export const DEFAULT_ANNOTATOR_FILE = 'model.onnx';
 
@@ -21,25 +23,45 @@ export interface CachedAnnotatorSessions extends AnnotatorSessions {
 /**
  * The default AnnotatorSessions: `dir/<name>/<file>` opened with openSession on first use and cached by
  * path. A missing file is looked up again on every call, so an annotator installed while the server runs
- * is found without a restart.
+ * is found without a restart. With a `budget`, each session is counted in it and may be closed to make room.
  */
-export function createAnnotatorSessions(dir: string, settings: SessionSettings): CachedAnnotatorSessions {
+export function createAnnotatorSessions(dir: string, settings: SessionSettings, budget?: SessionBudget): CachedAnnotatorSessions {
   const cache = new Map<string, Promise<ort.InferenceSession>>();
   return {
     async session(name: string, file = DEFAULT_ANNOTATOR_FILE) {
       if (!COMPONENT.test(name) || !COMPONENT.test(file)) throw new Error(`invalid annotator path ${name}/${file}`);
       const modelPath = path.join(dir, name, file);
       const cached = cache.get(modelPath);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) {
+        return cached.then((session) => {
+          budget?.use(modelPath);
+          return session;
+        });
+      }
       if (!(await isFile(modelPath))) return null;
-      const opening = openSession(modelPath, settings).then((loaded) => loaded.session);
+      const opening: Promise<ort.InferenceSession> = (async () => {
+        const close = async () => {
+          if (cache.get(modelPath) === opening) cache.delete(modelPath);
+          await opening.then((s) => s.release(), () => undefined);
+        };
+        await budget?.admit({ key: modelPath, kind: 'annotator', bytes: await sessionBytes(modelPath), close });
+        try {
+          return (await openSession(modelPath, settings)).session;
+        } catch (err) {
+          budget?.forget(modelPath);
+          throw err;
+        }
+      })();
       cache.set(modelPath, opening);
       // A file that fails to open is retried next time (it may be replaced).
-      opening.catch(() => cache.delete(modelPath));
+      opening.catch(() => {
+        if (cache.get(modelPath) === opening) cache.delete(modelPath);
+      });
       return opening;
     },
     async release() {
       const open = [...cache.values()];
+      for (const key of cache.keys()) budget?.forget(key);
       cache.clear();
       await Promise.all(open.map((p) => p.then((s) => s.release(), () => undefined)));
     },

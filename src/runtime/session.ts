@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { providerOptions, sessionOptionsFor } from './provider-options.js';
 import type { ProviderFallback } from '../domain/index.js';
+import { planGraphCache } from './graph-cache.js';
 
 export interface SessionSettings {
   /** Execution providers in order of preference; "cpu" is always tried last. */
@@ -8,6 +9,10 @@ export interface SessionSettings {
   deviceId: number;
   /** Intra-op threads; 0 lets onnxruntime decide. */
   threads: number;
+  /** MODEL_MEMORY_BUDGET: bytes of sessions kept open; unlimited when absent. */
+  memoryBudgetBytes?: number;
+  /** GRAPH_CACHE_DIR: optimised graphs are saved here and later sessions open from them (graph-cache.ts); none when absent. */
+  graphCacheDir?: string | null;
 }
 
 /** A provider that was tried before the one that runs, and why it was passed over. */
@@ -20,6 +25,10 @@ export interface LoadedSession {
   path: string;
   /** Providers tried first, in order, with the reason each failed (empty when the first choice runs). */
   fallbacks: ProviderFallback[];
+  /** Opened from the optimised-graph cache (true), optimised and written to it (false), or no cache (null). */
+  fromGraphCache: boolean | null;
+  /** Time to create the session. */
+  openMs: number;
 }
 
 /**
@@ -66,12 +75,13 @@ export async function openSession(modelPath: string, settings: SessionSettings, 
       ...sessionOptionsFor(provider, settings.threads),
       executionProviders: providerOptions(provider, settings.deviceId),
     };
+    const started = performance.now();
     try {
-      // `bytes`: a graph built in memory (LoRA-merged weights); `modelPath` then only names it.
-      const creating = bytes ? ort.InferenceSession.create(bytes, options) : ort.InferenceSession.create(modelPath, options);
-      if (!probes.has(provider)) probes.set(provider, creating);
-      const session = await creating;
-      return { session, provider, path: modelPath, fallbacks };
+      // `bytes`: a graph built in memory (LoRA-merged weights, not cached on disk); `modelPath` then only names it.
+      const session = bytes
+        ? { session: await createFromBytes(provider, bytes, options), fromCache: null }
+        : await createOnce(provider, modelPath, options, settings.graphCacheDir ?? null);
+      return { session: session.session, provider, path: modelPath, fallbacks, fromGraphCache: session.fromCache, openMs: performance.now() - started };
     } catch (err) {
       const reason = firstLine(err);
       if (provider !== 'cpu' && PROCESS_WIDE.some((p) => p.test(reason))) unavailable.set(provider, reason);
@@ -79,6 +89,49 @@ export async function openSession(modelPath: string, settings: SessionSettings, 
     }
   }
   throw new Error(`could not open ${modelPath} on any execution provider (${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')})`);
+}
+
+/** A graph built in memory, on one provider (the first creation on a provider is its probe). */
+function createFromBytes(provider: string, bytes: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const creating = ort.InferenceSession.create(bytes, options);
+  if (!probes.has(provider)) probes.set(provider, creating);
+  return creating;
+}
+
+/**
+ * One creation on one provider, through the graph cache when there is one: from the cached optimised graph (a broken
+ * entry is dropped and the model opens from its file), or from the file, saving the optimised graph.
+ */
+async function createOnce(provider: string, modelPath: string, options: ort.InferenceSession.SessionOptions, cacheDir: string | null): Promise<{ session: ort.InferenceSession; fromCache: boolean | null }> {
+  const create = (file: string, opts: ort.InferenceSession.SessionOptions) => {
+    const creating = ort.InferenceSession.create(file, opts);
+    if (!probes.has(provider)) probes.set(provider, creating);
+    return creating;
+  };
+  // TensorRT compiles subgraphs into nodes onnxruntime cannot save (its own engine cache is out of reach from Node).
+  if (!cacheDir || provider === 'tensorrt') return { session: await create(modelPath, options), fromCache: null };
+  // A cache folder that cannot be written (read-only volume, full disk) costs speed, not the session.
+  const plan = await planGraphCache(cacheDir, modelPath, provider, options).catch(() => null);
+  if (!plan) return { session: await create(modelPath, options), fromCache: null };
+  if (plan.cached) {
+    try {
+      return { session: await create(plan.cached, plan.options), fromCache: true };
+    } catch (err) {
+      // The model itself opens: the entry was broken (drop it; the next start writes it again). Otherwise the provider failed.
+      const session = await create(modelPath, options).catch(() => Promise.reject(err));
+      await plan.discard();
+      return { session, fromCache: false };
+    }
+  }
+  try {
+    const session = await create(modelPath, plan.options);
+    await plan.commit();
+    return { session, fromCache: false };
+  } catch {
+    // Saving the optimised graph can fail where opening does not (disk full): open without the cache.
+    await plan.discard();
+    return { session: await create(modelPath, options), fromCache: null };
+  }
 }
 
 /** Forgets providers marked unavailable (tests; a process normally keeps its libraries). */

@@ -24,6 +24,8 @@ export interface AppContext {
   objects?: S3BlobStore;
   /** The job database's state at start (QUEUE=local): system_details reports it, a quarantine included. */
   storage?: StorageReport;
+  /** Process start to ready (preload and warm-up done), once ready. */
+  startToReadyMs?: () => number | null;
 }
 
 /** Where uploaded images are shared: the S3 store while it is configured, else sharedFiles. */

@@ -16,7 +16,8 @@ const { settings, annotatorsDir } = workerData as WorkerData;
 // One line per session (which provider runs it, and why others did not), and loud warnings.
 const log = (line: string) => console.log(`[inference worker] ${line}`);
 const models = new ModelSessions(settings, log, annotatorsDir);
-// clear_cache / delete_model release sessions only when no job, hint or preload is using them.
+// clear_cache / delete_model release sessions only when no job, hint or preload is using them; within
+// MODEL_MEMORY_BUDGET, models.hold keeps what a job uses open while other sessions are closed to make room.
 const gate = new SessionGate();
 
 const post = (message: FromWorker) => port.postMessage(message);
@@ -29,7 +30,7 @@ port.on('message', async (message: ToWorker) => {
     case 'generate': {
       const { spec } = message;
       try {
-        const result = await gate.use(() => generate(spec, models, (p) => post({ type: 'progress', id: spec.id, ...p })));
+        const result = await gate.use(() => models.hold(() => generate(spec, models, (p) => post({ type: 'progress', id: spec.id, ...p }))));
         post({ type: 'result', id: spec.id, result });
       } catch (err) {
         post({ type: 'failed', id: spec.id, message: (err as Error).message ?? String(err), clientError: isClientError(err) });
@@ -41,7 +42,7 @@ port.on('message', async (message: ToWorker) => {
       return;
     case 'preload':
       try {
-        await gate.use(() => models.preload(message.model, message.controlnets));
+        await gate.use(() => models.hold(() => models.preload(message.model, message.controlnets)));
         post({ type: 'reply', requestId: message.requestId, value: null });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
@@ -50,7 +51,7 @@ port.on('message', async (message: ToWorker) => {
     case 'hint': {
       const { type, image, options } = message.request;
       try {
-        const hint = await gate.use(() => makeHint(type, image, { ...options, annotators: models.annotators, annotatorsDir }));
+        const hint = await gate.use(() => models.hold(() => makeHint(type, image, { ...options, annotators: models.annotators, annotatorsDir })));
         post({ type: 'reply', requestId: message.requestId, value: { ok: true, image: hint.image, minusOneMask: hint.minusOneMask } });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: { ok: false, message: (err as Error).message, clientError: isClientError(err) } });
@@ -59,7 +60,7 @@ port.on('message', async (message: ToWorker) => {
     }
     case 'warmup':
       try {
-        post({ type: 'reply', requestId: message.requestId, value: await gate.use(() => warmUp(models, message.model, message.controlnets, message.sizes, log)) });
+        post({ type: 'reply', requestId: message.requestId, value: await gate.use(() => models.hold(() => warmUp(models, message.model, message.controlnets, message.sizes, log))) });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
       }

@@ -1,4 +1,5 @@
 /** The worker thread's warm-up and session report, as the HTTP side calls them. */
+import { statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanModels } from '../../src/runtime/catalog.js';
 import { InferenceWorker } from '../../src/worker/worker-client.js';
@@ -16,7 +17,7 @@ describe('InferenceWorker', () => {
     const reports = await worker.warmUp(model, controlnets, [{ width: 64, height: 64 }]);
     expect(reports).toMatchObject([{ width: 64, height: 64, runMs: { controlnet: expect.any(Number), unet: expect.any(Number) } }]);
     const loaded = await worker.loaded();
-    expect(loaded.find((l) => l.kind === 'unet')).toEqual({ kind: 'unet', path: model.unet, provider: 'cpu', fallbacks: [] });
+    expect(loaded.find((l) => l.kind === 'unet')).toEqual({ kind: 'unet', path: model.unet, provider: 'cpu', fallbacks: [], bytes: statSync(model.unet).size, held: false });
   });
 
   it('answers a warm-up it cannot do with the reason', async () => {

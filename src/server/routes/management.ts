@@ -101,6 +101,12 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       vaes: [...catalog.vaes.keys()],
       execution_providers: { requested: ctx.config.executionProviders, device_id: ctx.config.deviceId },
       loaded_sessions: loaded,
+      memory_budget: {
+        budget_bytes: ctx.config.memoryBudget.bytes,
+        source: ctx.config.memoryBudget.source,
+        open_bytes: loaded.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
+      },
+      start_to_ready_s: ((ms) => (ms === null ? null : Math.round(ms) / 1000))(ctx.startToReadyMs?.() ?? null),
       cpu: { model: cpus[0]?.model ?? 'unknown', cores: cpus.length },
       memory: { total_bytes: os.totalmem(), free_bytes: os.freemem(), rss_bytes: process.memoryUsage().rss },
       versions: { node: process.version, onnxruntime: ort.env.versions.node ?? ort.env.versions.common },

@@ -1,0 +1,52 @@
+/**
+ * Cold start of a base model + ControlNets with and without the optimised-graph cache: each run is a fresh process
+ * (nothing of onnxruntime warm in memory beyond the OS page cache) that opens the sessions as the server's preload
+ * does, and prints how long that took and whether each session came from the cache.
+ *
+ *   npx tsx scripts/gen-tiny-models.ts --config sd15 --only fp32 --controlnets canny --out /tmp/sd15   # once
+ *   npx tsx scripts/bench-cold-start.ts --model /tmp/sd15/sd15-random --controlnets canny --cache-dir /tmp/ort-cache --fresh
+ *   npx tsx scripts/bench-cold-start.ts --model /tmp/sd15/sd15-random --controlnets canny --cache-dir /tmp/ort-cache
+ *
+ * --fresh empties the cache folder first (the first start); --cache-dir off opens without a cache.
+ */
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ModelSessions } from '../src/pipeline/model-sessions.js';
+import { scanModels } from '../src/runtime/catalog.js';
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    controlnets: { type: 'string', default: 'canny' },
+    'cache-dir': { type: 'string', default: 'off' },
+    fresh: { type: 'boolean', default: false },
+    provider: { type: 'string', default: 'cpu' },
+    threads: { type: 'string', default: '0' },
+  },
+});
+if (!args.model) throw new Error('--model takes a model folder');
+const folder = path.resolve(args.model);
+const catalog = await scanModels(path.dirname(folder));
+const model = catalog.models.get(path.basename(folder));
+if (!model) throw new Error(`no model in ${folder}: ${catalog.rejected.map((r) => r.reason).join('; ')}`);
+const available = catalog.controlnets.get(model.id) ?? new Map<string, string>();
+const controlnets = args.controlnets!.split(',').filter(Boolean).map((n) => {
+  const file = available.get(n);
+  if (!file) throw new Error(`no ControlNet "${n}" (available: ${[...available.keys()].join(', ')})`);
+  return file;
+});
+const cacheDir = args['cache-dir'] === 'off' ? null : path.resolve(args['cache-dir']!);
+if (cacheDir && args.fresh) rmSync(cacheDir, { recursive: true, force: true });
+
+const lines: string[] = [];
+const sessions = new ModelSessions({ providers: [args.provider!], deviceId: 0, threads: Number(args.threads), graphCacheDir: cacheDir }, (l) => lines.push(l));
+const started = performance.now();
+await sessions.preload(model, controlnets);
+const ms = performance.now() - started;
+for (const l of lines.filter((line) => line.includes(' opened in '))) console.log(l.replace(folder, '<model>'));
+console.log(
+  `${model.id} + ${controlnets.length} ControlNet(s): sessions opened in ${(ms / 1000).toFixed(1)} s (cache ${cacheDir ? (args.fresh ? 'empty' : 'as left') : 'off'}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${os.cpus().length} CPUs)`,
+);
+await sessions.release();

@@ -1,0 +1,111 @@
+/**
+ * ModelSessions under a small MODEL_MEMORY_BUDGET on the real tiny models: preloads stop at the budget, jobs that
+ * need another ControlNet close the idle one (and succeed), a running job's sessions are never closed, and a job that
+ * cannot fit is refused with the budget named.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ModelSessions } from '../../src/pipeline/model-sessions.js';
+import { generate } from '../../src/pipeline/generate.js';
+import { scanModels, type ModelCatalog } from '../../src/runtime/catalog.js';
+import { sessionBytes } from '../../src/runtime/session-bytes.js';
+import { SessionBudgetError } from '../../src/runtime/session-registry.js';
+import type { BaseModelFiles } from '../../src/domain/index.js';
+import { MODELS_DIR } from '../helpers/models.js';
+import { spec, unit } from './helpers.js';
+
+let catalog: ModelCatalog;
+let model: BaseModelFiles;
+let canny: string;
+let depth: string;
+let baseBytes: number;
+let controlnetBytes: number;
+const open: ModelSessions[] = [];
+
+function sessions(budget: number) {
+  const lines: string[] = [];
+  const s = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, memoryBudgetBytes: budget }, (l) => lines.push(l));
+  open.push(s);
+  return { s, lines };
+}
+
+beforeAll(async () => {
+  catalog = await scanModels(MODELS_DIR);
+  model = catalog.models.get('tiny-sd15')!;
+  canny = catalog.controlnets.get('tiny-sd15')!.get('canny')!;
+  depth = catalog.controlnets.get('tiny-sd15')!.get('depth')!;
+  const parts = [model.textEncoder, model.unet, model.vaeDecoder, model.vaeEncoder!];
+  baseBytes = (await Promise.all(parts.map(sessionBytes))).reduce((a, b) => a + b, 0);
+  controlnetBytes = await sessionBytes(canny);
+});
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.release();
+});
+
+const kinds = async (s: ModelSessions) => (await s.loaded()).map((l) => (l.kind === 'controlnet' ? l.path : l.kind)).sort();
+
+describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
+  it('counts each session by its weight files and reports the sizes', async () => {
+    const { s } = sessions(Number.POSITIVE_INFINITY);
+    await s.preload(model, [canny]);
+    const loaded = await s.loaded();
+    expect(loaded.reduce((sum, l) => sum + l.bytes!, 0)).toBe(baseBytes + controlnetBytes);
+    expect(s.registry.usedBytes).toBe(baseBytes + controlnetBytes);
+    expect(loaded.every((l) => l.held === false)).toBe(true);
+  });
+
+  it('preloads the ControlNets that fit, then jobs close idle sessions for the ControlNet they need, and all succeed', async () => {
+    const { s, lines } = sessions(baseBytes + controlnetBytes + 1000);
+    await s.preload(model, [canny, depth]);
+    expect(await kinds(s)).toEqual([canny, 'text_encoder', 'unet', 'vae_decoder', 'vae_encoder'].sort());
+    expect(lines.some((l) => l.includes('1 ControlNet(s) left closed') && l.includes(depth))).toBe(true);
+
+    // Least recently used first: the idle ControlNet, or base-model parts the last job did not touch (txt2img leaves
+    // the VAE encoder idle); they reopen when a job needs them again.
+    let evictions = 0;
+    for (const [name, file] of [['depth', depth], ['canny', canny], ['depth', depth]] as const) {
+      const result = await s.hold(() => generate(spec(model, [unit(name, file)]), s));
+      expect(result.images).toHaveLength(1);
+      expect(await kinds(s)).toContain(file);
+      expect(s.registry.usedBytes).toBeLessThanOrEqual(s.registry.budgetBytes);
+      expect(s.registry.evictions).toBeGreaterThan(evictions);
+      evictions = s.registry.evictions;
+    }
+    expect(lines.filter((l) => l.startsWith('closed ')).length).toBe(evictions);
+    expect(lines.some((l) => l.startsWith('closed controlnet'))).toBe(true);
+  });
+
+  it("never closes a running job's sessions: what does not fit beside them is refused until the job ends", async () => {
+    const { s } = sessions(baseBytes + controlnetBytes + 1000);
+    let finish!: () => void;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    // A job that has its sessions and is between steps.
+    const job = s.hold(async () => {
+      const result = generate(spec(model, [unit('canny', canny)], { steps: 3 }), s, (p) => {
+        if (p.step === 1) started();
+      });
+      await running;
+      await new Promise<void>((r) => (finish = r));
+      return result;
+    });
+    await running;
+    const other = s.hold(() => s.controlnet(depth));
+    await expect(other).rejects.toBeInstanceOf(SessionBudgetError);
+    await expect(other).rejects.toThrow(/MODEL_MEMORY_BUDGET/);
+    expect((await s.loaded()).every((l) => l.held)).toBe(true);
+    finish();
+    expect((await job).images).toHaveLength(1);
+    await s.hold(() => s.controlnet(depth));
+    expect(await kinds(s)).toContain(depth);
+    expect(s.registry.usedBytes).toBeLessThanOrEqual(s.registry.budgetBytes);
+  });
+
+  it('refuses a job that cannot fit even alone, naming the budget', async () => {
+    const two = sessions(baseBytes + controlnetBytes + 1000).s;
+    const err = await two.hold(() => generate(spec(model, [unit('canny', canny), unit('depth', depth)]), two)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessionBudgetError);
+    expect((err as Error).message).toMatch(/^controlnet needs .* but MODEL_MEMORY_BUDGET/);
+    const tiny = sessions(1_000_000).s;
+    await expect(tiny.hold(() => generate(spec(model, [unit('canny', canny)]), tiny))).rejects.toThrow(/more than MODEL_MEMORY_BUDGET \(0\.00 GiB\) on its own/);
+  });
+});
