@@ -63,6 +63,8 @@ export interface GenerationResult {
   usedKarrasSigmas: boolean;
   /** Whether guess mode ran (requested, or forced by a ControlNet that pools its conditions). */
   guessMode: boolean;
+  /** How each step ran: one fused ControlNets + UNet graph, or separate sessions (FUSED_STEP). */
+  stepGraph?: 'fused' | 'separate';
   /** The algorithm type really used (DPMSolverMultistep only), else null. */
   algorithmType: string | null;
   /** Execution provider per component, e.g. { unet: "cpu" }. */

@@ -15,6 +15,7 @@ import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { describeModel, type ModelDescription } from './model-description.js';
 import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from '../domain/index.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
+import { FusedStepSessions } from './fused-step-sessions.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -57,14 +58,17 @@ export class ModelSessions {
 
   /** Hint networks (models/annotators/<name>/), opened on first use. */
   readonly annotators: CachedAnnotatorSessions;
+  /** Fused ControlNets + UNet step graphs (fused-step-sessions.ts). */
+  readonly fused: FusedStepSessions;
 
   constructor(
-    private readonly settings: SessionSettings,
+    readonly settings: SessionSettings,
     /** Where "what runs where" lines go (the worker passes console.log; silent by default). */
     private readonly log: (line: string) => void = () => {},
     readonly annotatorsDir = 'models/annotators',
   ) {
     this.annotators = createAnnotatorSessions(annotatorsDir, settings);
+    this.fused = new FusedStepSessions(settings, settings.fusedStepCache ?? 1);
   }
 
   textEncoder(path: string) {
@@ -148,6 +152,7 @@ export class ModelSessions {
     for (const dir of [...this.tokenizers.keys()]) if (dir.startsWith(prefix)) this.tokenizers.delete(dir);
     for (const key of [...this.descriptions.keys()]) if (key.split('\n').some((p) => p.startsWith(prefix))) this.descriptions.delete(key);
     if (this.annotatorsDir.startsWith(prefix)) await this.annotators.release();
+    await this.fused.release(prefix);
     return released;
   }
 
