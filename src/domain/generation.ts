@@ -70,7 +70,8 @@ export interface GenerationResult {
   /** Execution provider per component, e.g. { unet: "cpu" }. */
   providers: Record<string, string>;
   warnings: string[];
-  timings: { totalMs: number; runMs: RunTimings; hintMs: number; encodeMs: number };
+  /** runBytes: bytes of each model's feeds and outputs, summed over the job (host ↔ runtime traffic). */
+  timings: { totalMs: number; runMs: RunTimings; runBytes?: RunTimings; hintMs: number; encodeMs: number };
 }
 
 export interface ProgressEvent {

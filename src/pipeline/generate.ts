@@ -114,7 +114,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     algorithmType: spec.scheduler === 'DPMSolverMultistepScheduler' ? normalisedAlgorithm(spec.algorithmType) : null,
     providers,
     warnings,
-    timings: { totalMs: performance.now() - started, runMs: runner.runMs, hintMs, encodeMs },
+    timings: { totalMs: performance.now() - started, runMs: runner.runMs, runBytes: runner.runBytes, hintMs, encodeMs },
   };
 }
 
