@@ -12,7 +12,7 @@
  * onnxruntime as `externalData`; large inline weights can be moved there too, so the merged protobuf stays far below
  * its 2 GiB limit (an SD 1.5 UNet and ControlNet are ~2.2 GB in float32).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { onnx, onnxDType, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/onnx.js';
 import type { ControlNetSignature, TensorSpec, UNetSignature } from '../runtime/signatures.js';
@@ -103,7 +103,6 @@ class Merger {
   readonly initializers: TensorProto[] = [];
   readonly valueInfo: ValueInfoProto[] = [];
   readonly externalData: { path: string; data: Uint8Array }[] = [];
-  private readonly externalFiles = new Map<string, string>();
   private counter = 0;
 
   constructor(private readonly externalizeFrom: number) {}
@@ -146,37 +145,46 @@ class Merger {
   private tensor(t: TensorProto, r: Renamer, dir: string, tag: string): TensorProto {
     const name = renamed(r, t.name);
     if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-      const entries = (t.externalData ?? []).map((e) => (e.key === 'location' ? { key: 'location', value: this.externalFile(join(dir, e.value ?? ''), tag) } : e));
-      return { ...t, name, externalData: entries };
+      // Read tensor by tensor: an external data file may pass 2 GiB, more than one Buffer holds.
+      const entry = (key: string) => (t.externalData ?? []).find((e) => e.key === key)?.value;
+      const data = readSlice(join(dir, entry('location') ?? ''), Number(entry('offset') ?? 0), entry('length'));
+      return this.external({ ...t, name }, data, tag);
     }
     const raw = t.rawData;
-    if (raw && raw.byteLength >= Math.max(this.externalizeFrom, MIN_EXTERNAL_BYTES)) {
-      const path = `${tag}_w${this.counter++}.bin`;
-      this.externalData.push({ path, data: raw });
-      return {
-        ...t,
-        name,
-        rawData: undefined,
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-        externalData: [
-          { key: 'location', value: path },
-          { key: 'offset', value: '0' },
-          { key: 'length', value: String(raw.byteLength) },
-        ],
-      };
-    }
+    if (raw && raw.byteLength >= Math.max(this.externalizeFrom, MIN_EXTERNAL_BYTES)) return this.external({ ...t, name, rawData: undefined }, raw, tag);
     return { ...t, name };
   }
 
-  /** The in-memory name of an external data file, read once per file. */
-  private externalFile(file: string, tag: string): string {
-    let path = this.externalFiles.get(file);
-    if (!path) {
-      path = `${tag}_data${this.externalFiles.size}.bin`;
-      this.externalFiles.set(file, path);
-      this.externalData.push({ path, data: readFileSync(file) });
+  /** The tensor with its bytes as one in-memory external data entry of its own. */
+  private external(t: TensorProto, data: Uint8Array, tag: string): TensorProto {
+    const path = `${tag}_w${this.counter++}.bin`;
+    this.externalData.push({ path, data });
+    return {
+      ...t,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: path },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: String(data.byteLength) },
+      ],
+    };
+  }
+}
+
+/** `length` bytes (the rest of the file when absent) of an external data file from `offset`. */
+function readSlice(file: string, offset: number, length: string | null | undefined): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const n = length === undefined || length === null ? fstatSync(fd).size - offset : Number(length);
+    const out = Buffer.allocUnsafe(n);
+    for (let done = 0; done < n; ) {
+      const got = readSync(fd, out, done, n - done, offset + done);
+      if (got === 0) throw new FusedGraphError(`external data ends before ${offset + n} bytes`);
+      done += got;
     }
-    return path;
+    return out;
+  } finally {
+    closeSync(fd);
   }
 }
 
