@@ -191,7 +191,8 @@ async function main() {
   const { model, controlnets } = await resolveModel();
   const modes = args['step-graph']!.split(',').map((m) => m.trim()) as Mode[];
   for (const m of modes) if (m !== 'fused' && m !== 'separate') throw new Error(`--step-graph takes fused and/or separate, not "${m}"`);
-  const sessionsOf = new Map(modes.map((m) => [m, new ModelSessions({ providers: [args.provider!], deviceId: Number(args['device-id']), threads, fusedStep: m === 'fused' ? 'on' : 'off' })]));
+  // One set of sessions for both modes (the fused graph adds its own copy of the weights); FUSED_STEP per run.
+  const sessions = new ModelSessions({ providers: [args.provider!], deviceId: Number(args['device-id']), threads });
   const image = hintPicture(width!, height!);
   const spec = (seed: number): GenerationSpec => ({
     id: String(seed),
@@ -217,16 +218,17 @@ async function main() {
   });
 
   const loadStart = performance.now();
-  for (const sessions of sessionsOf.values()) await sessions.preload(model, controlnets.map((c) => c.file));
+  await sessions.preload(model, controlnets.map((c) => c.file));
   const loadMs = performance.now() - loadStart;
-  const fallbacks = [...new Set((await [...sessionsOf.values()][0]!.loaded()).flatMap((l) => l.fallbacks.map((f) => `${f.provider}: ${f.reason}`)))];
+  const fallbacks = [...new Set((await sessions.loaded()).flatMap((l) => l.fallbacks.map((f) => `${f.provider}: ${f.reason}`)))];
 
   // A/B interleaved in one process (and the floor in the same loop), so a busy machine slows every variant alike.
   const measured = new Map<Mode, RunNumbers[]>(modes.map((m) => [m, []]));
   const floor: number[] = [];
   let last: GenerationResult | null = null;
   for (let i = 0; i < warmups + runs; i++) {
-    for (const [mode, sessions] of sessionsOf) {
+    for (const mode of modes) {
+      sessions.settings.fusedStep = mode === 'fused' ? 'on' : 'off';
       const stepTimes: number[] = [];
       let previous = performance.now();
       const started = previous;
@@ -285,7 +287,7 @@ async function main() {
     const out = { model: model.id, width, height, steps, samples, controlnets: controlnets.map((c) => c.name), provider: args.provider, providers: last!.providers, loadMs, loadavg: os.loadavg(), runs: Object.fromEntries(measured), floorMs: floor };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   }
-  for (const sessions of sessionsOf.values()) await sessions.release();
+  await sessions.release();
 }
 
 main().catch((err) => {

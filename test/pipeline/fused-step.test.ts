@@ -3,6 +3,9 @@
  * of the separate sessions, on real tiny graphs and real PNGs: 1 and 2 ControlNets, guess mode with CFG, the float16
  * set, several scales through one cached graph, weights moved to in-memory external data.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFusedStepModel, FUSED, fusedCoverage } from '../../src/pipeline/fused-step-graph.js';
@@ -11,6 +14,10 @@ import { generate } from '../../src/pipeline/generate.js';
 import { ModelSessions } from '../../src/pipeline/model-sessions.js';
 import type { BaseModelFiles, GenerationSpec } from '../../src/domain/index.js';
 import { scanModels } from '../../src/runtime/catalog.js';
+import { saveModel } from '../../src/onnx/model-file.js';
+import { TINY } from '../../scripts/tiny-models/sd/config.js';
+import { FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.js';
+import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { pixels, spec, unit } from './helpers.js';
 
@@ -123,6 +130,22 @@ describe('the fused graph', () => {
     const b = (await s2.run(feeds))[FUSED.output]!.data as Float32Array;
     expect(Array.from(b)).toEqual(Array.from(a));
     await Promise.all([s1.release(), s2.release()]);
+  });
+
+  it('reads a UNet whose weights are in an external data file (as diffusers exports SD 1.5)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fused-external-'));
+    try {
+      const saved = saveModel(buildUNet(TINY, FP32_FORMAT), path.join(dir, 'unet', 'model.onnx'), { externalData: 'always' });
+      expect(saved.dataPath).toBeDefined();
+      const job = spec({ ...fp32, unet: saved.modelPath }, [unit('canny', cn32.get('canny')!, { conditioningScale: 0.9 })]);
+      const a = await generate(job, fused);
+      const b = await generate(job, separate);
+      expect(a.stepGraph).toBe('fused');
+      expect(maxDiff(await pixels(a.images[0]!), await pixels(b.images[0]!))).toBeLessThanOrEqual(1);
+    } finally {
+      await Promise.all([fused.release(dir), separate.release(dir)]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps at most its capacity of sessions, releasing the least recently used', async () => {
