@@ -42,7 +42,8 @@ const { values: args } = parseArgs({
     'device-id': { type: 'string', default: '0' },
     threads: { type: 'string', default: '0' },
     json: { type: 'string' },
-    // fused, separate or both (A/B interleaved): the fused ControlNets + UNet step graph, or separate sessions.
+    // fused, separate or both (A/B interleaved): the fused ControlNets + UNet step graph, or separate sessions;
+    // none: only the --floor (where memory does not hold both, as SD 1.5 widths on a 24 GiB box).
     'step-graph': { type: 'string', default: 'fused,separate' },
     // Also time plain onnxruntime-node sessions of the same graphs (default options), back to back: the floor.
     floor: { type: 'boolean', default: false },
@@ -189,7 +190,8 @@ async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder
 
 async function main() {
   const { model, controlnets } = await resolveModel();
-  const modes = args['step-graph']!.split(',').map((m) => m.trim()) as Mode[];
+  const modes = (args['step-graph'] === 'none' ? [] : args['step-graph']!.split(',').map((m) => m.trim())) as Mode[];
+  if (modes.length === 0 && !args.floor) throw new Error('--step-graph none needs --floor (nothing else to time)');
   for (const m of modes) if (m !== 'fused' && m !== 'separate') throw new Error(`--step-graph takes fused and/or separate, not "${m}"`);
   // One set of sessions for both modes (the fused graph adds its own copy of the weights); FUSED_STEP per run.
   const sessions = new ModelSessions({ providers: [args.provider!], deviceId: Number(args['device-id']), threads });
@@ -218,7 +220,7 @@ async function main() {
   });
 
   const loadStart = performance.now();
-  await sessions.preload(model, controlnets.map((c) => c.file));
+  if (modes.length > 0) await sessions.preload(model, controlnets.map((c) => c.file));
   const loadMs = performance.now() - loadStart;
   const fallbacks = [...new Set((await sessions.loaded()).flatMap((l) => l.fallbacks.map((f) => `${f.provider}: ${f.reason}`)))];
 
@@ -262,7 +264,7 @@ async function main() {
     ['MB host ↔ runtime per step', (m) => m.stepBytes, 1e-6],
   ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const providers = [...new Set(Object.values(last!.providers))].join('+');
+  const providers = last ? [...new Set(Object.values(last.providers))].join('+') : 'cpu (floor only)';
   console.log(`machine: ${os.cpus().length} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}; onnxruntime-node ${ort.env.versions.common}`);
   console.log(`model ${model.id} (${model.layout}) + ${controlnets.map((c) => c.name).join(', ') || 'no ControlNet'}; ${width}x${height}, ${steps} steps ${args.scheduler}, samples ${samples}, guidance ${args.guidance}${args['guess-mode'] ? ', guess mode' : ''}`);
   console.log(`provider: ${args.provider} requested, ${providers} ran; threads ${threads || 'default'}; sessions opened in ${loadMs.toFixed(0)} ms; ${runs} runs after ${warmups} warm-up; step graphs: ${[...measured].map(([m, xs]) => `${m} → ${[...new Set(xs.map((x) => x.stepGraph))].join('/')}`).join(', ')}`);
@@ -279,12 +281,13 @@ async function main() {
     console.log(`| ${label} | ${cells.join(' | ')} |`);
   }
   console.log(`| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`);
-  if (floor.length > 0) {
+  if (floor.length > 0 && cols.length === 0) console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floor).toFixed(1)} | ${min(floor).toFixed(1)} |`);
+  if (floor.length > 0 && cols.length > 0) {
     console.log(`| plain onnxruntime-node calls (floor) | ${cols.map(() => `${median(floor).toFixed(1)} | ${min(floor).toFixed(1)}`).join(' | ')} |`);
     console.log(`| end to end / floor | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.totalMs)) / median(floor)).toFixed(3)} | `).join(' | ')} |`);
   }
   if (args.json) {
-    const out = { model: model.id, width, height, steps, samples, controlnets: controlnets.map((c) => c.name), provider: args.provider, providers: last!.providers, loadMs, loadavg: os.loadavg(), runs: Object.fromEntries(measured), floorMs: floor };
+    const out = { model: model.id, width, height, steps, samples, controlnets: controlnets.map((c) => c.name), provider: args.provider, providers: last?.providers ?? {}, loadMs, loadavg: os.loadavg(), runs: Object.fromEntries(measured), floorMs: floor };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   }
   await sessions.release();

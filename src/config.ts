@@ -32,7 +32,7 @@ export interface ServerConfig {
   deviceId: number;
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads: number;
-  /** FUSED_STEP: auto (default) / on = one fused ControlNets + UNet graph per step where it covers the request; off = separate sessions. */
+  /** FUSED_STEP: auto (default; guess mode excepted) / on = one fused ControlNets + UNet graph per step where it covers the request; off = separate sessions. */
   fusedStep: 'auto' | 'on' | 'off';
   /** FUSED_STEP_CACHE: fused step graphs kept open per worker (each holds its own copy of the weights). */
   fusedStepCache: number;

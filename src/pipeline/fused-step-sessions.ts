@@ -9,7 +9,10 @@ import type { SessionSettings } from '../runtime/session.js';
 import type { ControlNetSignature, UNetSignature } from '../runtime/signatures.js';
 import { buildFusedStepModel, type BuildOptions, type FusedSource, type FusedVariant } from './fused-step-graph.js';
 
-/** FUSED_STEP: auto = fused where it covers the request; on = the same, and a warning says why when it does not; off = never. */
+/**
+ * FUSED_STEP: auto = fused where it covers the request, guess mode excepted; on = guess mode too, and a warning says
+ * why when it does not cover a request; off = never.
+ */
 export type FusedStepMode = 'auto' | 'on' | 'off';
 
 export interface FusedStepSession {

@@ -119,13 +119,16 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
 }
 
 /**
- * The fused step session when FUSED_STEP allows it and the graphs fit (fused-step-graph.ts's fusedCoverage), on the
+ * The fused step session when FUSED_STEP allows it (auto: not for guess mode) and the graphs fit (fused-step-graph.ts's fusedCoverage), on the
  * UNet's provider; else none, with the reason as a warning under FUSED_STEP=on.
  */
 async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, controlnets: readonly Loaded<ControlNetSignature>[], variant: FusedVariant) {
   const mode = models.settings.fusedStep ?? 'auto';
   if (mode === 'off') return { session: undefined, warning: null };
   let why = fusedCoverage(unet.signature, controlnets.map((c) => c.signature));
+  // auto fuses the common variant only: guess mode would be a second graph (a second copy of the weights, or a
+  // rebuild whenever requests alternate with FUSED_STEP_CACHE=1); FUSED_STEP=on fuses it too.
+  if (!why && variant.guess && mode === 'auto') return { session: undefined, warning: null };
   if (!why && controlnets.some((c) => c.provider !== unet.provider)) why = 'the ControlNets and the UNet run on different providers';
   if (why) return { session: undefined, warning: mode === 'on' ? `FUSED_STEP: the separate sessions ran, because ${why}` : null };
   const fused = await models.fused.get(unet, controlnets, variant, unet.provider);

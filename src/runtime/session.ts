@@ -8,7 +8,7 @@ export interface SessionSettings {
   deviceId: number;
   /** Intra-op threads; 0 lets onnxruntime decide. */
   threads: number;
-  /** FUSED_STEP: one fused ControlNets + UNet graph per step where it covers the request (default auto). */
+  /** FUSED_STEP: one fused ControlNets + UNet graph per step where it covers the request (auto: guess mode excepted; on: also guess mode). */
   fusedStep?: 'auto' | 'on' | 'off';
   /** FUSED_STEP_CACHE: fused step graphs kept open (default 1; each holds its own copy of the weights). */
   fusedStepCache?: number;

@@ -21,7 +21,8 @@ import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { pixels, spec, unit } from './helpers.js';
 
-const fused = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, fusedStep: 'auto' });
+const fused = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, fusedStep: 'on' });
+const auto = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, fusedStep: 'auto' });
 const separate = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, fusedStep: 'off' });
 let fp32: BaseModelFiles;
 let fp16: BaseModelFiles;
@@ -36,7 +37,7 @@ beforeAll(async () => {
   cn16 = catalog.controlnets.get('tiny-sd15-fp16')!;
 });
 afterAll(async () => {
-  await Promise.all([fused.release(), separate.release()]);
+  await Promise.all([fused.release(), separate.release(), auto.release()]);
 });
 
 /** Largest per-channel difference between two decoded images, in 1/255 steps. */
@@ -71,6 +72,9 @@ describe('fused vs separate step', () => {
     const r = await both(spec(fp32, units, { guessMode: true }));
     expect(r.graphs[0]).toBe('fused');
     expect(maxDiff(r.fusedPixels, r.separatePixels)).toBeLessThanOrEqual(1);
+    // FUSED_STEP=auto leaves guess mode to the separate sessions (no second graph beside the common one).
+    expect((await generate(spec(fp32, units, { guessMode: true }), auto)).stepGraph).toBe('separate');
+    expect(auto.fused.size).toBe(0);
   });
 
   it('the float16 set, one and two ControlNets', async () => {
