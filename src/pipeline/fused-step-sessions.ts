@@ -1,7 +1,8 @@
 /**
  * The worker's fused step sessions (fused-step-graph.ts): built on first use for a UNet, an ordered list of
  * ControlNets and a variant (guess mode, half batch), on the provider the UNet runs on. A fused session holds its
- * own copy of the weights, so few are kept: the least recently used is released past `FUSED_STEP_CACHE` (default 1).
+ * own copy of the weights, so few are kept (`FUSED_STEP_CACHE`, default 1): FUSED_STEP=auto fuses the first
+ * combinations seen and leaves the rest to the separate sessions; FUSED_STEP=on releases the least recently used.
  */
 import * as ort from 'onnxruntime-node';
 import { providerOptions, sessionOptionsFor } from '../runtime/provider-options.js';
@@ -34,13 +35,18 @@ export class FusedStepSessions {
     private readonly buildOptions: BuildOptions = {},
   ) {}
 
-  /** The fused session for these graphs and variant, built (and the least recently used released) when missing. */
+  /**
+   * The fused session for these graphs and variant, built when missing. When the cache is full, `evict` releases the
+   * least recently used one to make room; without it the answer is null (the caller runs the separate sessions), so
+   * requests alternating between models never rebuild graphs back and forth.
+   */
   async get(
     unet: FusedSource<UNetSignature>,
     controlnets: readonly FusedSource<ControlNetSignature>[],
     variant: FusedVariant,
     provider: string,
-  ): Promise<FusedStepSession> {
+    evict = true,
+  ): Promise<FusedStepSession | null> {
     const paths = [unet.path, ...controlnets.map((c) => c.path)];
     const key = JSON.stringify([paths, variant.guess, variant.halfBatch, provider]);
     let entry = this.entries.get(key);
@@ -49,6 +55,7 @@ export class FusedStepSessions {
       this.entries.set(key, entry);
       return entry.pending;
     }
+    if (!evict && this.entries.size >= this.capacity) return null;
     for (const [old, e] of [...this.entries]) {
       if (this.entries.size < this.capacity) break;
       this.entries.delete(old);

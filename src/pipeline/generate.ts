@@ -131,8 +131,8 @@ async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, 
   if (!why && variant.guess && mode === 'auto') return { session: undefined, warning: null };
   if (!why && controlnets.some((c) => c.provider !== unet.provider)) why = 'the ControlNets and the UNet run on different providers';
   if (why) return { session: undefined, warning: mode === 'on' ? `FUSED_STEP: the separate sessions ran, because ${why}` : null };
-  const fused = await models.fused.get(unet, controlnets, variant, unet.provider);
-  return { session: fused.session, warning: null };
+  const fused = await models.fused.get(unet, controlnets, variant, unet.provider, mode === 'on');
+  return { session: fused?.session, warning: null };
 }
 
 function normalisedAlgorithm(value: string | null): string {

@@ -158,6 +158,8 @@ describe('the fused graph', () => {
     const variant = { guess: false, halfBatch: false, guessScales: [] };
     const first = await cache.get(unet, [canny], variant, 'cpu');
     expect(await cache.get(unet, [canny], variant, 'cpu')).toBe(first);
+    expect(await cache.get(unet, [depth], variant, 'cpu', false)).toBeNull();
+    expect(await cache.get(unet, [canny], variant, 'cpu', false)).toBe(first);
     await cache.get(unet, [depth], variant, 'cpu');
     expect(cache.size).toBe(1);
     expect(await cache.release(cn32.get('depth')!)).toBe(1);
