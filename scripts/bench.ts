@@ -271,16 +271,16 @@ async function main() {
   for (const f of fallbacks) console.log(`fallback: ${f}`);
   console.log('');
   const cols = [...measured.keys()];
-  console.log(`| what | ${cols.map((c) => `${c} median | ${c} min`).join(' | ')} |`);
-  console.log(`| --- | ${cols.map(() => '---: | ---:').join(' | ')} |`);
-  for (const [label, get, unit] of rows) {
+  console.log(cols.length > 0 ? `| what | ${cols.map((c) => `${c} median | ${c} min`).join(' | ')} |` : '| what | median ms | min ms |');
+  console.log(`| --- | ${(cols.length > 0 ? cols : ['floor']).map(() => '---: | ---:').join(' | ')} |`);
+  for (const [label, get, unit] of cols.length > 0 ? rows : []) {
     const cells = cols.map((c) => {
       const xs = measured.get(c)!.map(get);
       return `${(median(xs) * unit).toFixed(1)} | ${(min(xs) * unit).toFixed(1)}`;
     });
     console.log(`| ${label} | ${cells.join(' | ')} |`);
   }
-  console.log(`| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`);
+  if (cols.length > 0) console.log(`| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`);
   if (floor.length > 0 && cols.length === 0) console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floor).toFixed(1)} | ${min(floor).toFixed(1)} |`);
   if (floor.length > 0 && cols.length > 0) {
     console.log(`| plain onnxruntime-node calls (floor) | ${cols.map(() => `${median(floor).toFixed(1)} | ${min(floor).toFixed(1)}`).join(' | ')} |`);
