@@ -8,7 +8,9 @@
  *
  * --model is a model id in --models-dir or a model folder's path. Each ControlNet gets the same synthetic picture
  * as its hint (no preprocessing). Prints a markdown table of medians and minimums over --runs runs that follow
- * --warmup discarded runs; --json also writes the numbers.
+ * --warmup discarded runs; --json also writes the numbers. --step-graph runs the fused step graph and/or the separate
+ * sessions, interleaved (one column each), with the bytes crossing between host and runtime per step; --floor adds
+ * plain onnxruntime-node calls of the same graphs and the ratio end to end / floor.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +42,11 @@ const { values: args } = parseArgs({
     'device-id': { type: 'string', default: '0' },
     threads: { type: 'string', default: '0' },
     json: { type: 'string' },
+    // fused, separate or both (A/B interleaved): the fused ControlNets + UNet step graph, or separate sessions;
+    // none: only the --floor (where memory does not hold both, as SD 1.5 widths on a 24 GiB box).
+    'step-graph': { type: 'string', default: 'fused,separate' },
+    // Also time plain onnxruntime-node sessions of the same graphs (default options), back to back: the floor.
+    floor: { type: 'boolean', default: false },
   },
 });
 
@@ -100,11 +107,93 @@ interface RunNumbers {
   totalMs: number;
   stepMs: number;
   runMs: Record<string, number>;
+  /** Bytes of feeds and outputs per denoising step (ControlNets, UNet, fused step). */
+  stepBytes: number;
   providers: Record<string, string>;
+  stepGraph: string;
+}
+
+type Mode = 'fused' | 'separate';
+const STEP_LABELS = ['controlnet', 'unet', 'fused_step'];
+
+/**
+ * The floor: plain onnxruntime-node sessions of the same graph files, created with default options (plus
+ * --threads), run back to back with the same shapes — text encoder once, ControlNets and UNet per step, the
+ * ControlNets' outputs fed to the UNet as they come, VAE decoder once. No scheduler, no mixing, no copies.
+ */
+async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder: string }, controlnets: readonly string[], loops: number): Promise<number[]> {
+  const options: ort.InferenceSession.SessionOptions = threads > 0 ? { intraOpNumThreads: threads } : {};
+  const open = (file: string) => ort.InferenceSession.create(file, options);
+  const [te, unet, vae, ...cns] = await Promise.all([open(model.textEncoder), open(model.unet), open(model.vaeDecoder), ...controlnets.map(open)]);
+  const feedsFor = (s: ort.InferenceSession, given: Record<string, ort.Tensor>): Record<string, ort.Tensor> => {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const m of s.inputMetadata) {
+      if (given[m.name]) {
+        feeds[m.name] = given[m.name]!;
+        continue;
+      }
+      if (!m.isTensor) throw new Error(`floor: ${m.name} is not a tensor`);
+      const shape = m.shape.map((d) => (typeof d === 'number' ? d : 0));
+      feeds[m.name] = zeros(m.type, shape);
+    }
+    return feeds;
+  };
+  const batch = Number(args.guidance) > 1 ? 2 * samples : samples;
+  const lh = height! / 8;
+  const lw = width! / 8;
+  /** A tensor of zeros; symbolic dims resolved by role: batch first, then the latent or image size. */
+  const zeros = (type: string, shape: number[]): ort.Tensor => {
+    const dims = shape.map((d, i) => (d > 0 ? d : i === 0 ? batch : i === 1 ? 77 : shape.length === 4 ? (i === 2 ? lh : lw) : 1));
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(n).fill(500n), dims);
+    if (type === 'int32') return new ort.Tensor('int32', new Int32Array(n).fill(1), dims);
+    if (type === 'float16') return new ort.Tensor('float16', new Uint16Array(n), dims);
+    return new ort.Tensor('float32', new Float32Array(n).fill(0.5), dims);
+  };
+  const latentDims = [batch, 4, lh, lw];
+  const totals: number[] = [];
+  for (let loop = 0; loop < loops; loop++) {
+    const started = performance.now();
+    const ids = te.inputMetadata[0]!;
+    const text = await te.run({ [ids.name]: zeros(ids.isTensor ? ids.type : 'int64', [batch, 77]) });
+    const hidden = Object.values(text).find((t) => t.dims.length === 3)!;
+    for (let step = 0; step < steps; step++) {
+      const residuals: Record<string, ort.Tensor> = {};
+      for (const cn of cns) {
+        const hint = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 4 && m.shape[1] === 3)!;
+        const sample = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 4 && m !== hint)!;
+        const hiddenIn = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 3)!;
+        const out = await cn.run(feedsFor(cn, {
+          [sample.name]: zeros(sample.isTensor ? sample.type : 'float32', latentDims),
+          [hint.name]: zeros(hint.isTensor ? hint.type : 'float32', [batch, 3, height!, width!]),
+          [hiddenIn.name]: hidden,
+        }));
+        Object.values(out).forEach((t, i) => (residuals[i] = t));
+      }
+      const fourD = unet.inputMetadata.filter((m) => m.isTensor && m.shape.length === 4);
+      const given: Record<string, ort.Tensor> = {};
+      fourD.forEach((m, i) => {
+        if (i === 0) given[m.name] = zeros(m.isTensor ? m.type : 'float32', latentDims);
+        else if (residuals[i - 1]) given[m.name] = residuals[i - 1]!;
+      });
+      const hiddenIn = unet.inputMetadata.find((m) => m.isTensor && m.shape.length === 3)!;
+      given[hiddenIn.name] = hidden;
+      await unet.run(feedsFor(unet, given));
+    }
+    const vaeIn = vae.inputMetadata[0]!;
+    await vae.run({ [vaeIn.name]: zeros(vaeIn.isTensor ? vaeIn.type : 'float32', [samples, 4, lh, lw]) });
+    totals.push(performance.now() - started);
+  }
+  await Promise.all([te, unet, vae, ...cns].map((s) => s.release()));
+  return totals;
 }
 
 async function main() {
   const { model, controlnets } = await resolveModel();
+  const modes = (args['step-graph'] === 'none' ? [] : args['step-graph']!.split(',').map((m) => m.trim())) as Mode[];
+  if (modes.length === 0 && !args.floor) throw new Error('--step-graph none needs --floor (nothing else to time)');
+  for (const m of modes) if (m !== 'fused' && m !== 'separate') throw new Error(`--step-graph takes fused and/or separate, not "${m}"`);
+  // One set of sessions for both modes (the fused graph adds its own copy of the weights); FUSED_STEP per run.
   const sessions = new ModelSessions({ providers: [args.provider!], deviceId: Number(args['device-id']), threads });
   const image = hintPicture(width!, height!);
   const spec = (seed: number): GenerationSpec => ({
@@ -131,51 +220,75 @@ async function main() {
   });
 
   const loadStart = performance.now();
-  await sessions.preload(model, controlnets.map((c) => c.file));
+  if (modes.length > 0) await sessions.preload(model, controlnets.map((c) => c.file));
   const loadMs = performance.now() - loadStart;
   const fallbacks = [...new Set((await sessions.loaded()).flatMap((l) => l.fallbacks.map((f) => `${f.provider}: ${f.reason}`)))];
 
-  const measured: RunNumbers[] = [];
+  // A/B interleaved in one process (and the floor in the same loop), so a busy machine slows every variant alike.
+  const measured = new Map<Mode, RunNumbers[]>(modes.map((m) => [m, []]));
+  const floor: number[] = [];
   let last: GenerationResult | null = null;
   for (let i = 0; i < warmups + runs; i++) {
-    const stepTimes: number[] = [];
-    let previous = performance.now();
-    const started = previous;
-    last = await generate(spec(1000 + i), sessions, () => {
-      const now = performance.now();
-      stepTimes.push(now - previous);
-      previous = now;
-    });
-    const totalMs = performance.now() - started;
-    // The first interval also holds prompt encoding and latents; the rest are steps alone.
-    const stepMs = stepTimes.length > 1 ? median(stepTimes.slice(1)) : stepTimes[0]!;
-    if (i >= warmups) measured.push({ totalMs, stepMs, runMs: { ...last.timings.runMs }, providers: last.providers });
+    for (const mode of modes) {
+      sessions.settings.fusedStep = mode === 'fused' ? 'on' : 'off';
+      const stepTimes: number[] = [];
+      let previous = performance.now();
+      const started = previous;
+      last = await generate(spec(1000 + i), sessions, () => {
+        const now = performance.now();
+        stepTimes.push(now - previous);
+        previous = now;
+      });
+      const totalMs = performance.now() - started;
+      // The first interval also holds prompt encoding and latents; the rest are steps alone.
+      const stepMs = stepTimes.length > 1 ? median(stepTimes.slice(1)) : stepTimes[0]!;
+      const bytes = STEP_LABELS.reduce((sum, l) => sum + (last!.timings.runBytes?.[l] ?? 0), 0) / last.stepsRun;
+      if (i >= warmups) measured.get(mode)!.push({ totalMs, stepMs, runMs: { ...last.timings.runMs }, stepBytes: bytes, providers: last.providers, stepGraph: last.stepGraph ?? 'separate' });
+    }
+    if (args.floor) {
+      const [t] = await plainFloor(model, controlnets.map((c) => c.file), 1);
+      if (i >= warmups) floor.push(t!);
+    }
   }
 
-  const labels = [...new Set(measured.flatMap((m) => Object.keys(m.runMs)))];
+  const all = [...measured.values()].flat();
+  const labels = [...new Set(all.flatMap((m) => Object.keys(m.runMs)))];
   const sumRun = (m: RunNumbers) => Object.values(m.runMs).reduce((a, b) => a + b, 0);
   const overhead = (m: RunNumbers) => m.totalMs - sumRun(m);
-  const rows: [string, number[]][] = [
-    ['end to end', measured.map((m) => m.totalMs)],
-    ['per denoising step', measured.map((m) => m.stepMs)],
-    ...labels.map((l) => [`run(): ${l}`, measured.map((m) => m.runMs[l] ?? 0)] as [string, number[]]),
-    ['Σ run()', measured.map(sumRun)],
-    ['overhead (end to end − Σ run())', measured.map(overhead)],
+  const rows: [string, (m: RunNumbers) => number, number][] = [
+    ['end to end', (m) => m.totalMs, 1],
+    ['per denoising step', (m) => m.stepMs, 1],
+    ...labels.map((l) => [`run(): ${l}`, (m: RunNumbers) => m.runMs[l] ?? 0, 1] as [string, (m: RunNumbers) => number, number]),
+    ['Σ run()', sumRun, 1],
+    ['overhead (end to end − Σ run())', overhead, 1],
+    ['MB host ↔ runtime per step', (m) => m.stepBytes, 1e-6],
   ];
-  const share = median(measured.map((m) => (100 * overhead(m)) / m.totalMs));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const providers = [...new Set(Object.values(last!.providers))].join('+');
-  console.log(`machine: ${os.cpus().length} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; onnxruntime-node ${ort.env.versions.common}`);
+  const providers = last ? [...new Set(Object.values(last.providers))].join('+') : 'cpu (floor only)';
+  console.log(`machine: ${os.cpus().length} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}; onnxruntime-node ${ort.env.versions.common}`);
   console.log(`model ${model.id} (${model.layout}) + ${controlnets.map((c) => c.name).join(', ') || 'no ControlNet'}; ${width}x${height}, ${steps} steps ${args.scheduler}, samples ${samples}, guidance ${args.guidance}${args['guess-mode'] ? ', guess mode' : ''}`);
-  console.log(`provider: ${args.provider} requested, ${providers} ran; threads ${threads || 'default'}; sessions opened in ${loadMs.toFixed(0)} ms; ${runs} runs after ${warmups} warm-up`);
+  console.log(`provider: ${args.provider} requested, ${providers} ran; threads ${threads || 'default'}; sessions opened in ${loadMs.toFixed(0)} ms; ${runs} runs after ${warmups} warm-up; step graphs: ${[...measured].map(([m, xs]) => `${m} → ${[...new Set(xs.map((x) => x.stepGraph))].join('/')}`).join(', ')}`);
   for (const f of fallbacks) console.log(`fallback: ${f}`);
   console.log('');
-  console.log('| what | median ms | min ms |');
-  console.log('| --- | ---: | ---: |');
-  for (const [label, xs] of rows) console.log(`| ${label} | ${median(xs).toFixed(1)} | ${min(xs).toFixed(1)} |`);
-  console.log(`| overhead share | ${share.toFixed(2)} % | |`);
+  const cols = [...measured.keys()];
+  console.log(cols.length > 0 ? `| what | ${cols.map((c) => `${c} median | ${c} min`).join(' | ')} |` : '| what | median ms | min ms |');
+  console.log(`| --- | ${(cols.length > 0 ? cols : ['floor']).map(() => '---: | ---:').join(' | ')} |`);
+  for (const [label, get, unit] of cols.length > 0 ? rows : []) {
+    const cells = cols.map((c) => {
+      const xs = measured.get(c)!.map(get);
+      return `${(median(xs) * unit).toFixed(1)} | ${(min(xs) * unit).toFixed(1)}`;
+    });
+    console.log(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  if (cols.length > 0) console.log(`| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`);
+  if (floor.length > 0 && cols.length === 0) console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floor).toFixed(1)} | ${min(floor).toFixed(1)} |`);
+  if (floor.length > 0 && cols.length > 0) {
+    console.log(`| plain onnxruntime-node calls (floor) | ${cols.map(() => `${median(floor).toFixed(1)} | ${min(floor).toFixed(1)}`).join(' | ')} |`);
+    console.log(`| end to end / floor | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.totalMs)) / median(floor)).toFixed(3)} | `).join(' | ')} |`);
+  }
   if (args.json) {
-    writeFileSync(args.json, `${JSON.stringify({ model: model.id, width, height, steps, samples, controlnets: controlnets.map((c) => c.name), provider: args.provider, providers: last!.providers, loadMs, runs: measured }, null, 2)}\n`);
+    const out = { model: model.id, width, height, steps, samples, controlnets: controlnets.map((c) => c.name), provider: args.provider, providers: last?.providers ?? {}, loadMs, loadavg: os.loadavg(), runs: Object.fromEntries(measured), floorMs: floor };
+    writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   }
   await sessions.release();
 }

@@ -7,10 +7,12 @@
 #           xz-utils (to unpack the rest)
 #
 #   scripts/gpu-check.sh pack      here, once: fills .node/ and .gl/ (npm registry and apt only), prints their size
-#   scripts/gpu-check.sh run       on the device: random SD 1.5-width fp16 models, then scripts/bench.ts with each
-#                                  provider in PROVIDERS; tables and JSON to $OUT
+#   scripts/gpu-check.sh run       on the device: random SD 1.5-width fp16 models (canny and depth ControlNets), then
+#                                  scripts/bench.ts with each provider in PROVIDERS, one and two ControlNets, the
+#                                  fused step graph and the separate sessions A/B (--step-graph); tables and JSON to $OUT
 # Knobs for run (environment): PROVIDERS="webgpu cpu", CONFIG=sd15 (tiny for a quick local try), GPU_SIZE=512x512,
-# GPU_STEPS=20, CPU_SIZE=256x256, CPU_STEPS=4, RUNS=3, SKIP_DEBS=1 (do not unpack .gl/ into /: a local try).
+# GPU_STEPS=20, CPU_SIZE=256x256, CPU_STEPS=4, RUNS=3, CONTROLNET_SETS="canny canny,depth",
+# STEP_GRAPHS=fused,separate, SKIP_DEBS=1 (do not unpack .gl/ into /: a local try).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE_VERSION=20.20.2
@@ -73,13 +75,17 @@ run() {
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo 'no nvidia-smi'
     "$node" -p '`node ${process.version}, backends ${JSON.stringify(require(process.argv[1]).listSupportedBackends())}`' "$work/app/node_modules/onnxruntime-node"
   } | tee "$out/machine.txt"
-  (cd "$work/app" && "$node" dist/scripts/gen-tiny-models.js --config "$config" --only fp16 --controlnets canny --out "$work/models" | tail -3)
+  (cd "$work/app" && "$node" dist/scripts/gen-tiny-models.js --config "$config" --only fp16 --controlnets canny,depth --out "$work/models" | tail -3)
   local model="$work/models/$([ "$config" = sd15 ] && echo sd15-random-fp16 || echo tiny-sd15-fp16)"
   for provider in ${PROVIDERS:-webgpu cpu}; do
     local size=${GPU_SIZE:-512x512} steps=${GPU_STEPS:-20}
     if [ "$provider" = cpu ]; then size=${CPU_SIZE:-256x256}; steps=${CPU_STEPS:-4}; fi
-    (cd "$work/app" && "$node" dist/scripts/bench.js --model "$model" --provider "$provider" --size "$size" --steps "$steps" \
-      --runs "${RUNS:-3}" --json "$out/bench-$provider-$size.json" 2>"$out/bench-$provider-$size.log") | tee "$out/bench-$provider-$size.md" || true
+    for cns in ${CONTROLNET_SETS:-canny canny,depth}; do
+      local tag="$provider-$size-${cns/,/+}"
+      (cd "$work/app" && "$node" dist/scripts/bench.js --model "$model" --provider "$provider" --size "$size" --steps "$steps" \
+        --controlnets "$cns" --step-graph "${STEP_GRAPHS:-fused,separate}" --runs "${RUNS:-3}" \
+        --json "$out/bench-$tag.json" 2>"$out/bench-$tag.log") | tee "$out/bench-$tag.md" || true
+    done
   done
   ls -la "$out"
 }

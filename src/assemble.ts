@@ -57,7 +57,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   const pool =
     config.role === 'api'
       ? null
-      : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads, memoryBudgetBytes: config.memoryBudget.bytes, graphCacheDir: config.graphCacheDir }, 1, path.join(config.modelsDir, 'annotators'));
+      : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads, memoryBudgetBytes: config.memoryBudget.bytes, graphCacheDir: config.graphCacheDir, fusedStep: config.fusedStep, fusedStepCache: config.fusedStepCache }, 1, path.join(config.modelsDir, 'annotators'));
   let metrics: Metrics | null = null;
   const onFinished = (record: JobRecord, result: GenerationResult | null) => metrics?.jobFinished(record, result);
   const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs, policy: config.outbound };

@@ -33,6 +33,10 @@ export interface ServerConfig {
   deviceId: number;
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads: number;
+  /** FUSED_STEP: auto (default; guess mode excepted) / on = one fused ControlNets + UNet graph per step where it covers the request; off = separate sessions. */
+  fusedStep: 'auto' | 'on' | 'off';
+  /** FUSED_STEP_CACHE: fused step graphs kept open per worker (each holds its own copy of the weights). */
+  fusedStepCache: number;
   /** Resolutions run once at load (WARMUP_SIZES, e.g. "512x512,768x768"); default 512x512 on GPU, none on CPU. */
   warmupSizes: WarmupSize[];
   maxQueue: number;
@@ -160,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     executionProviders: providers,
     deviceId: int(env, 'DEVICE_ID', 0, 0, 64),
     threads: int(env, 'THREADS', 0, 0, 1024),
+    fusedStep: fusedStepSetting(env.FUSED_STEP),
+    fusedStepCache: int(env, 'FUSED_STEP_CACHE', 1, 1, 16),
     warmupSizes: parseWarmupSizes(env.WARMUP_SIZES, providers[0]!),
     maxQueue: int(env, 'MAX_QUEUE', 32, 1, 100_000),
     image: {
@@ -295,6 +301,12 @@ function queueSetting(raw: string | undefined): string {
   // ioredis would read a database that is not a number as database 0.
   if (!/^\/?\d*$/.test(new URL(value).pathname)) throw new Error(`config: QUEUE: the database after the last "/" must be a number, got "${raw}"`);
   return value;
+}
+
+function fusedStepSetting(raw: string | undefined): ServerConfig['fusedStep'] {
+  const value = (raw || 'auto').trim().toLowerCase();
+  if (value === 'auto' || value === 'on' || value === 'off') return value;
+  throw new Error(`config: FUSED_STEP must be auto, on or off, got "${raw}"`);
 }
 
 function dbCorruptionSetting(raw: string | undefined): ServerConfig['onDbCorruption'] {

@@ -29,3 +29,11 @@ describe('config: queue, role and scale-out settings', () => {
     expect(() => load({ REDIS_PREFIX: 'a b' })).toThrow(/REDIS_PREFIX must be/);
   });
 });
+
+describe('config: fused step graph', () => {
+  it('FUSED_STEP is auto by default, on or off; FUSED_STEP_CACHE keeps 1 graph by default', () => {
+    expect([load({}).fusedStep, load({}).fusedStepCache]).toEqual(['auto', 1]);
+    expect(load({ FUSED_STEP: 'OFF', FUSED_STEP_CACHE: '3' })).toMatchObject({ fusedStep: 'off', fusedStepCache: 3 });
+    expect(() => load({ FUSED_STEP: 'yes' })).toThrow(/FUSED_STEP must be auto, on or off/);
+  });
+});

@@ -64,12 +64,15 @@ export interface GenerationResult {
   usedKarrasSigmas: boolean;
   /** Whether guess mode ran (requested, or forced by a ControlNet that pools its conditions). */
   guessMode: boolean;
+  /** How each step ran: one fused ControlNets + UNet graph, or separate sessions (FUSED_STEP). */
+  stepGraph?: 'fused' | 'separate';
   /** The algorithm type really used (DPMSolverMultistep only), else null. */
   algorithmType: string | null;
   /** Execution provider per component, e.g. { unet: "cpu" }. */
   providers: Record<string, string>;
   warnings: string[];
-  timings: { totalMs: number; runMs: RunTimings; hintMs: number; encodeMs: number };
+  /** runBytes: bytes of each model's feeds and outputs, summed over the job (host ↔ runtime traffic). */
+  timings: { totalMs: number; runMs: RunTimings; runBytes?: RunTimings; hintMs: number; encodeMs: number };
 }
 
 export interface ProgressEvent {

@@ -10,5 +10,6 @@ export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: Gener
     denoising_steps: result.stepsRun,
     strength: result.mode === 'txt2img' ? 1 : spec.strength,
     execution_providers: result.providers,
+    step_graph: result.stepGraph ?? 'separate',
   };
 }

@@ -9,7 +9,9 @@ import { TorchGenerator } from '../math/torch-generator.js';
 import { checkControlNetFits } from './controlnet-fit.js';
 import { GenerationError } from './errors.js';
 import { familyOf } from './family/index.js';
-import { mixedProviders, type ModelSessions } from './model-sessions.js';
+import { fusedCoverage, type FusedVariant } from './fused-step-graph.js';
+import { mixedProviders, type Loaded, type ModelSessions } from './model-sessions.js';
+import type { ControlNetSignature, UNetSignature } from '../runtime/signatures.js';
 import { SessionRunner } from './session-runner.js';
 import { controlInputs } from './stages/control-inputs.js';
 import { decodeLatents } from './stages/decode.js';
@@ -93,6 +95,8 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
   const prepared = await prepareLatents({ spec, mode, description, grid, generator, scheduler, firstTimestep: timesteps[0]!, vaeEncoder, runner });
   const encodeMs = performance.now() - encodeStart - hintMs;
 
+  const stepGraph = await fusedStepFor(models, unet, controlnets, { guess: guessMode, halfBatch: guessMode && guided, guessScales: Array.from(description.guessModeScales) });
+  if (stepGraph.warning) warnings.push(stepGraph.warning);
   const denoise = new DenoiseStep({
     description,
     grid,
@@ -102,6 +106,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     samples: n,
     guidanceScale: spec.guidanceScale,
     guessMode,
+    fused: stepGraph.session,
   }, runner);
   const latents = prepared.latents;
   for (let i = 0; i < timesteps.length; i++) {
@@ -119,11 +124,29 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     stepsRun,
     usedKarrasSigmas: scheduler.usesKarrasSigmas,
     guessMode,
+    stepGraph: stepGraph.session ? 'fused' : 'separate',
     algorithmType: spec.scheduler === 'DPMSolverMultistepScheduler' ? normalisedAlgorithm(spec.algorithmType) : null,
     providers,
     warnings,
-    timings: { totalMs: performance.now() - started, runMs: runner.runMs, hintMs, encodeMs },
+    timings: { totalMs: performance.now() - started, runMs: runner.runMs, runBytes: runner.runBytes, hintMs, encodeMs },
   };
+}
+
+/**
+ * The fused step session when FUSED_STEP allows it (auto: not for guess mode) and the graphs fit (fused-step-graph.ts's fusedCoverage), on the
+ * UNet's provider; else none, with the reason as a warning under FUSED_STEP=on.
+ */
+async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, controlnets: readonly Loaded<ControlNetSignature>[], variant: FusedVariant) {
+  const mode = models.settings.fusedStep ?? 'auto';
+  if (mode === 'off') return { session: undefined, warning: null };
+  let why = fusedCoverage(unet.signature, controlnets.map((c) => c.signature));
+  // auto fuses the common variant only: guess mode would be a second graph (a second copy of the weights, or a
+  // rebuild whenever requests alternate with FUSED_STEP_CACHE=1); FUSED_STEP=on fuses it too.
+  if (!why && variant.guess && mode === 'auto') return { session: undefined, warning: null };
+  if (!why && controlnets.some((c) => c.provider !== unet.provider)) why = 'the ControlNets and the UNet run on different providers';
+  if (why) return { session: undefined, warning: mode === 'on' ? `FUSED_STEP: the separate sessions ran, because ${why}` : null };
+  const fused = await models.fused.get(unet, controlnets, variant, unet.provider, mode === 'on');
+  return { session: fused?.session, warning: null };
 }
 
 function normalisedAlgorithm(value: string | null): string {

@@ -19,6 +19,7 @@ import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } fro
 import type { MergeReport } from '../lora/merge.js';
 import { sessionBytes } from '../runtime/session-bytes.js';
 import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
+import { FusedStepSessions } from './fused-step-sessions.js';
 
 export interface Loaded<S> {
   session: ort.InferenceSession;
@@ -70,15 +71,18 @@ export class ModelSessions {
    * graphs, merged LoRA UNets) register theirs through its SessionBudget interface.
    */
   readonly registry: SessionRegistry;
+  /** Fused ControlNets + UNet step graphs (fused-step-sessions.ts). */
+  readonly fused: FusedStepSessions;
 
   constructor(
-    private readonly settings: SessionSettings,
+    readonly settings: SessionSettings,
     /** Where "what runs where" lines go (the worker passes console.log; silent by default). */
     private readonly log: (line: string) => void = () => {},
     readonly annotatorsDir = 'models/annotators',
   ) {
     this.registry = new SessionRegistry(settings.memoryBudgetBytes ?? Number.POSITIVE_INFINITY, log);
     this.annotators = createAnnotatorSessions(annotatorsDir, settings, this.registry);
+    this.fused = new FusedStepSessions(settings, settings.fusedStepCache ?? 1);
   }
 
   /** Runs `fn` (a job, hint, warm-up) holding every session it opens or uses: none of them is closed to make room meanwhile. */
@@ -213,6 +217,7 @@ export class ModelSessions {
     for (const dir of [...this.tokenizers.keys()]) if (dir.startsWith(prefix)) this.tokenizers.delete(dir);
     for (const key of [...this.descriptions.keys()]) if (key.split('\n').some((p) => p.startsWith(prefix))) this.descriptions.delete(key);
     if (this.annotatorsDir.startsWith(prefix)) await this.annotators.release();
+    await this.fused.release(prefix);
     return released;
   }
 

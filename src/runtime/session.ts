@@ -13,6 +13,10 @@ export interface SessionSettings {
   memoryBudgetBytes?: number;
   /** GRAPH_CACHE_DIR: optimised graphs are saved here and later sessions open from them (graph-cache.ts); none when absent. */
   graphCacheDir?: string | null;
+  /** FUSED_STEP: one fused ControlNets + UNet graph per step where it covers the request (auto: guess mode excepted; on: also guess mode). */
+  fusedStep?: 'auto' | 'on' | 'off';
+  /** FUSED_STEP_CACHE: fused step graphs kept open (default 1; each holds its own copy of the weights). */
+  fusedStepCache?: number;
 }
 
 /** A provider that was tried before the one that runs, and why it was passed over. */

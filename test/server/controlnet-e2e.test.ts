@@ -113,7 +113,8 @@ describe('POST /api/v1/enterprise/controlnet', () => {
   it('runs guess mode, which changes the result', async () => {
     const normal = (await post(small({ strength: 1 }))).json();
     const guess = (await post(small({ strength: 1, guess_mode: 'yes' }))).json();
-    expect(guess.meta.guess_mode).toBe('yes');
+    expect(guess.meta).toMatchObject({ guess_mode: 'yes', step_graph: 'separate' });
+    expect(normal.meta.step_graph).toBe('fused');
     expect((await fetchPng(guess.output[0])).equals(await fetchPng(normal.output[0]))).toBe(false);
   });
 

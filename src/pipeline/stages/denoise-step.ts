@@ -15,6 +15,7 @@ import type { ModelDescription } from '../model-description.js';
 import type { Loaded } from '../model-sessions.js';
 import { ResidualMixer, type ResidualContribution } from '../residuals.js';
 import type { Feeds, SessionRunner } from '../session-runner.js';
+import { FUSED } from '../fused-step-graph.js';
 import type { LatentGrid } from './latent-grid.js';
 
 export interface ControlNetCall {
@@ -33,6 +34,11 @@ export interface DenoiseSetup {
   samples: number;
   guidanceScale: number;
   guessMode: boolean;
+  /**
+   * The fused step graph for these ControlNets (fused-step-graph.ts): one run() per step, the residuals never leave
+   * the runtime. Absent: ControlNets and UNet run as separate sessions.
+   */
+  fused?: ort.InferenceSession;
 }
 
 export class DenoiseStep {
@@ -93,6 +99,8 @@ export class DenoiseStep {
       ? new ort.Tensor('float16', float32ToFloat16(unetInput, this.unetInputHalf), grid.dims(this.unetBatch))
       : new ort.Tensor('float32', unetInput, grid.dims(this.unetBatch));
 
+    if (this.setup.fused) return this.predictFused(this.setup.fused, unetSample, t);
+
     const contributions: ResidualContribution[] = [];
     for (let k = 0; k < controlnets.length; k++) {
       const { loaded, cond, conditioningScale } = controlnets[k]!;
@@ -134,6 +142,23 @@ export class DenoiseStep {
     const batched = [unetSig.sample, unetSig.timestep, unetSig.hiddenStates, ...unetSig.residuals];
     const out = await this.runner.runBatched('unet', unet.session, feeds, batched, this.unetBatch, unetSig.batch);
     const pred = toFloat32(out[unetSig.output.name] as ort.Tensor);
+    return this.guided ? guide(pred, this.setup.guidanceScale, this.guidedPred) : pred;
+  }
+
+  /** The same prediction through the fused graph: latents, timestep, text, hints and scales in; noise out. */
+  private async predictFused(session: ort.InferenceSession, unetSample: ort.Tensor, t: number): Promise<Float32Array> {
+    const { unet, controlnets, text } = this.setup;
+    const feeds: Feeds = {
+      [FUSED.sample]: unetSample,
+      [FUSED.timestep]: timestepFeed(unet.signature.timestep, this.unetBatch, t),
+      [FUSED.hiddenStates]: text.hidden,
+    };
+    controlnets.forEach((c, k) => {
+      feeds[FUSED.cond(k)] = c.cond;
+      feeds[FUSED.scale(k)] = new ort.Tensor('float32', Float32Array.of(c.conditioningScale), []);
+    });
+    const out = await this.runner.run('fused_step', session, feeds);
+    const pred = toFloat32(out[FUSED.output] as ort.Tensor);
     return this.guided ? guide(pred, this.setup.guidanceScale, this.guidedPred) : pred;
   }
 }
