@@ -12,6 +12,13 @@ export interface ControlUnit {
   image: RawImage;
 }
 
+/** The `upscale` field resolved: the network (models/upscalers/<name>/model.onnx) and the factor asked for. */
+export interface UpscaleSettings {
+  name: string;
+  modelPath: string;
+  factor: number;
+}
+
 export interface HintSettings {
   detectResolution: number;
   lowThreshold: number;
@@ -47,6 +54,8 @@ export interface GenerationSpec {
   algorithmType: string | null;
   seed: bigint;
   hint: HintSettings;
+  /** Super-resolution after decode (request `upscale`); absent or null: none. */
+  upscale?: UpscaleSettings | null;
 }
 
 export type GenerationMode = 'txt2img' | 'img2img' | 'inpaint';
@@ -68,6 +77,8 @@ export interface GenerationResult {
   /** Execution provider per component, e.g. { unet: "cpu" }. */
   providers: Record<string, string>;
   warnings: string[];
+  /** What the upscale stage did: the final size, the factor and the network's own scale; null when it did not run. */
+  upscaled?: { name: string; factor: number; modelScale: number; width: number; height: number } | null;
   timings: { totalMs: number; runMs: RunTimings; hintMs: number; encodeMs: number };
 }
 

@@ -10,5 +10,8 @@ export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: Gener
     denoising_steps: result.stepsRun,
     strength: result.mode === 'txt2img' ? 1 : spec.strength,
     execution_providers: result.providers,
+    ...(result.upscaled
+      ? { upscale: { factor: result.upscaled.factor, model: result.upscaled.name, model_scale: result.upscaled.modelScale, W: result.upscaled.width, H: result.upscaled.height } }
+      : {}),
   };
 }

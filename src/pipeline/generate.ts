@@ -16,6 +16,7 @@ import { decodeLatents } from './stages/decode.js';
 import { DenoiseStep } from './stages/denoise-step.js';
 import { latentGrid } from './stages/latent-grid.js';
 import { prepareLatents } from './stages/prepare-latents.js';
+import { upscaleImage } from './stages/upscale.js';
 import { generationMode, schedule } from './stages/timesteps.js';
 
 export { GenerationError };
@@ -96,8 +97,19 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     onProgress?.({ step: i + 1, total: timesteps.length });
   }
 
+  const upscaler = spec.upscale ? await models.upscaler(spec.upscale.modelPath) : null;
+  if (upscaler) providers.upscaler = upscaler.provider;
+  let upscaled: GenerationResult['upscaled'] = null;
   const images: Uint8Array[] = [];
-  for await (const image of decodeLatents(vaeDecoder, latents, n, description, grid, runner)) images.push(await encodePng(image));
+  for await (const decoded of decodeLatents(vaeDecoder, latents, n, description, grid, runner)) {
+    let image = decoded;
+    if (upscaler && spec.upscale) {
+      const done = await upscaleImage(upscaler, decoded, spec.upscale.factor, runner);
+      image = done.image;
+      upscaled = { name: spec.upscale.name, factor: spec.upscale.factor, modelScale: done.modelScale, width: image.width, height: image.height };
+    }
+    images.push(await encodePng(image));
+  }
 
   return {
     images,
@@ -108,6 +120,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     algorithmType: spec.scheduler === 'DPMSolverMultistepScheduler' ? normalisedAlgorithm(spec.algorithmType) : null,
     providers,
     warnings,
+    upscaled,
     timings: { totalMs: performance.now() - started, runMs: runner.runMs, hintMs, encodeMs },
   };
 }

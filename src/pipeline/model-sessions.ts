@@ -82,6 +82,10 @@ export class ModelSessions {
   vaeEncoder(path: string) {
     return this.load<VaeSignature>('vae_encoder', path, (s) => vaeSignature(s, 'vae_encoder'));
   }
+  /** A super-resolution network (models/upscalers/<name>/model.onnx): one 4-D image in, one out, as a VAE. */
+  upscaler(path: string) {
+    return this.load<VaeSignature>('upscaler', path, (s) => vaeSignature(s, 'upscaler'));
+  }
 
   tokenizer(dir: string): Promise<ClipTokenizer> {
     let t = this.tokenizers.get(dir);

@@ -3,6 +3,7 @@ import type { BaseModelFiles } from '../domain/index.js';
 import { controlNetsIn } from './layouts/controlnets.js';
 import { entries, isFile, readJson } from './layouts/files.js';
 import { detectLayout, type LayoutName } from './layouts/index.js';
+import { scanUpscalers, type UpscalerFiles } from './upscalers.js';
 
 /**
  * What is on disk under the models directory (README "Models", docs/model-layouts.md). Each subfolder is a base
@@ -27,6 +28,8 @@ export interface ModelCatalog {
   /** ControlNets by name, per model id (a model's own ControlNets replace the shared ones). */
   controlnets: Map<string, Map<string, string>>;
   aliases: Map<string, string>;
+  /** Super-resolution networks under upscalers/<name>/ (request `upscale`); absent in catalogs built by hand. */
+  upscalers?: Map<string, UpscalerFiles>;
   /** Folders that look like a model but cannot be used, with the reason (for the start-up log). */
   rejected: RejectedFolder[];
 }
@@ -38,7 +41,7 @@ export interface RejectedFolder {
 }
 
 /** Shared folders, never base models. */
-const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer']);
+const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer', 'upscalers', 'safety_checker']);
 
 /** The shared ControlNets: controlnet/ first, then onnx-web's control/ for names not seen yet. */
 async function sharedControlNets(modelsDir: string): Promise<Map<string, string>> {
@@ -81,7 +84,7 @@ export async function scanModels(modelsDir: string): Promise<ModelCatalog> {
   for (const [alias, target] of Object.entries(aliasFile ?? {})) {
     if (typeof target === 'string' && models.has(target)) aliases.set(alias, target);
   }
-  return { models, vaes, controlnets, aliases, rejected };
+  return { models, vaes, controlnets, aliases, upscalers: await scanUpscalers(modelsDir), rejected };
 }
 
 /** A VAE folder: vae_decoder/ (+ vae_encoder/) as in a model folder, or a lone decoder model.onnx. */

@@ -71,6 +71,7 @@ export async function buildSpec(
     algorithmType: plan.algorithmType,
     seed: req.seed ?? BigInt(randomInt(0, 2 ** 32)),
     hint: { detectResolution: req.detect_resolution, lowThreshold: req.low_threshold, highThreshold: req.high_threshold },
+    upscale: plan.upscale,
   };
 }
 
@@ -121,7 +122,7 @@ export function requestMeta(
     enhance_prompt: 'no',
     multi_lingual: 'no',
     tomesd: 'no',
-    upscale: 'no',
+    upscale: spec.upscale ? String(spec.upscale.factor) : 'no',
     vae: plan.vae,
     lora: null,
     embeddings: null,

@@ -1,7 +1,8 @@
 import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import type { BaseModelFiles } from '../domain/index.js';
+import type { BaseModelFiles, UpscaleSettings } from '../domain/index.js';
+import { pickUpscaler, UPSCALERS_DIR } from '../runtime/upscalers.js';
 import { badRequest } from '../util/errors.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 
@@ -13,6 +14,8 @@ export interface GenerationPlan {
   algorithmType: string | null;
   /** The custom VAE in use (request `vae`), or null for the model's own. */
   vae: string | null;
+  /** The upscaler and factor for `upscale`, or null. */
+  upscale: UpscaleSettings | null;
   warnings: string[];
 }
 
@@ -157,7 +160,22 @@ export function planGeneration(
   const unknown = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
   if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
 
-  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, warnings };
+  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, upscale: planUpscale(req.upscale, catalog), warnings };
+}
+
+/** `upscale` → the installed network that gives the factor; a 400 naming the folder when there is none. */
+function planUpscale(factor: number | null, catalog: ModelCatalog): UpscaleSettings | null {
+  if (factor === null) return null;
+  const upscalers = catalog.upscalers ?? new Map();
+  const picked = pickUpscaler(upscalers, factor);
+  if (picked) return { name: picked.name, modelPath: picked.model, factor };
+  if (upscalers.size === 0) {
+    throw badRequest(
+      `upscale: no upscaler is installed; put an ONNX super-resolution model (Real-ESRGAN family) at ${UPSCALERS_DIR}/<name>/model.onnx in the models folder (docs/upscalers.md), or send "no"`,
+    );
+  }
+  const scales = [...upscalers.values()].map((u) => `${u.name} ${u.scale}×`).join(', ');
+  throw badRequest(`upscale: no installed upscaler gives ${factor}× (installed: ${scales}); send a smaller factor or install one under ${UPSCALERS_DIR}/`);
 }
 
 /**
@@ -184,9 +202,6 @@ function rejectMissingFeatures(req: ControlNetRequest) {
     throw badRequest(`${field}: ${why}`);
   };
   if (req.safety_checker) refuse('safety_checker', 'no NSFW safety checker is installed on this server; send "no"');
-  if (req.upscale && !['no', '0', '1', 'none', 'false'].includes(req.upscale.trim().toLowerCase())) {
-    refuse('upscale', 'upscaling is not available on this server; send "no"');
-  }
   if (req.lora_model) refuse('lora_model', 'LoRA is not supported by this server yet');
   if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
