@@ -19,6 +19,12 @@ export interface UpscaleSettings {
   factor: number;
 }
 
+/** The `safety_checker` field resolved: the exported checker graph and its concepts.json. */
+export interface SafetyCheckerSettings {
+  modelPath: string;
+  conceptsPath: string;
+}
+
 export interface HintSettings {
   detectResolution: number;
   lowThreshold: number;
@@ -56,6 +62,8 @@ export interface GenerationSpec {
   hint: HintSettings;
   /** Super-resolution after decode (request `upscale`); absent or null: none. */
   upscale?: UpscaleSettings | null;
+  /** diffusers' safety checker after decode (request `safety_checker`); absent or null: none. */
+  safetyChecker?: SafetyCheckerSettings | null;
 }
 
 export type GenerationMode = 'txt2img' | 'img2img' | 'inpaint';
@@ -78,6 +86,8 @@ export interface GenerationResult {
   providers: Record<string, string>;
   warnings: string[];
   /** What the upscale stage did: the final size, the factor and the network's own scale; null when it did not run. */
+  /** The safety checker's verdict per image (a flagged image was replaced by a black one); null when it did not run. */
+  nsfw?: boolean[] | null;
   upscaled?: { name: string; factor: number; modelScale: number; width: number; height: number } | null;
   timings: { totalMs: number; runMs: RunTimings; hintMs: number; encodeMs: number };
 }

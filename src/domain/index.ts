@@ -4,7 +4,7 @@
  * layer that uses it.
  */
 export type { BaseModelFiles, ModelConfigs } from './model-files.js';
-export type { ControlUnit, GenerationMode, GenerationResult, GenerationSpec, HintSettings, ProgressEvent, RunTimings, UpscaleSettings } from './generation.js';
+export type { ControlUnit, GenerationMode, GenerationResult, GenerationSpec, HintSettings, ProgressEvent, RunTimings, SafetyCheckerSettings, UpscaleSettings } from './generation.js';
 export type { LoadedReport, ProviderFallback, SessionKind } from './sessions.js';
 export type { WarmupReport, WarmupSize } from './warmup.js';
 export type { HintReply, HintRequest } from './hint.js';

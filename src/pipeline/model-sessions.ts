@@ -14,6 +14,7 @@ import {
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { describeModel, type ModelDescription } from './model-description.js';
 import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from '../domain/index.js';
+import { safetyCheckerSignature, type SafetyCheckerSignature } from '../safety/checker.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 
 export interface Loaded<S> {
@@ -81,6 +82,10 @@ export class ModelSessions {
   }
   vaeEncoder(path: string) {
     return this.load<VaeSignature>('vae_encoder', path, (s) => vaeSignature(s, 'vae_encoder'));
+  }
+  /** An exported safety checker (clip_input → image_embeds). */
+  safetyChecker(path: string) {
+    return this.load<SafetyCheckerSignature>('safety_checker', path, safetyCheckerSignature);
   }
   /** A super-resolution network (models/upscalers/<name>/model.onnx): one 4-D image in, one out, as a VAE. */
   upscaler(path: string) {

@@ -4,6 +4,7 @@ import { controlNetsIn } from './layouts/controlnets.js';
 import { entries, isFile, readJson } from './layouts/files.js';
 import { detectLayout, type LayoutName } from './layouts/index.js';
 import { scanUpscalers, type UpscalerFiles } from './upscalers.js';
+import { scanSafetyCheckers, type SafetyCheckerFiles } from './safety-checkers.js';
 
 /**
  * What is on disk under the models directory (README "Models", docs/model-layouts.md). Each subfolder is a base
@@ -30,6 +31,8 @@ export interface ModelCatalog {
   aliases: Map<string, string>;
   /** Super-resolution networks under upscalers/<name>/ (request `upscale`); absent in catalogs built by hand. */
   upscalers?: Map<string, UpscalerFiles>;
+  /** Safety checkers (request `safety_checker`): safety_checker/ for every model, <model_id>/safety_checker/ for one. */
+  safetyCheckers?: { shared: SafetyCheckerFiles | null; own: Map<string, SafetyCheckerFiles> };
   /** Folders that look like a model but cannot be used, with the reason (for the start-up log). */
   rejected: RejectedFolder[];
 }
@@ -84,7 +87,8 @@ export async function scanModels(modelsDir: string): Promise<ModelCatalog> {
   for (const [alias, target] of Object.entries(aliasFile ?? {})) {
     if (typeof target === 'string' && models.has(target)) aliases.set(alias, target);
   }
-  return { models, vaes, controlnets, aliases, upscalers: await scanUpscalers(modelsDir), rejected };
+  const safetyCheckers = await scanSafetyCheckers(modelsDir, models.keys());
+  return { models, vaes, controlnets, aliases, upscalers: await scanUpscalers(modelsDir), safetyCheckers, rejected };
 }
 
 /** A VAE folder: vae_decoder/ (+ vae_encoder/) as in a model folder, or a lone decoder model.onnx. */

@@ -72,6 +72,7 @@ export async function buildSpec(
     seed: req.seed ?? BigInt(randomInt(0, 2 ** 32)),
     hint: { detectResolution: req.detect_resolution, lowThreshold: req.low_threshold, highThreshold: req.high_threshold },
     upscale: plan.upscale,
+    safetyChecker: plan.safetyChecker,
   };
 }
 
@@ -118,7 +119,7 @@ export function requestMeta(
     low_threshold: spec.hint.lowThreshold,
     high_threshold: spec.hint.highThreshold,
     clip_skip: spec.clipSkip ?? 1,
-    safety_checker: 'no',
+    safety_checker: yn(spec.safetyChecker != null),
     enhance_prompt: 'no',
     multi_lingual: 'no',
     tomesd: 'no',

@@ -1,7 +1,8 @@
 import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import type { BaseModelFiles, UpscaleSettings } from '../domain/index.js';
+import type { BaseModelFiles, SafetyCheckerSettings, UpscaleSettings } from '../domain/index.js';
+import { SAFETY_CHECKER_DIR } from '../runtime/safety-checkers.js';
 import { pickUpscaler, UPSCALERS_DIR } from '../runtime/upscalers.js';
 import { badRequest } from '../util/errors.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
@@ -16,6 +17,8 @@ export interface GenerationPlan {
   vae: string | null;
   /** The upscaler and factor for `upscale`, or null. */
   upscale: UpscaleSettings | null;
+  /** The safety checker for `safety_checker: "yes"`, or null. */
+  safetyChecker: SafetyCheckerSettings | null;
   warnings: string[];
 }
 
@@ -160,7 +163,17 @@ export function planGeneration(
   const unknown = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
   if (unknown.length > 0) warnings.push(`ignored unknown field(s): ${unknown.join(', ')}`);
 
-  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, upscale: planUpscale(req.upscale, catalog), warnings };
+  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, upscale: planUpscale(req.upscale, catalog),
+    safetyChecker: req.safety_checker ? planSafetyChecker(model.id, catalog) : null, warnings };
+}
+
+/** The model's own checker, else the shared one; a 400 naming both folders when neither is installed. */
+export function planSafetyChecker(modelId: string, catalog: ModelCatalog): SafetyCheckerSettings {
+  const found = catalog.safetyCheckers?.own.get(modelId) ?? catalog.safetyCheckers?.shared;
+  if (found) return { modelPath: found.model, conceptsPath: found.concepts };
+  throw badRequest(
+    `safety_checker: no safety checker is installed; export one with scripts/export_onnx.py --safety-checker to ${SAFETY_CHECKER_DIR}/ (model.onnx + concepts.json) or ${modelId || '<model_id>'}/${SAFETY_CHECKER_DIR}/ in the models folder, or send "no"`,
+  );
 }
 
 /** `upscale` → the installed network that gives the factor; a 400 naming the folder when there is none. */
@@ -201,7 +214,6 @@ function rejectMissingFeatures(req: ControlNetRequest) {
   const refuse = (field: string, why: string) => {
     throw badRequest(`${field}: ${why}`);
   };
-  if (req.safety_checker) refuse('safety_checker', 'no NSFW safety checker is installed on this server; send "no"');
   if (req.lora_model) refuse('lora_model', 'LoRA is not supported by this server yet');
   if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
