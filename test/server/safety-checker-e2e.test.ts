@@ -119,4 +119,12 @@ describe('nsfw_image_check', () => {
     expect(none.json().message).toMatch(/^safety_checker: no safety checker is installed/);
     expect((await check(withChecker, { key: 'wrong' })).statusCode).toBe(401);
   });
+
+  it('is in /openapi.json, as are the upscale and safety_checker fields', async () => {
+    const doc = (await without.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const body = (p: string) => doc.paths[p].post.requestBody.content['application/json'].schema.properties;
+    expect(body('/api/v1/enterprise/nsfw_image_check')).toHaveProperty('init_image');
+    expect(body('/api/v1/enterprise/controlnet')).toHaveProperty('upscale');
+    expect(body('/api/v1/enterprise/controlnet')).toHaveProperty('safety_checker');
+  });
 });

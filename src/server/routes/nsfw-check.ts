@@ -18,7 +18,7 @@ import { planSafetyChecker, resolveModelId } from '../plan.js';
  * that model's own checker (`<model_id>/safety_checker/`), else the shared `safety_checker/`. The checker runs in
  * this process (a small session of its own, opened on first use) rather than on the generation worker.
  */
-const nsfwCheckSchema = z
+export const nsfwCheckSchema = z
   .object({
     key: textField('key', null, 512),
     init_image: textField('init_image', null, 40_000_000),
