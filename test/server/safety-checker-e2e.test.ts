@@ -120,6 +120,13 @@ describe('nsfw_image_check', () => {
     expect((await check(withChecker, { key: 'wrong' })).statusCode).toBe(401);
   });
 
+  it('get_all_models says where a checker is installed', async () => {
+    const list = async (server: typeof without) =>
+      (await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/get_all_models', payload: { key: API_KEY } })).json().safety_checker;
+    expect(await list(withChecker)).toEqual({ shared: true, models: [] });
+    expect(await list(without)).toEqual({ shared: false, models: [] });
+  });
+
   it('is in /openapi.json, as are the upscale and safety_checker fields', async () => {
     const doc = (await without.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const body = (p: string) => doc.paths[p].post.requestBody.content['application/json'].schema.properties;

@@ -78,6 +78,13 @@ describe('upscale', () => {
     }
   });
 
+  it('get_all_models lists the installed upscalers', async () => {
+    const list = async (server: typeof without) =>
+      (await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/get_all_models', payload: { key: API_KEY } })).json().upscalers;
+    expect(await list(withUpscaler)).toEqual([{ name: 'tiny-x4', scale: 4 }]);
+    expect(await list(without)).toEqual([]);
+  });
+
   it('without an installed upscaler: a 400 naming the folder, relative to the models folder', async () => {
     const res = await post(without, body({ upscale: 'yes' }));
     expect(res.statusCode).toBe(400);

@@ -143,6 +143,9 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
         ...[...controlnets].map((id) => entry('controlnet', id)),
         ...[...catalog.vaes.keys()].map((id) => entry('vae', id)),
       ]),
+      // Extensions: what `upscale` and `safety_checker` can use.
+      upscalers: [...(catalog.upscalers?.values() ?? [])].map((u) => ({ name: u.name, scale: u.scale })),
+      safety_checker: { shared: Boolean(catalog.safetyCheckers?.shared), models: [...(catalog.safetyCheckers?.own.keys() ?? [])] },
     };
   });
 
