@@ -93,19 +93,7 @@ export async function upscaleImage(
         scale = s;
         out = new Uint8Array(W * s * H * s * 3);
       }
-      const o = toFloat32(tensor);
-      const oPlane = oh! * ow!;
-      const outW = W * s;
-      for (let j = (y.core0 - y.start) * s; j < (y.core1 - y.start) * s; j++) {
-        const row = (y.start * s + j) * outW;
-        for (let i = (x.core0 - x.start) * s; i < (x.core1 - x.start) * s; i++) {
-          const q = j * ow! + i;
-          const p = (row + x.start * s + i) * 3;
-          out![p] = toByte(o[q]!);
-          out![p + 1] = toByte(o[oPlane + q]!);
-          out![p + 2] = toByte(o[2 * oPlane + q]!);
-        }
-      }
+      copyCore(toFloat32(tensor), out!, { ow: ow!, oPlane: oh! * ow!, outW: W * s, s, x, y });
     }
   }
   if (scale < factor) {
@@ -116,7 +104,26 @@ export async function upscaleImage(
   return { image: image2, modelScale: scale };
 }
 
-/** Real-ESRGAN's `(output.clamp(0, 1) * 255).round()`. */
+/** The tile's core from planar float output into the interleaved 8-bit result. */
+function copyCore(o: Float32Array, out: Uint8Array, t: { ow: number; oPlane: number; outW: number; s: number; x: Span; y: Span }) {
+  const { ow, oPlane, outW, s, x, y } = t;
+  const i0 = (x.core0 - x.start) * s;
+  const i1 = (x.core1 - x.start) * s;
+  for (let j = (y.core0 - y.start) * s; j < (y.core1 - y.start) * s; j++) {
+    let p = ((y.start * s + j) * outW + x.start * s + i0) * 3;
+    for (let q = j * ow + i0, end = j * ow + i1; q < end; q++, p += 3) {
+      out[p] = toByte(o[q]!);
+      out[p + 1] = toByte(o[oPlane + q]!);
+      out[p + 2] = toByte(o[2 * oPlane + q]!);
+    }
+  }
+}
+
+/** Real-ESRGAN's `(output.clamp(0, 1) * 255.0).round()` on float32 numpy: the product in float32, ties to even (NaN → 0). */
 function toByte(v: number): number {
-  return v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+  if (!(v > 0)) return 0;
+  if (v >= 1) return 255;
+  const f = Math.fround(v * 255);
+  const r = (f + 0.5) | 0;
+  return r - f === 0.5 && (r & 1) === 1 ? r - 1 : r;
 }
