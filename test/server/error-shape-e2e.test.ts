@@ -9,7 +9,7 @@ import { startServerProcess } from '../helpers/server-process.js';
 let server: Awaited<ReturnType<typeof startServerProcess>>;
 
 beforeAll(async () => {
-  server = await startServerProcess({ API_KEYS: API_KEY, IMAGE_MAX_BYTES: '65536' });
+  server = await startServerProcess({ API_KEYS: API_KEY, ADMIN_API_KEYS: API_KEY, IMAGE_MAX_BYTES: '65536' });
 }, 90_000);
 afterAll(() => server?.kill());
 
