@@ -6,6 +6,7 @@ import { testPng } from '../helpers/images.js';
 import { S3RVER_CREDENTIALS, startS3Server } from '../helpers/s3-server.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
 import { startWebhookReceiver } from '../helpers/webhook-server.js';
+import { ALLOW_LOOPBACK_FETCHES } from '../helpers/image-server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 type S3Server = Awaited<ReturnType<typeof startS3Server>>;
@@ -55,6 +56,7 @@ describe('outputs on S3-compatible storage', () => {
     beforeAll(async () => {
       server = await startTestServer({
         OUTPUT_STORE: 's3', S3_BUCKET: 'outputs', S3_PREFIX: 'cn', S3_ENDPOINT: s3.endpoint, S3_PRESIGN_S: '600', TEMP_TTL_S: '120',
+        ...ALLOW_LOOPBACK_FETCHES, // the webhook receiver listens on 127.0.0.1
       });
     });
     afterAll(async () => {
