@@ -44,6 +44,14 @@ SDXL (a UNet with addition_embed_type "text_time"; optimum's folder and I/O name
     <out>/controlnet/<name>/model.onnx        sample, timestep, encoder_hidden_states, controlnet_cond [b,3,8h,8w],
                                               conditioning_scale f32 scalar -> down_block_res_0 .. 11, mid_block_res
     <out>/controlnet/<name>/config.json       diffusers config (global_pool_conditions, channel order)
+Safety checker (--safety-checker [SOURCE]; default CompVis/stable-diffusion-safety-checker, or a diffusers
+folder's safety_checker/):
+    <out>/safety_checker/model.onnx           clip_input f32 [b,3,224,224] (CLIPImageProcessor's pixels) ->
+                                              image_embeds [b,P] (CLIP vision pooled output, then visual_projection)
+    <out>/safety_checker/concepts.json        concept_embeds [17,P], concept_embeds_weights [17], special_care_embeds
+                                              [3,P], special_care_embeds_weights [3]: the server applies diffusers'
+                                              StableDiffusionSafetyChecker rule to them (src/safety/rule.ts)
+    --safety-checker-dir model writes <out>/<model_id>/safety_checker/ instead. Always float32.
 Batch, latent height/width and the text length of encoder_hidden_states are dynamic. Graphs whose weights pass
 2 GB keep them in one `model.onnx_data` file next to `model.onnx`.
 
@@ -488,6 +496,58 @@ def vae_encoder_component(vae: torch.nn.Module) -> Component:
         },
         make_inputs=make_inputs,
     )
+
+
+class SafetyCheckerEmbeds(torch.nn.Module):
+    """diffusers' StableDiffusionSafetyChecker up to its image embeddings (the learned part):
+    clip_input -> visual_projection(vision_model(clip_input).pooler_output). The cosine rule runs in the server."""
+
+    def __init__(self, checker: torch.nn.Module):
+        super().__init__()
+        self.vision_model = checker.vision_model
+        self.visual_projection = checker.visual_projection
+
+    def forward(self, clip_input):
+        return self.visual_projection(self.vision_model(clip_input)[1])
+
+
+def safety_checker_component(checker: torch.nn.Module) -> Component:
+    device, dtype = _module_device_dtype(checker)
+    size = _config_get(checker.config.vision_config, "image_size", 224)
+
+    def make_inputs(batch: int, _height: int, _width: int, seed: int):
+        return (_randn((batch, 3, size, size), _generator(seed), device, dtype),)
+
+    return Component(
+        name="safety_checker",
+        module=SafetyCheckerEmbeds(checker).eval(),
+        input_names=["clip_input"],
+        output_names=["image_embeds"],
+        dynamic_axes={"clip_input": {0: "batch"}, "image_embeds": {0: "batch"}},
+        make_inputs=make_inputs,
+    )
+
+
+def safety_concepts(checker: torch.nn.Module) -> Dict[str, object]:
+    """The checker's fixed embeddings and thresholds (float32 values, as JSON numbers)."""
+    names = ("concept_embeds", "concept_embeds_weights", "special_care_embeds", "special_care_embeds_weights")
+    return {name: getattr(checker, name).detach().float().cpu().tolist() for name in names}
+
+
+def load_safety_checker(source: str) -> torch.nn.Module:
+    """A StableDiffusionSafetyChecker from a hub id or folder: its own (config.json + weights) or a diffusers
+    pipeline's safety_checker/ subfolder."""
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if (path / "safety_checker").is_dir():
+            return StableDiffusionSafetyChecker.from_pretrained(str(path), subfolder="safety_checker")
+        return StableDiffusionSafetyChecker.from_pretrained(str(path))
+    try:
+        return StableDiffusionSafetyChecker.from_pretrained(source)
+    except (OSError, EnvironmentError):
+        return StableDiffusionSafetyChecker.from_pretrained(source, subfolder="safety_checker")
 
 
 def text_encoder_component(text_encoder: torch.nn.Module, name: str = "text_encoder") -> Component:
@@ -1057,13 +1117,26 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="write ControlNets to <out>/controlnet/<name> (shared, the default) or <out>/<model_id>/controlnet/<name>"
         " (only for this model, e.g. SDXL ControlNets next to an SD 1.5 set)",
     )
+    p.add_argument(
+        "--safety-checker",
+        nargs="?",
+        const="CompVis/stable-diffusion-safety-checker",
+        metavar="SOURCE",
+        help="export the SD safety checker (hub id or folder; default CompVis/stable-diffusion-safety-checker)",
+    )
+    p.add_argument(
+        "--safety-checker-dir",
+        choices=("shared", "model"),
+        default="shared",
+        help="write it to <out>/safety_checker (shared, the default) or <out>/<model_id>/safety_checker",
+    )
     p.add_argument("--fp16", action="store_true", help="float16 UNet, ControlNets, text encoder (VAE stays fp32)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 17)")
     p.add_argument("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--no-validate", dest="validate", action="store_false", help="skip the onnxruntime check")
     args = p.parse_args(argv)
-    if not (args.model or args.checkpoint or args.tiny_random or args.controlnet):
-        p.error("nothing to export: give --model, --checkpoint, --tiny-random and/or --controlnet")
+    if not (args.model or args.checkpoint or args.tiny_random or args.controlnet or args.safety_checker):
+        p.error("nothing to export: give --model, --checkpoint, --tiny-random, --controlnet and/or --safety-checker")
     if args.opset < 17:
         p.error("--opset must be at least 17 (LayerNormalization, and what the server is tested with)")
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -1072,6 +1145,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         p.error("--fp16 traces the models in float16, which needs --device cuda (torch's CPU lacks fp16 kernels)")
     if args.model_id:
         _safe_name(args.model_id, "--model-id")
+    if args.safety_checker_dir == "model" and not (args.model or args.checkpoint or args.tiny_random or args.model_id):
+        p.error("--safety-checker-dir model needs the model (--model/--checkpoint) or --model-id")
     if args.controlnet_dir == "model" and not (args.model or args.checkpoint or args.tiny_random or args.model_id):
         p.error("--controlnet-dir model needs the model (--model/--checkpoint) or --model-id")
     return args
@@ -1152,6 +1227,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         del controlnet
         if args.device == "cuda":
             torch.cuda.empty_cache()
+
+    if args.safety_checker:
+        # float32 always: the verdict compares cosines with thresholds to 3 decimals.
+        checker = prepare_module(load_safety_checker(args.safety_checker), args.device, torch.float32)
+        sc_root = out / _default_model_id(args) if args.safety_checker_dir == "model" else out
+        sc_dir = sc_root / "safety_checker"
+        results.append(export_and_validate(safety_checker_component(checker), sc_dir, args.opset, providers))
+        write_json(sc_dir / "concepts.json", safety_concepts(checker))
+        del checker
 
     print_summary(results, out)
     return 0

@@ -129,5 +129,34 @@ class WeightNamesTest(unittest.TestCase):
         self.assertNotIn("conv.weight", names)
 
 
+class SafetyCheckerTest(unittest.TestCase):
+    """The stand-in's CLIPVisionModel under diffusers' StableDiffusionSafetyChecker: save/load round trip, the
+    exported component's I/O, and concepts.json's fields."""
+
+    def test_round_trip_and_component(self):
+        from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+        from transformers import CLIPConfig
+
+        torch.manual_seed(0)
+        config = CLIPConfig(
+            vision_config=dict(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2),
+            projection_dim=4,
+        )
+        checker = StableDiffusionSafetyChecker(config).eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            checker.save_pretrained(tmp)
+            loaded = export_onnx.load_safety_checker(tmp)
+        for (name, a), (_, b) in zip(checker.state_dict().items(), loaded.state_dict().items()):
+            self.assertTrue(torch.equal(a, b), name)
+        component = export_onnx.safety_checker_component(loaded)
+        (x,) = component.make_inputs(2, 0, 0, 0)
+        self.assertEqual(tuple(x.shape), (2, 3, 224, 224))
+        (embeds,) = export_onnx.torch_outputs(component, (x,))
+        self.assertEqual(tuple(embeds.shape), (2, 4))
+        concepts = export_onnx.safety_concepts(loaded)
+        self.assertEqual(len(concepts["concept_embeds"]), 17)
+        self.assertEqual(len(concepts["special_care_embeds_weights"]), 3)
+
+
 if __name__ == "__main__":
     unittest.main()

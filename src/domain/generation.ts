@@ -12,6 +12,19 @@ export interface ControlUnit {
   image: RawImage;
 }
 
+/** The `upscale` field resolved: the network (models/upscalers/<name>/model.onnx) and the factor asked for. */
+export interface UpscaleSettings {
+  name: string;
+  modelPath: string;
+  factor: number;
+}
+
+/** The `safety_checker` field resolved: the exported checker graph and its concepts.json. */
+export interface SafetyCheckerSettings {
+  modelPath: string;
+  conceptsPath: string;
+}
+
 export interface HintSettings {
   detectResolution: number;
   lowThreshold: number;
@@ -48,6 +61,10 @@ export interface GenerationSpec {
   algorithmType: string | null;
   seed: bigint;
   hint: HintSettings;
+  /** Super-resolution after decode (request `upscale`); absent or null: none. */
+  upscale?: UpscaleSettings | null;
+  /** diffusers' safety checker after decode (request `safety_checker`); absent or null: none. */
+  safetyChecker?: SafetyCheckerSettings | null;
 }
 
 export type GenerationMode = 'txt2img' | 'img2img' | 'inpaint';
@@ -71,6 +88,10 @@ export interface GenerationResult {
   /** Execution provider per component, e.g. { unet: "cpu" }. */
   providers: Record<string, string>;
   warnings: string[];
+  /** The safety checker's verdict per image (a flagged image was replaced by a black one); null when it did not run. */
+  nsfw?: boolean[] | null;
+  /** What the upscale stage did: the final size, the factor and the network's own scale; null when it did not run. */
+  upscaled?: { name: string; factor: number; modelScale: number; width: number; height: number } | null;
   /** runBytes: bytes of each model's feeds and outputs, summed over the job (host ↔ runtime traffic). */
   timings: { totalMs: number; runMs: RunTimings; runBytes?: RunTimings; hintMs: number; encodeMs: number };
 }

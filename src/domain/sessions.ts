@@ -4,7 +4,7 @@ export interface ProviderFallback {
   reason: string;
 }
 
-export type SessionKind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder';
+export type SessionKind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder' | 'upscaler' | 'safety_checker';
 
 /** One open session, as `system_details` and the start-up log show it. */
 export interface LoadedReport {

@@ -11,5 +11,9 @@ export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: Gener
     strength: result.mode === 'txt2img' ? 1 : spec.strength,
     execution_providers: result.providers,
     step_graph: result.stepGraph ?? 'separate',
+    ...(result.nsfw ? { nsfw_content_detected: result.nsfw } : {}),
+    ...(result.upscaled
+      ? { upscale: { factor: result.upscaled.factor, model: result.upscaled.name, model_scale: result.upscaled.modelScale, W: result.upscaled.width, H: result.upscaled.height } }
+      : {}),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { GenerationResult, GenerationSpec, ProgressEvent } from '../domain/index.js';
 import { encodePng } from '../image/codec.js';
+import { blankLike } from '../safety/checker.js';
 import { TorchGenerator } from '../math/torch-generator.js';
 import { checkControlNetFits } from './controlnet-fit.js';
 import { GenerationError } from './errors.js';
@@ -18,6 +19,8 @@ import { decodeLatents } from './stages/decode.js';
 import { DenoiseStep } from './stages/denoise-step.js';
 import { latentGrid } from './stages/latent-grid.js';
 import { prepareLatents } from './stages/prepare-latents.js';
+import { safetyCheck } from './stages/safety-check.js';
+import { upscaleImage } from './stages/upscale.js';
 import { generationMode, schedule } from './stages/timesteps.js';
 import { loraWarnings } from '../lora/lora-report.js';
 
@@ -115,8 +118,26 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     onProgress?.({ step: i + 1, total: timesteps.length });
   }
 
+  const upscaler = spec.upscale ? await models.upscaler(spec.upscale.modelPath) : null;
+  if (upscaler) providers.upscaler = upscaler.provider;
+  const checker = spec.safetyChecker ? await models.safetyChecker(spec.safetyChecker.modelPath) : null;
+  if (checker) providers.safety_checker = checker.provider;
+  let upscaled: GenerationResult['upscaled'] = null;
+  const nsfw: boolean[] = [];
   const images: Uint8Array[] = [];
-  for await (const image of decodeLatents(vaeDecoder, latents, n, description, grid, runner)) images.push(await encodePng(image));
+  for await (const decoded of decodeLatents(vaeDecoder, latents, n, description, grid, runner)) {
+    let image = decoded;
+    // diffusers checks the decoded image; a flagged one becomes black (at the final size when upscaled).
+    const flagged = checker && spec.safetyChecker ? await safetyCheck(checker, spec.safetyChecker.conceptsPath, decoded, runner) : false;
+    if (checker) nsfw.push(flagged);
+    if (upscaler && spec.upscale) {
+      const done = await upscaleImage(upscaler, decoded, spec.upscale.factor, runner);
+      image = done.image;
+      upscaled = { name: spec.upscale.name, factor: spec.upscale.factor, modelScale: done.modelScale, width: image.width, height: image.height };
+    }
+    if (flagged) image = blankLike(image);
+    images.push(await encodePng(image));
+  }
 
   return {
     images,
@@ -128,6 +149,8 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     algorithmType: spec.scheduler === 'DPMSolverMultistepScheduler' ? normalisedAlgorithm(spec.algorithmType) : null,
     providers,
     warnings,
+    upscaled,
+    nsfw: checker ? nsfw : null,
     timings: { totalMs: performance.now() - started, runMs: runner.runMs, runBytes: runner.runBytes, hintMs, encodeMs },
   };
 }

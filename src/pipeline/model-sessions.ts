@@ -14,6 +14,7 @@ import {
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { describeModel, type ModelDescription } from './model-description.js';
 import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from '../domain/index.js';
+import { safetyCheckerSignature, type SafetyCheckerSignature } from '../safety/checker.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
 import type { MergeReport } from '../lora/merge.js';
@@ -111,6 +112,14 @@ export class ModelSessions {
   }
   vaeEncoder(path: string) {
     return this.load<VaeSignature>('vae_encoder', path, (s) => vaeSignature(s, 'vae_encoder'));
+  }
+  /** An exported safety checker (clip_input → image_embeds). */
+  safetyChecker(path: string) {
+    return this.load<SafetyCheckerSignature>('safety_checker', path, safetyCheckerSignature);
+  }
+  /** A super-resolution network (models/upscalers/<name>/model.onnx): one 4-D image in, one out, as a VAE. */
+  upscaler(path: string) {
+    return this.load<VaeSignature>('upscaler', path, (s) => vaeSignature(s, 'upscaler'));
   }
 
   tokenizer(dir: string): Promise<ClipTokenizer> {

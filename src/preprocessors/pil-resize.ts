@@ -3,14 +3,14 @@
  * separable Lanczos-3 whose support widens by the shrink factor, 22-bit fixed-point weights, the horizontal
  * pass first (rounded and clipped to 8 bits), then the vertical pass. diffusers' ControlNet pipelines resize
  * the control image (a PIL image from controlnet_aux) to the requested width × height this way
- * (`VaeImageProcessor`, `resample="lanczos"`).
+ * (`VaeImageProcessor`, `resample="lanczos"`). `resizePilBicubic` is `Image.BICUBIC` (Pillow's a = −0.5 cubic,
+ * support 2), what CLIP's image processor resizes with (the safety checker's input).
  */
 import type { RawImage } from '../image/types.js';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
 const HALF = 2 ** (PRECISION_BITS - 1);
-const SUPPORT = 3;
 
 function sinc(x: number): number {
   if (x === 0) return 1;
@@ -19,6 +19,23 @@ function sinc(x: number): number {
 }
 
 const lanczos = (x: number) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0);
+
+/** Pillow's bicubic_filter (a = −0.5). */
+function bicubic(x: number): number {
+  const a = -0.5;
+  if (x < 0) x = -x;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+interface Filter {
+  support: number;
+  at: (x: number) => number;
+}
+
+const LANCZOS: Filter = { support: 3, at: lanczos };
+const BICUBIC: Filter = { support: 2, at: bicubic };
 
 interface Coefficients {
   ksize: number;
@@ -29,10 +46,10 @@ interface Coefficients {
 }
 
 /** Pillow's precompute_coeffs + normalize_coeffs_8bpc for the whole input range. */
-function coefficients(inSize: number, outSize: number): Coefficients {
+function coefficients(inSize: number, outSize: number, filter: Filter): Coefficients {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = SUPPORT * filterScale;
+  const support = filter.support * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
   const bounds = new Int32Array(outSize * 2);
   const weights = new Int32Array(outSize * ksize);
@@ -44,7 +61,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
     const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
     let ww = 0;
     for (let x = 0; x < xmax; x++) {
-      k[x] = lanczos((x + xmin - center + 0.5) * ss);
+      k[x] = filter.at((x + xmin - center + 0.5) * ss);
       ww += k[x];
     }
     for (let x = 0; x < xmax; x++) {
@@ -65,10 +82,19 @@ const clip8 = (v: number) => {
 
 /** `image.resize((width, height), Image.LANCZOS)` for interleaved 8-bit channels. */
 export function resizePilLanczos(src: RawImage, width: number, height: number): RawImage {
+  return resizePil(src, width, height, LANCZOS);
+}
+
+/** `image.resize((width, height), Image.BICUBIC)` for interleaved 8-bit channels. */
+export function resizePilBicubic(src: RawImage, width: number, height: number): RawImage {
+  return resizePil(src, width, height, BICUBIC);
+}
+
+function resizePil(src: RawImage, width: number, height: number, filter: Filter): RawImage {
   if (src.width === width && src.height === height) return src;
   const cn = src.channels;
-  const horiz = coefficients(src.width, width);
-  const vert = coefficients(src.height, height);
+  const horiz = coefficients(src.width, width, filter);
+  const vert = coefficients(src.height, height, filter);
   const needH = width !== src.width;
   const needV = height !== src.height;
   // Only the source rows the vertical pass reads go through the horizontal pass.

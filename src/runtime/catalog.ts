@@ -3,6 +3,8 @@ import type { BaseModelFiles } from '../domain/index.js';
 import { controlNetsIn } from './layouts/controlnets.js';
 import { entries, isFile, readJson } from './layouts/files.js';
 import { detectLayout, type LayoutName } from './layouts/index.js';
+import { scanUpscalers, type UpscalerFiles } from './upscalers.js';
+import { scanSafetyCheckers, type SafetyCheckerFiles } from './safety-checkers.js';
 
 /**
  * What is on disk under the models directory (README "Models", docs/model-layouts.md). Each subfolder is a base
@@ -28,6 +30,10 @@ export interface ModelCatalog {
   /** ControlNets by name, per model id (a model's own ControlNets replace the shared ones). */
   controlnets: Map<string, Map<string, string>>;
   aliases: Map<string, string>;
+  /** Super-resolution networks under upscalers/<name>/ (request `upscale`); absent in catalogs built by hand. */
+  upscalers?: Map<string, UpscalerFiles>;
+  /** Safety checkers (request `safety_checker`): safety_checker/ for every model, <model_id>/safety_checker/ for one. */
+  safetyCheckers?: { shared: SafetyCheckerFiles | null; own: Map<string, SafetyCheckerFiles> };
   /** Folders that look like a model but cannot be used, with the reason (for the start-up log). */
   rejected: RejectedFolder[];
   /** LoRA files under lora/ by id; pickled ones (`.pt`, `.ckpt`, `.bin`) map to null: refused, never unpickled. */
@@ -41,7 +47,7 @@ export interface RejectedFolder {
 }
 
 /** Shared folders, never base models. */
-const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer', 'lora', 'embeddings']);
+const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer', 'lora', 'embeddings', 'upscalers', 'safety_checker']);
 
 /** lora/<id>.safetensors (and the pickled files a user may drop there, to refuse them by name). */
 export async function scanLoras(modelsDir: string): Promise<Map<string, string | null>> {
@@ -98,7 +104,8 @@ export async function scanModels(modelsDir: string): Promise<ModelCatalog> {
   for (const [alias, target] of Object.entries(aliasFile ?? {})) {
     if (typeof target === 'string' && models.has(target)) aliases.set(alias, target);
   }
-  return { models, vaes, controlnets, aliases, rejected, loras: await scanLoras(modelsDir) };
+  const safetyCheckers = await scanSafetyCheckers(modelsDir, models.keys());
+  return { models, vaes, controlnets, aliases, rejected, loras: await scanLoras(modelsDir), upscalers: await scanUpscalers(modelsDir), safetyCheckers };
 }
 
 /** A VAE folder: vae_decoder/ (+ vae_encoder/) as in a model folder, or a lone decoder model.onnx. */

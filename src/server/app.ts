@@ -3,6 +3,7 @@ import { ClientError } from '../domain/client-error.js';
 import { QueueFullError } from '../jobs/queue.js';
 import type { WorkerControl } from '../domain/index.js';
 import { detectRoutes } from './routes/detect.js';
+import { nsfwCheckRoutes } from './routes/nsfw-check.js';
 import { controlNetRoutes } from './routes/controlnet.js';
 import { fetchRoutes } from './routes/fetch.js';
 import { fileRoutes } from './routes/files.js';
@@ -46,7 +47,7 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
   installNotFound(app);
 
   registerRateLimit(app, ctx.config);
-  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, fetchRoutes, managementRoutes, storageRoutes, observabilityRoutes, playgroundRoutes]) {
+  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, nsfwCheckRoutes, fetchRoutes, managementRoutes, storageRoutes, observabilityRoutes, playgroundRoutes]) {
     app.register(routes, { ctx });
   }
   return app;

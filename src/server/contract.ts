@@ -6,6 +6,7 @@ import {
   numberListField,
   seedField,
   textField,
+  upscaleField,
   yesNoField,
 } from './fields.js';
 
@@ -65,10 +66,11 @@ export const controlNetRequestSchema = z
     // Features of the hosted API that this server does not have: accepted here, then either
     // rejected or reported in `warnings` by the route (never silently pretended).
     safety_checker: yesNoField('safety_checker', false),
+    // Super-resolution after decode with an installed upscaler: the factor, or null.
+    upscale: upscaleField('upscale'),
     enhance_prompt: yesNoField('enhance_prompt', false),
     multi_lingual: yesNoField('multi_lingual', false),
     tomesd: yesNoField('tomesd', false),
-    upscale: textField('upscale', null, 20),
     vae: textField('vae', null, 200),
     lora_model: textField('lora_model', null, 1000),
     lora_strength: textField('lora_strength', null, 200),

@@ -97,3 +97,17 @@ export function imageListField(name: string, maxItems: number) {
       return v;
     });
 }
+
+/** `upscale`: "yes"/true (2×), "no"/false/1 (none), or a factor 2 or 4 ("4", 4, "4x"); the factor or null. */
+export function upscaleField(name: string) {
+  const rule = '"yes", "no", 2 or 4';
+  return loose(name, rule).transform((v, ctx): number | null => {
+    if (isAbsent(v) || v === false) return null;
+    if (v === true) return 2;
+    const s = String(v).trim().toLowerCase().replace(/x$/, '');
+    if (['no', 'false', 'none', '0', '1'].includes(s)) return null;
+    if (s === 'yes' || s === 'true') return 2;
+    if (s === '2' || s === '4') return Number(s);
+    return fail(ctx, `${name}: must be ${rule}, got ${JSON.stringify(v)}`);
+  });
+}

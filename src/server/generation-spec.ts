@@ -71,6 +71,8 @@ export async function buildSpec(
     algorithmType: plan.algorithmType,
     seed: req.seed ?? BigInt(randomInt(0, 2 ** 32)),
     hint: { detectResolution: req.detect_resolution, lowThreshold: req.low_threshold, highThreshold: req.high_threshold },
+    upscale: plan.upscale,
+    safetyChecker: plan.safetyChecker,
   };
 }
 
@@ -118,11 +120,11 @@ export function requestMeta(
     low_threshold: spec.hint.lowThreshold,
     high_threshold: spec.hint.highThreshold,
     clip_skip: spec.clipSkip ?? 1,
-    safety_checker: 'no',
+    safety_checker: yn(spec.safetyChecker != null),
     enhance_prompt: 'no',
     multi_lingual: 'no',
     tomesd: 'no',
-    upscale: 'no',
+    upscale: spec.upscale ? String(spec.upscale.factor) : 'no',
     vae: plan.vae,
     lora: plan.model.loras?.map((l) => l.name).join(',') ?? null,
     lora_model: plan.model.loras?.map((l) => l.name).join(',') ?? null,

@@ -1,8 +1,10 @@
 import { HINT_TYPES } from '../preprocessors/registry.js';
 import { SCHEDULER_NAMES, schedulerInfo } from '../schedulers/registry.js';
 import type { ModelCatalog } from '../runtime/catalog.js';
-import { FAMILY_DEFAULT_SIDE, familyOfFiles, type BaseModelFiles } from '../domain/index.js';
+import { FAMILY_DEFAULT_SIDE, familyOfFiles, type BaseModelFiles, type SafetyCheckerSettings, type UpscaleSettings } from '../domain/index.js';
 import { badRequest } from '../domain/client-error.js';
+import { SAFETY_CHECKER_DIR } from '../runtime/safety-checkers.js';
+import { pickUpscaler, UPSCALERS_DIR } from '../runtime/upscalers.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 import { planLoras } from './lora-plan.js';
 
@@ -19,6 +21,10 @@ export interface GenerationPlan {
   /** The request's size, or the family's default (SD 512², SDXL 1024²) for a side it did not send. */
   width: number;
   height: number;
+  /** The upscaler and factor for `upscale`, or null. */
+  upscale: UpscaleSettings | null;
+  /** The safety checker for `safety_checker: "yes"`, or null. */
+  safetyChecker: SafetyCheckerSettings | null;
   warnings: string[];
 }
 
@@ -171,7 +177,32 @@ export function planGeneration(
   const family = familyOfFiles(model);
   const width = sent(raw, 'width') ? req.width : FAMILY_DEFAULT_SIDE[family];
   const height = sent(raw, 'height') ? req.height : FAMILY_DEFAULT_SIDE[family];
-  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, family, width, height, warnings };
+  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, family, width, height,
+    upscale: planUpscale(req.upscale, catalog), safetyChecker: req.safety_checker ? planSafetyChecker(model.id, catalog) : null, warnings };
+}
+
+/** The model's own checker, else the shared one; a 400 naming both folders when neither is installed. */
+export function planSafetyChecker(modelId: string, catalog: ModelCatalog): SafetyCheckerSettings {
+  const found = catalog.safetyCheckers?.own.get(modelId) ?? catalog.safetyCheckers?.shared;
+  if (found) return { modelPath: found.model, conceptsPath: found.concepts };
+  throw badRequest(
+    `safety_checker: no safety checker is installed; export one with scripts/export_onnx.py --safety-checker to ${SAFETY_CHECKER_DIR}/ (model.onnx + concepts.json) or ${modelId || '<model_id>'}/${SAFETY_CHECKER_DIR}/ in the models folder, or send "no"`,
+  );
+}
+
+/** `upscale` → the installed network that gives the factor; a 400 naming the folder when there is none. */
+function planUpscale(factor: number | null, catalog: ModelCatalog): UpscaleSettings | null {
+  if (factor === null) return null;
+  const upscalers = catalog.upscalers ?? new Map();
+  const picked = pickUpscaler(upscalers, factor);
+  if (picked) return { name: picked.name, modelPath: picked.model, factor };
+  if (upscalers.size === 0) {
+    throw badRequest(
+      `upscale: no upscaler is installed; put an ONNX super-resolution model (Real-ESRGAN family) at ${UPSCALERS_DIR}/<name>/model.onnx in the models folder (docs/upscalers.md), or send "no"`,
+    );
+  }
+  const scales = [...upscalers.values()].map((u) => `${u.name} ${u.scale}×`).join(', ');
+  throw badRequest(`upscale: no installed upscaler gives ${factor}× (installed: ${scales}); send a smaller factor or install one under ${UPSCALERS_DIR}/`);
 }
 
 /**
@@ -197,10 +228,6 @@ function rejectMissingFeatures(req: ControlNetRequest) {
   const refuse = (field: string, why: string) => {
     throw badRequest(`${field}: ${why}`);
   };
-  if (req.safety_checker) refuse('safety_checker', 'no NSFW safety checker is installed on this server; send "no"');
-  if (req.upscale && !['no', '0', '1', 'none', 'false'].includes(req.upscale.trim().toLowerCase())) {
-    refuse('upscale', 'upscaling is not available on this server; send "no"');
-  }
   if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
 }

@@ -57,6 +57,7 @@ describe('outputs on S3-compatible storage', () => {
       server = await startTestServer({
         ...ALLOW_LOOPBACK_FETCHES,
         OUTPUT_STORE: 's3', S3_BUCKET: 'outputs', S3_PREFIX: 'cn', S3_ENDPOINT: s3.endpoint, S3_PRESIGN_S: '600', TEMP_TTL_S: '120',
+        ...ALLOW_LOOPBACK_FETCHES, // the webhook receiver listens on 127.0.0.1
       });
     });
     afterAll(async () => {

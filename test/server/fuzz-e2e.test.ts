@@ -13,7 +13,8 @@ let tinyPng: string;
 
 beforeAll(async () => {
   tinyPng = `data:image/png;base64,${(await testPng(64, 64)).toString('base64')}`;
-  // Valid bodies answer "processing" at once (SYNC_TIMEOUT_S=0) and queue at most 4 jobs (then 429).
+  // Valid bodies answer "processing" at once (SYNC_TIMEOUT_S=0) and queue at most 4 jobs (then 429); the admin key
+  // lets clear_queue empty the queue before the last request.
   server = await startServerProcess({ API_KEYS: API_KEY, ADMIN_API_KEYS: API_KEY, SYNC_TIMEOUT_S: '0', MAX_QUEUE: '4', WEBHOOK_ATTEMPTS: '1' });
 }, 90_000);
 afterAll(() => server?.kill());

@@ -152,6 +152,9 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
         ...[...catalog.vaes.keys()].map((id) => entry('vae', id)),
         ...[...(catalog.loras ?? new Map())].filter(([, file]) => file !== null).map(([id]) => entry('lora', id)),
       ]),
+      // Extensions: what `upscale` and `safety_checker` can use.
+      upscalers: [...(catalog.upscalers?.values() ?? [])].map((u) => ({ name: u.name, scale: u.scale })),
+      safety_checker: { shared: Boolean(catalog.safetyCheckers?.shared), models: [...(catalog.safetyCheckers?.own.keys() ?? [])] },
     };
   });
 

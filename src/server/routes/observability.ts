@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js';
 import { controlNetRequestSchema } from '../contract.js';
 import { managementSchemas } from './management.js';
 import { updateS3Schema } from './storage.js';
+import { nsfwCheckSchema } from './nsfw-check.js';
 
 /** Prometheus metrics and the OpenAPI document (generated from the same zod schemas that validate). */
 export const observabilityRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -40,6 +41,7 @@ export function openApiDocument() {
       '/api/v1/enterprise/controlnet': op('Generate images with one or more ControlNets', controlNetRequestSchema),
       '/api/v1/enterprise/fetch/{id}': op('Result of a queued generation', keyOnly),
       '/api/v1/enterprise/fetch': op('Result of a queued generation', keyOnly.extend({ request_id: z.union([z.string(), z.number()]) })),
+      '/api/v1/enterprise/nsfw_image_check': op('The safety checker\'s verdict on one image', nsfwCheckSchema),
       '/api/v1/enterprise/system_details': op('Server, queue and model status', keyOnly),
       '/api/v1/enterprise/schedulers_list': op('Scheduler names and whether each can generate', keyOnly),
       '/api/v1/enterprise/get_all_models': op('Installed models, ControlNets and VAEs', keyOnly),

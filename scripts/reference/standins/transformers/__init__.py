@@ -1,4 +1,5 @@
-"""Stand-in for Hugging Face transformers (CLIP text models and tokenizer only); see ../README.md.
+"""Stand-in for Hugging Face transformers (CLIP text models, tokenizer, and the CLIP vision tower of the SD safety
+checker); see ../README.md.
 
 Module, parameter and output names follow transformers 4.38 (modeling_clip.py, tokenization_clip.py), so
 state dicts and config.json files are interchangeable with the real library's for CLIPTextModel and
@@ -15,6 +16,7 @@ from .modeling_clip import (  # noqa: E402
     PretrainedConfig,
     PreTrainedModel,
 )
+from .modeling_clip_vision import CLIPConfig, CLIPVisionConfig, CLIPVisionModel  # noqa: E402
 from .tokenization_clip import CLIPTokenizer, PreTrainedTokenizer, PreTrainedTokenizerFast  # noqa: E402
 
 

@@ -328,7 +328,8 @@ class PreTrainedModel(nn.Module):
             state = load_file(safe)
         else:
             state = torch.load(os.path.join(root, WEIGHTS_NAME), map_location="cpu")
-        state.pop("text_model.embeddings.position_ids", None)  # persistent in transformers < 4.31
+        for key in [k for k in state if k.endswith("embeddings.position_ids")]:
+            state.pop(key)  # persistent in transformers < 4.31
         model.load_state_dict(state, strict=True)
         if torch_dtype is not None:
             model = model.to(torch_dtype)
