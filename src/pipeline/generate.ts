@@ -98,7 +98,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
   const prepared = await prepareLatents({ spec, mode, description, grid, generator, scheduler, firstTimestep: timesteps[0]!, vaeEncoder, runner });
   const encodeMs = performance.now() - encodeStart - hintMs;
 
-  const stepGraph = await fusedStepFor(models, unet, controlnets, { guess: guessMode, halfBatch: guessMode && guided, guessScales: Array.from(description.guessModeScales) });
+  const stepGraph = await fusedStepFor(models, unet, controlnets, (spec.model.loras?.length ?? 0) > 0, { guess: guessMode, halfBatch: guessMode && guided, guessScales: Array.from(description.guessModeScales) });
   if (stepGraph.warning) warnings.push(stepGraph.warning);
   const denoise = new DenoiseStep({
     description,
@@ -159,7 +159,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
  * The fused step session when FUSED_STEP allows it (auto: not for guess mode) and the graphs fit (fused-step-graph.ts's fusedCoverage), on the
  * UNet's provider; else none, with the reason as a warning under FUSED_STEP=on.
  */
-async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, controlnets: readonly Loaded<ControlNetSignature>[], variant: FusedVariant) {
+async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, controlnets: readonly Loaded<ControlNetSignature>[], loraMerged: boolean, variant: FusedVariant) {
   const mode = models.settings.fusedStep ?? 'auto';
   if (mode === 'off') return { session: undefined, warning: null };
   let why = fusedCoverage(unet.signature, controlnets.map((c) => c.signature));
@@ -167,6 +167,8 @@ async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, 
   // rebuild whenever requests alternate with FUSED_STEP_CACHE=1); FUSED_STEP=on fuses it too.
   if (!why && variant.guess && mode === 'auto') return { session: undefined, warning: null };
   if (!why && controlnets.some((c) => c.provider !== unet.provider)) why = 'the ControlNets and the UNet run on different providers';
+  // The fused graph is built from the exported files: a UNet with LoRA weights merged in memory runs separately.
+  if (!why && loraMerged) why = 'a LoRA is merged into the UNet';
   if (why) return { session: undefined, warning: mode === 'on' ? `FUSED_STEP: the separate sessions ran, because ${why}` : null };
   const fused = await models.fused.get(unet, controlnets, variant, unet.provider, mode === 'on');
   return { session: fused?.session, warning: null };

@@ -89,6 +89,8 @@ describe('LoRA (lora_model, lora_strength)', () => {
       expect(maxDiff(got, want)).toBeLessThanOrEqual(1);
       expect(maxDiff(got, without)).toBeGreaterThan(3);
       expect(res.meta.lora_model).toBe(c.request.lora_model);
+      // The fused step graph is built from the files on disk: a merged UNet runs the separate sessions.
+      expect(res.meta.step_graph).toBe('separate');
       expect(String(res.meta.lora_strength)).toBe(c.request.lora_strength);
       expect(res.warnings ?? []).not.toContainEqual(expect.stringMatching(/^lora_model/));
     });
