@@ -32,11 +32,14 @@ const catalog = await scanModels(path.dirname(folder));
 const model = catalog.models.get(path.basename(folder));
 if (!model) throw new Error(`no model in ${folder}: ${catalog.rejected.map((r) => r.reason).join('; ')}`);
 const available = catalog.controlnets.get(model.id) ?? new Map<string, string>();
-const controlnets = args.controlnets!.split(',').filter(Boolean).map((n) => {
-  const file = available.get(n);
-  if (!file) throw new Error(`no ControlNet "${n}" (available: ${[...available.keys()].join(', ')})`);
-  return file;
-});
+const controlnets = args
+  .controlnets!.split(',')
+  .filter(Boolean)
+  .map((n) => {
+    const file = available.get(n);
+    if (!file) throw new Error(`no ControlNet "${n}" (available: ${[...available.keys()].join(', ')})`);
+    return file;
+  });
 const cacheDir = args['cache-dir'] === 'off' ? null : path.resolve(args['cache-dir']!);
 if (cacheDir && args.fresh) rmSync(cacheDir, { recursive: true, force: true });
 
@@ -47,6 +50,9 @@ await sessions.preload(model, controlnets);
 const ms = performance.now() - started;
 for (const l of lines.filter((line) => line.includes(' opened in '))) console.log(l.replace(folder, '<model>'));
 console.log(
-  `${model.id} + ${controlnets.length} ControlNet(s): sessions opened in ${(ms / 1000).toFixed(1)} s (cache ${cacheDir ? (args.fresh ? 'empty' : 'as left') : 'off'}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${os.cpus().length} CPUs)`,
+  `${model.id} + ${controlnets.length} ControlNet(s): sessions opened in ${(ms / 1000).toFixed(1)} s (cache ${cacheDir ? (args.fresh ? 'empty' : 'as left') : 'off'}; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; ${os.cpus().length} CPUs)`,
 );
 await sessions.release();

@@ -54,7 +54,10 @@ try {
   // A kohya LoRA over the attention and feed-forward layers of both graphs.
   const tensors: Parameters<typeof encodeSafetensors>[0] = {};
   let layers = 0;
-  for (const [path, prefix, component] of [[unetPath, 'lora_unet_', 'unet'], [tePath, 'lora_te_', 'text_encoder']] as const) {
+  for (const [path, prefix, component] of [
+    [unetPath, 'lora_unet_', 'unet'],
+    [tePath, 'lora_te_', 'text_encoder'],
+  ] as const) {
     const model = onnx.ModelProto.decode(readFileSync(path));
     for (const [key, target] of weightTargets(model, component)) {
       if (!/(to_[qkv]|to_out_0|ff_net_0_proj|ff_net_2|_proj|fc1|fc2)$/.test(key) || target.layout === 'conv') continue;
@@ -93,7 +96,9 @@ try {
   const back = await timed(() => both(1));
   await models.release();
   const row = (what: string, ms: number) => `| ${what} | ${ms.toFixed(ms < 10 ? 2 : 0)} |`;
-  console.log(`\n${args.config} (${format === FP16_FORMAT ? 'float16' : 'float32'} weights), LoRA rank ${RANK} on ${layers} layers, CPU, ${args.threads} threads\n`);
+  console.log(
+    `\n${args.config} (${format === FP16_FORMAT ? 'float16' : 'float32'} weights), LoRA rank ${RANK} on ${layers} layers, CPU, ${args.threads} threads\n`,
+  );
   console.log('| step | ms |\n| --- | --- |');
   console.log(row('plain UNet + text encoder sessions (from files)', plain));
   console.log(row('merge into the UNet (read, W += scale·up·down, serialize)', mergeUnet));

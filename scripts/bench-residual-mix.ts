@@ -32,16 +32,52 @@ function outputs(batch: number, type: 'float32' | 'float16', pooled = false): or
 
 const elements = outputs(2, 'float16').reduce((sum, t) => sum + t.size, 0);
 const cases: [string, ResidualMixer, ResidualContribution[]][] = [
-  ['1 ControlNet, scale in the graph (pass-through)', new ResidualMixer('float16', false, 1, { height: latent, width: latent }, SD15), [{ outputs: outputs(2, 'float16'), scale: 1 }]],
-  ['1 float16 ControlNet, scale 0.8 in JS', new ResidualMixer('float16', false, 1, { height: latent, width: latent }, SD15), [{ outputs: outputs(2, 'float16'), scale: 0.8 }]],
-  ['1 float16 ControlNet, guess mode', new ResidualMixer('float16', true, 2, { height: latent, width: latent }, SD15), [{ outputs: outputs(1, 'float16'), scale: 1 }]],
-  ['2 float16 ControlNets (summed by onnxruntime)', new ResidualMixer('float16', false, 1, { height: latent, width: latent }, SD15), [{ outputs: outputs(2, 'float16'), scale: 0.8 }, { outputs: outputs(2, 'float16'), scale: 0.5 }]],
-  ['1 float32 ControlNet, scale 0.8 in JS', new ResidualMixer('float32', false, 1, { height: latent, width: latent }, SD15), [{ outputs: outputs(2, 'float32'), scale: 0.8 }]],
-  ['2 float32 ControlNets', new ResidualMixer('float32', false, 1, { height: latent, width: latent }, SD15), [{ outputs: outputs(2, 'float32'), scale: 0.8 }, { outputs: outputs(2, 'float32'), scale: 0.5 }]],
-  ['pooled float16 ControlNet (shuffle), guess mode', new ResidualMixer('float16', true, 2, { height: latent, width: latent }, SD15), [{ outputs: outputs(1, 'float16', true), scale: 1 }]],
+  [
+    '1 ControlNet, scale in the graph (pass-through)',
+    new ResidualMixer('float16', false, 1, { height: latent, width: latent }, SD15),
+    [{ outputs: outputs(2, 'float16'), scale: 1 }],
+  ],
+  [
+    '1 float16 ControlNet, scale 0.8 in JS',
+    new ResidualMixer('float16', false, 1, { height: latent, width: latent }, SD15),
+    [{ outputs: outputs(2, 'float16'), scale: 0.8 }],
+  ],
+  [
+    '1 float16 ControlNet, guess mode',
+    new ResidualMixer('float16', true, 2, { height: latent, width: latent }, SD15),
+    [{ outputs: outputs(1, 'float16'), scale: 1 }],
+  ],
+  [
+    '2 float16 ControlNets (summed by onnxruntime)',
+    new ResidualMixer('float16', false, 1, { height: latent, width: latent }, SD15),
+    [
+      { outputs: outputs(2, 'float16'), scale: 0.8 },
+      { outputs: outputs(2, 'float16'), scale: 0.5 },
+    ],
+  ],
+  [
+    '1 float32 ControlNet, scale 0.8 in JS',
+    new ResidualMixer('float32', false, 1, { height: latent, width: latent }, SD15),
+    [{ outputs: outputs(2, 'float32'), scale: 0.8 }],
+  ],
+  [
+    '2 float32 ControlNets',
+    new ResidualMixer('float32', false, 1, { height: latent, width: latent }, SD15),
+    [
+      { outputs: outputs(2, 'float32'), scale: 0.8 },
+      { outputs: outputs(2, 'float32'), scale: 0.5 },
+    ],
+  ],
+  [
+    'pooled float16 ControlNet (shuffle), guess mode',
+    new ResidualMixer('float16', true, 2, { height: latent, width: latent }, SD15),
+    [{ outputs: outputs(1, 'float16', true), scale: 1 }],
+  ],
 ];
 
-console.log(`ResidualMixer.mix() per step, ${8 * latent}x${8 * latent} (${(elements / 1e6).toFixed(1)} M residual elements at batch 2), ${RUNS} runs after 2 warm-up`);
+console.log(
+  `ResidualMixer.mix() per step, ${8 * latent}x${8 * latent} (${(elements / 1e6).toFixed(1)} M residual elements at batch 2), ${RUNS} runs after 2 warm-up`,
+);
 console.log('');
 console.log('| case | median ms | min ms |');
 console.log('| --- | ---: | ---: |');

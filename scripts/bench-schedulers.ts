@@ -10,8 +10,14 @@ import { SCHEDULER_NAMES, createScheduler, schedulerInfo } from '../src/schedule
 import type { NoiseSource, SchedulerConfig } from '../src/schedulers/types.js';
 
 const SD15: SchedulerConfig = {
-  num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear',
-  steps_offset: 1, set_alpha_to_one: false, clip_sample: false, skip_prk_steps: true,
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  steps_offset: 1,
+  set_alpha_to_one: false,
+  clip_sample: false,
+  skip_prk_steps: true,
 };
 const STEPS = 20;
 const LATENT = 4 * 64 * 64;

@@ -60,8 +60,12 @@ function feedsFor(s: ort.InferenceSession, batch: number): Record<string, ort.Te
     });
     const count = dims.reduce((a, b) => a * b, 1);
     const wave = Float32Array.from({ length: count }, (_, i) => 0.5 * Math.sin(0.37 * i));
-    if (m.name === 'timestep') feeds[m.name] = m.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.of(500n), dims) : new ort.Tensor('float32', new Float32Array(count).fill(500), dims);
-    else if (m.name === 'input_ids') feeds[m.name] = m.type === 'int64' ? new ort.Tensor('int64', new BigInt64Array(count).fill(7n), dims) : new ort.Tensor('int32', new Int32Array(count).fill(7), dims);
+    if (m.name === 'timestep')
+      feeds[m.name] =
+        m.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.of(500n), dims) : new ort.Tensor('float32', new Float32Array(count).fill(500), dims);
+    else if (m.name === 'input_ids')
+      feeds[m.name] =
+        m.type === 'int64' ? new ort.Tensor('int64', new BigInt64Array(count).fill(7n), dims) : new ort.Tensor('int32', new Int32Array(count).fill(7), dims);
     else if (m.name === 'conditioning_scale') feeds[m.name] = new ort.Tensor('float32', Float32Array.of(1), []);
     else feeds[m.name] = m.type === 'float16' ? new ort.Tensor('float16', toHalfArray(wave), dims) : new ort.Tensor('float32', wave, dims);
   }
@@ -83,7 +87,10 @@ try {
   }
 
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: THREADS, interOpNumThreads: 1 };
-  for (const [variant, base, cnDir] of [['fp32', 'tiny-sd15', 'controlnet'], ['fp16', 'tiny-sd15-fp16', 'tiny-sd15-fp16/controlnet']] as const) {
+  for (const [variant, base, cnDir] of [
+    ['fp32', 'tiny-sd15', 'controlnet'],
+    ['fp16', 'tiny-sd15-fp16', 'tiny-sd15-fp16/controlnet'],
+  ] as const) {
     const load = (path: string) => ort.InferenceSession.create(join(out, path), options);
     const [text, unet, controlnet, vae] = await Promise.all([
       load(`${base}/text_encoder/model.onnx`),

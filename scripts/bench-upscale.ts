@@ -24,7 +24,10 @@ try {
   saveModel(pixelUpscalerGraph(), file);
   const up = await models.upscaler(file);
   const image = { data: new Uint8Array(512 * 512 * 3).map((_, i) => (i * 7) & 255), width: 512, height: 512, channels: 3 as const };
-  for (const [label, tiles] of [['untiled', { tile: 4096, overlap: 0 }], [`tiles ${DEFAULT_TILES.tile}/${DEFAULT_TILES.overlap}`, DEFAULT_TILES]] as const) {
+  for (const [label, tiles] of [
+    ['untiled', { tile: 4096, overlap: 0 }],
+    [`tiles ${DEFAULT_TILES.tile}/${DEFAULT_TILES.overlap}`, DEFAULT_TILES],
+  ] as const) {
     const total: number[] = [];
     const inRun: number[] = [];
     for (let r = 0; r < RUNS + 1; r++) {
@@ -36,7 +39,9 @@ try {
         inRun.push(runner.runMs.upscaler ?? 0);
       }
     }
-    console.log(`upscale 512²→1024² ${label}: ${median(total).toFixed(1)} ms total, ${median(inRun).toFixed(1)} ms in run(), ${(median(total) - median(inRun)).toFixed(1)} ms stage overhead`);
+    console.log(
+      `upscale 512²→1024² ${label}: ${median(total).toFixed(1)} ms total, ${median(inRun).toFixed(1)} ms in run(), ${(median(total) - median(inRun)).toFixed(1)} ms stage overhead`,
+    );
   }
   const prep: number[] = [];
   for (let r = 0; r < RUNS + 1; r++) {

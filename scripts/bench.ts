@@ -76,7 +76,10 @@ async function resolveModel() {
     throw new Error(`no model "${id}" in ${modelsDir} (found: ${[...catalog.models.keys()].join(', ') || 'none'}${why ? `; rejected: ${why}` : ''})`);
   }
   const available = catalog.controlnets.get(model.id) ?? new Map<string, string>();
-  const names = args.controlnets!.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = args
+    .controlnets!.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const controlnets = names.map((name) => {
     const file = available.get(name);
     if (!file) throw new Error(`no ControlNet "${name}" for ${model.id} (available: ${[...available.keys()].join(', ')})`);
@@ -163,11 +166,13 @@ async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder
         const hint = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 4 && m.shape[1] === 3)!;
         const sample = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 4 && m !== hint)!;
         const hiddenIn = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 3)!;
-        const out = await cn.run(feedsFor(cn, {
-          [sample.name]: zeros(sample.isTensor ? sample.type : 'float32', latentDims),
-          [hint.name]: zeros(hint.isTensor ? hint.type : 'float32', [batch, 3, height!, width!]),
-          [hiddenIn.name]: hidden,
-        }));
+        const out = await cn.run(
+          feedsFor(cn, {
+            [sample.name]: zeros(sample.isTensor ? sample.type : 'float32', latentDims),
+            [hint.name]: zeros(hint.isTensor ? hint.type : 'float32', [batch, 3, height!, width!]),
+            [hiddenIn.name]: hidden,
+          }),
+        );
         Object.values(out).forEach((t, i) => (residuals[i] = t));
       }
       const fourD = unet.inputMetadata.filter((m) => m.isTensor && m.shape.length === 4);
@@ -220,7 +225,11 @@ async function main() {
   });
 
   const loadStart = performance.now();
-  if (modes.length > 0) await sessions.preload(model, controlnets.map((c) => c.file));
+  if (modes.length > 0)
+    await sessions.preload(
+      model,
+      controlnets.map((c) => c.file),
+    );
   const loadMs = performance.now() - loadStart;
   const fallbacks = [...new Set((await sessions.loaded()).flatMap((l) => l.fallbacks.map((f) => `${f.provider}: ${f.reason}`)))];
 
@@ -243,10 +252,17 @@ async function main() {
       // The first interval also holds prompt encoding and latents; the rest are steps alone.
       const stepMs = stepTimes.length > 1 ? median(stepTimes.slice(1)) : stepTimes[0]!;
       const bytes = STEP_LABELS.reduce((sum, l) => sum + (last!.timings.runBytes?.[l] ?? 0), 0) / last.stepsRun;
-      if (i >= warmups) measured.get(mode)!.push({ totalMs, stepMs, runMs: { ...last.timings.runMs }, stepBytes: bytes, providers: last.providers, stepGraph: last.stepGraph ?? 'separate' });
+      if (i >= warmups)
+        measured
+          .get(mode)!
+          .push({ totalMs, stepMs, runMs: { ...last.timings.runMs }, stepBytes: bytes, providers: last.providers, stepGraph: last.stepGraph ?? 'separate' });
     }
     if (args.floor) {
-      const [t] = await plainFloor(model, controlnets.map((c) => c.file), 1);
+      const [t] = await plainFloor(
+        model,
+        controlnets.map((c) => c.file),
+        1,
+      );
       if (i >= warmups) floor.push(t!);
     }
   }
@@ -265,9 +281,18 @@ async function main() {
   ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const providers = last ? [...new Set(Object.values(last.providers))].join('+') : 'cpu (floor only)';
-  console.log(`machine: ${os.cpus().length} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}; onnxruntime-node ${ort.env.versions.common}`);
-  console.log(`model ${model.id} (${model.layout}) + ${controlnets.map((c) => c.name).join(', ') || 'no ControlNet'}; ${width}x${height}, ${steps} steps ${args.scheduler}, samples ${samples}, guidance ${args.guidance}${args['guess-mode'] ? ', guess mode' : ''}`);
-  console.log(`provider: ${args.provider} requested, ${providers} ran; threads ${threads || 'default'}; sessions opened in ${loadMs.toFixed(0)} ms; ${runs} runs after ${warmups} warm-up; step graphs: ${[...measured].map(([m, xs]) => `${m} → ${[...new Set(xs.map((x) => x.stepGraph))].join('/')}`).join(', ')}`);
+  console.log(
+    `machine: ${os.cpus().length} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; node ${process.version}; onnxruntime-node ${ort.env.versions.common}`,
+  );
+  console.log(
+    `model ${model.id} (${model.layout}) + ${controlnets.map((c) => c.name).join(', ') || 'no ControlNet'}; ${width}x${height}, ${steps} steps ${args.scheduler}, samples ${samples}, guidance ${args.guidance}${args['guess-mode'] ? ', guess mode' : ''}`,
+  );
+  console.log(
+    `provider: ${args.provider} requested, ${providers} ran; threads ${threads || 'default'}; sessions opened in ${loadMs.toFixed(0)} ms; ${runs} runs after ${warmups} warm-up; step graphs: ${[...measured].map(([m, xs]) => `${m} → ${[...new Set(xs.map((x) => x.stepGraph))].join('/')}`).join(', ')}`,
+  );
   for (const f of fallbacks) console.log(`fallback: ${f}`);
   console.log('');
   const cols = [...measured.keys()];
@@ -280,14 +305,31 @@ async function main() {
     });
     console.log(`| ${label} | ${cells.join(' | ')} |`);
   }
-  if (cols.length > 0) console.log(`| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`);
-  if (floor.length > 0 && cols.length === 0) console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floor).toFixed(1)} | ${min(floor).toFixed(1)} |`);
+  if (cols.length > 0)
+    console.log(
+      `| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`,
+    );
+  if (floor.length > 0 && cols.length === 0)
+    console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floor).toFixed(1)} | ${min(floor).toFixed(1)} |`);
   if (floor.length > 0 && cols.length > 0) {
     console.log(`| plain onnxruntime-node calls (floor) | ${cols.map(() => `${median(floor).toFixed(1)} | ${min(floor).toFixed(1)}`).join(' | ')} |`);
     console.log(`| end to end / floor | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.totalMs)) / median(floor)).toFixed(3)} | `).join(' | ')} |`);
   }
   if (args.json) {
-    const out = { model: model.id, width, height, steps, samples, controlnets: controlnets.map((c) => c.name), provider: args.provider, providers: last?.providers ?? {}, loadMs, loadavg: os.loadavg(), runs: Object.fromEntries(measured), floorMs: floor };
+    const out = {
+      model: model.id,
+      width,
+      height,
+      steps,
+      samples,
+      controlnets: controlnets.map((c) => c.name),
+      provider: args.provider,
+      providers: last?.providers ?? {},
+      loadMs,
+      loadavg: os.loadavg(),
+      runs: Object.fromEntries(measured),
+      floorMs: floor,
+    };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   }
   await sessions.release();

@@ -35,10 +35,31 @@ async function main() {
   const [width, height] = args.size!.split('x').map(Number) as [number, number];
   const picture = new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251);
   const spec = {
-    id: 'check', model, autoHint: false, guessMode: args['guess-mode']!, prompt: 'a house by a lake', negativePrompt: '',
-    controlnets: args.controlnets!.split(',').map((name, k) => ({ name, type: name, modelPath: available.get(name)!, conditioningScale: 0.8 - 0.3 * k, image: { data: picture, width, height, channels: 3 as const } })),
-    initImage: null, maskImage: null, strength: 1, width, height, samples: 1, steps: Number(args.steps), guidanceScale: 7.5,
-    scheduler: 'EulerDiscreteScheduler', useKarrasSigmas: false, algorithmType: null, seed: 7n,
+    id: 'check',
+    model,
+    autoHint: false,
+    guessMode: args['guess-mode']!,
+    prompt: 'a house by a lake',
+    negativePrompt: '',
+    controlnets: args.controlnets!.split(',').map((name, k) => ({
+      name,
+      type: name,
+      modelPath: available.get(name)!,
+      conditioningScale: 0.8 - 0.3 * k,
+      image: { data: picture, width, height, channels: 3 as const },
+    })),
+    initImage: null,
+    maskImage: null,
+    strength: 1,
+    width,
+    height,
+    samples: 1,
+    steps: Number(args.steps),
+    guidanceScale: 7.5,
+    scheduler: 'EulerDiscreteScheduler',
+    useKarrasSigmas: false,
+    algorithmType: null,
+    seed: 7n,
     hint: { detectResolution: width, lowThreshold: 100, highThreshold: 200 },
   };
   // One set of sessions for both runs (the fused graph holds a copy of the weights besides them).
@@ -50,14 +71,21 @@ async function main() {
   sessions.settings.fusedStep = 'on';
   t = performance.now();
   const fused = await generate(spec, sessions);
-  console.log(`fused (${fused.stepGraph}; build + run): ${(performance.now() - t).toFixed(0)} ms, ${rss()}${fused.warnings.length ? `; ${fused.warnings.join('; ')}` : ''}`);
+  console.log(
+    `fused (${fused.stepGraph}; build + run): ${(performance.now() - t).toFixed(0)} ms, ${rss()}${fused.warnings.length ? `; ${fused.warnings.join('; ')}` : ''}`,
+  );
   t = performance.now();
   const again = await generate(spec, sessions);
   console.log(`fused again (cached): ${(performance.now() - t).toFixed(0)} ms`);
   const [a, b, c] = await Promise.all([separate, fused, again].map((r) => sharp(r.images[0]!).raw().toBuffer()));
   let max = 0;
   for (let i = 0; i < a!.length; i++) max = Math.max(max, Math.abs(a![i]! - b![i]!));
-  console.log(`largest pixel difference fused vs separate: ${max}/255; fused runs identical: ${b!.equals(c!)}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `largest pixel difference fused vs separate: ${max}/255; fused runs identical: ${b!.equals(c!)}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   await sessions.release();
   if (max > 1 || fused.stepGraph !== 'fused') process.exit(1);
 }

@@ -38,10 +38,14 @@ const sets = generateModelSets({
   variants: variants(),
   force: values.force,
   tokenizerFrom: values['tokenizer-from'],
-  controlnets: values.controlnets?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+  controlnets: values.controlnets
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
   log: (line) => console.log(line),
 });
-if (values.config === 'tiny' && values.controlnets === undefined) sets.push(generateSdxlSet({ out: values.out, force: values.force, log: (line) => console.log(line) }));
+if (values.config === 'tiny' && values.controlnets === undefined)
+  sets.push(generateSdxlSet({ out: values.out, force: values.force, log: (line) => console.log(line) }));
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
 for (const set of sets) {

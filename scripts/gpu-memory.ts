@@ -57,7 +57,8 @@ const vaeTokens = lh * lw; // the VAE mid block attends over the latent grid, on
 console.log('');
 console.log(`| per step at ${width}x${height}, CFG batch 2 | elements | fp16 MiB | fp32 MiB |`);
 console.log('| --- | ---: | ---: | ---: |');
-const row = (label: string, n: number) => console.log(`| ${label} | ${n.toLocaleString('en')} | ${((2 * n) / 2 ** 20).toFixed(0)} | ${((4 * n) / 2 ** 20).toFixed(0)} |`);
+const row = (label: string, n: number) =>
+  console.log(`| ${label} | ${n.toLocaleString('en')} | ${((2 * n) / 2 ** 20).toFixed(0)} | ${((4 * n) / 2 ** 20).toFixed(0)} |`);
 row('ControlNet residuals (13 tensors, per ControlNet)', residualElements);
 row(`UNet level-0 self-attention scores (${heads} heads × ${tokens}²)`, scores);
 row(`VAE decoder mid-block attention scores (1 × ${vaeTokens}², batch 1)`, vaeTokens * vaeTokens);

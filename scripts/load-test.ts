@@ -70,34 +70,74 @@ async function startServer(maxQueue: number) {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cn-load-'));
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, API_KEYS: KEY, MAX_QUEUE: String(maxQueue), SYNC_TIMEOUT_S: '5', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      API_KEYS: KEY,
+      MAX_QUEUE: String(maxQueue),
+      SYNC_TIMEOUT_S: '5',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
-  while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { base, pid: child.pid!, stop: () => new Promise<void>((resolve) => { child.once('exit', () => { rmSync(dataDir, { recursive: true, force: true }); resolve(); }); child.kill('SIGTERM'); }) };
+  return {
+    base,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => {
+          rmSync(dataDir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 /** The mix: mostly valid generations of different shapes, some invalid bodies. */
 function requestBody(i: number, photo: string): Record<string, unknown> {
   const schedulers = ['UniPCMultistepScheduler', 'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler', 'EulerAncestralDiscreteScheduler', 'DDIMScheduler'];
   const base = {
-    key: KEY, controlnet_model: 'canny', auto_hint: 'yes', init_image: photo, prompt: `load test ${i}`,
-    width: [64, 128, 96][i % 3], height: [64, 96, 128][i % 3], num_inference_steps: 4 + (i % 5), seed: i,
-    scheduler: schedulers[i % schedulers.length], base64: 'yes',
+    key: KEY,
+    controlnet_model: 'canny',
+    auto_hint: 'yes',
+    init_image: photo,
+    prompt: `load test ${i}`,
+    width: [64, 128, 96][i % 3],
+    height: [64, 96, 128][i % 3],
+    num_inference_steps: 4 + (i % 5),
+    seed: i,
+    scheduler: schedulers[i % schedulers.length],
+    base64: 'yes',
   };
   switch (i % 10) {
-    case 3: return { ...base, controlnet_model: 'canny,mlsd', controlnet_conditioning_scale: '0.7,0.5' };
-    case 5: return { ...base, strength: 0.6 };
-    case 6: return { ...base, instant_response: 'yes' };
-    case 7: return { ...base, width: 1020 }; // invalid: not a multiple of 8
-    case 8: return { ...base, samples: 2, guess_mode: 'yes' };
-    case 9: return { ...base, scheduler: 'NoSuchScheduler' }; // invalid
-    default: return base;
+    case 3:
+      return { ...base, controlnet_model: 'canny,mlsd', controlnet_conditioning_scale: '0.7,0.5' };
+    case 5:
+      return { ...base, strength: 0.6 };
+    case 6:
+      return { ...base, instant_response: 'yes' };
+    case 7:
+      return { ...base, width: 1020 }; // invalid: not a multiple of 8
+    case 8:
+      return { ...base, samples: 2, guess_mode: 'yes' };
+    case 9:
+      return { ...base, scheduler: 'NoSuchScheduler' }; // invalid
+    default:
+      return base;
   }
 }
 
@@ -105,11 +145,17 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const png = await sharp({ create: { width: 96, height: 96, channels: 3, background: '#406080' } })
     .composite([{ input: Buffer.from('<svg width="96" height="96"><rect x="20" y="25" width="50" height="40" fill="#f0e0c0"/></svg>'), top: 0, left: 0 }])
-    .png().toBuffer();
+    .png()
+    .toBuffer();
   const photo = png.toString('base64');
   const server = await startServer(o.maxQueue);
   const post = async (route: string, body: unknown) => {
-    const res = await fetch(`${server.base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutS * 1000) });
+    const res = await fetch(`${server.base}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(o.timeoutS * 1000),
+    });
     return { status: res.status, json: (await res.json()) as Record<string, any> };
   };
   const counts = { accepted: 0, rejected429: 0, badRequest: 0, completed: 0, failed: 0, lost: 0, otherError: 0 };

@@ -57,10 +57,27 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   const pool =
     config.role === 'api'
       ? null
-      : new WorkerPool({ providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads, memoryBudgetBytes: config.memoryBudget.bytes, graphCacheDir: config.graphCacheDir, fusedStep: config.fusedStep, fusedStepCache: config.fusedStepCache }, 1, path.join(config.modelsDir, 'annotators'));
+      : new WorkerPool(
+          {
+            providers: config.executionProviders,
+            deviceId: config.deviceId,
+            threads: config.threads,
+            memoryBudgetBytes: config.memoryBudget.bytes,
+            graphCacheDir: config.graphCacheDir,
+            fusedStep: config.fusedStep,
+            fusedStepCache: config.fusedStepCache,
+          },
+          1,
+          path.join(config.modelsDir, 'annotators'),
+        );
   let metrics: Metrics | null = null;
   const onFinished = (record: JobRecord, result: GenerationResult | null) => metrics?.jobFinished(record, result);
-  const webhook = { attempts: config.jobs.webhookAttempts, timeoutMs: config.jobs.webhookTimeoutMs, backoffMs: config.jobs.webhookBackoffMs, policy: config.outbound };
+  const webhook = {
+    attempts: config.jobs.webhookAttempts,
+    timeoutMs: config.jobs.webhookTimeoutMs,
+    backoffMs: config.jobs.webhookBackoffMs,
+    policy: config.outbound,
+  };
 
   let jobs: JobBackend;
   let redis: RedisConnections | null = null;
@@ -128,7 +145,19 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
   // performance.now() counts from the process's start: start → ready includes Node's own start and the imports.
   const startup = { readyMs: null as number | null };
   const sharedFiles = redis ? (objects ?? new RedisBlobStore(redis.commands, redis.keys)) : undefined;
-  const ctx = { config, models, jobs, workers: control, metrics, defaultModel, ready: () => ready, sharedFiles, objects, storage, startToReadyMs: () => startup.readyMs };
+  const ctx = {
+    config,
+    models,
+    jobs,
+    workers: control,
+    metrics,
+    defaultModel,
+    ready: () => ready,
+    sharedFiles,
+    objects,
+    storage,
+    startToReadyMs: () => startup.readyMs,
+  };
   const app = serves ? buildApp(ctx, log) : buildHealthApp(ctx, log);
 
   const sweeper = setInterval(() => {
@@ -149,7 +178,8 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
       const plan = config.preload;
       const named = typeof plan === 'object' ? plan.names : [];
       const bases = plan === 'none' ? [] : named.some((n) => catalog.models.has(n)) ? named.filter((n) => catalog.models.has(n)) : id ? [id] : [];
-      for (const n of named) if (!catalog.models.has(n) && !bases.some((b) => catalog.controlnets.get(b)?.has(n))) log.warn(`PRELOAD: no base model or ControlNet named "${n}"`);
+      for (const n of named)
+        if (!catalog.models.has(n) && !bases.some((b) => catalog.controlnets.get(b)?.has(n))) log.warn(`PRELOAD: no base model or ControlNet named "${n}"`);
       for (const [i, baseId] of bases.entries()) {
         const model = catalog.models.get(baseId);
         if (!model || !pool) continue;
@@ -161,11 +191,23 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
         if (failure) log.error(`loading ${model.id} failed: ${failure}`);
         else {
           const sessions = await pool.loaded();
-          log.info({ sessions: sessions.length, providers: [...new Set(sessions.map((s) => s.provider))], bytes: sessions.reduce((sum, s) => sum + (s.bytes ?? 0), 0), budget_bytes: config.memoryBudget.bytes }, `${model.id} loaded`);
+          log.info(
+            {
+              sessions: sessions.length,
+              providers: [...new Set(sessions.map((s) => s.provider))],
+              bytes: sessions.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
+              budget_bytes: config.memoryBudget.bytes,
+            },
+            `${model.id} loaded`,
+          );
           // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it; the first model only.
           if (i === 0 && config.warmupSizes.length > 0) {
             const open = new Set(sessions.map((s) => s.path));
-            const report = await pool.warmUp(model, paths.filter((p) => open.has(p)), config.warmupSizes);
+            const report = await pool.warmUp(
+              model,
+              paths.filter((p) => open.has(p)),
+              config.warmupSizes,
+            );
             if (typeof report === 'string') log.error(`warm-up of ${model.id} failed: ${report}`);
             else log.info({ warmup: report.map((r) => ({ size: `${r.width}x${r.height}`, ms: Math.round(r.ms) })) }, 'warm-up done');
           }
@@ -198,7 +240,18 @@ export function createLogger(config: Pick<ServerConfig, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.query.key', 'key', '*.key', 'api_key', '*.api_key', 'body', '*.body'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+        'req.headers.cookie',
+        'req.query.key',
+        'key',
+        '*.key',
+        'api_key',
+        '*.api_key',
+        'body',
+        '*.body',
+      ],
       censor: '[redacted]',
     },
     serializers: { req: requestForLog },

@@ -133,9 +133,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const host = env.HOST || '127.0.0.1';
   const port = int(env, 'PORT', 7860, 0, 65535);
   const dataDir = path.resolve(env.DATA_DIR || 'data');
-  const keys = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  const adminKeys = (env.ADMIN_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  const providers = (env.EXECUTION_PROVIDER || 'cpu').split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  const keys = (env.API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const adminKeys = (env.ADMIN_API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const providers = (env.EXECUTION_PROVIDER || 'cpu')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
   for (const p of providers) {
     if (!KNOWN_PROVIDERS.includes(p)) {
       throw new Error(`config: EXECUTION_PROVIDER "${p}" is not one of ${KNOWN_PROVIDERS.join(', ')}`);
@@ -274,7 +283,11 @@ function publicUrlSetting(raw: string | undefined, host: string, port: number, r
 }
 
 function preloadSetting(raw: string | undefined, legacy: string | undefined): PreloadSetting {
-  const list = (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
   const value = (raw ?? '').trim();
   if (value === '') {
     // PRELOAD_CONTROLNETS (deprecated): "all" = the default; "none" = the default model alone; a list = those.
@@ -284,7 +297,8 @@ function preloadSetting(raw: string | undefined, legacy: string | undefined): Pr
   }
   if (value === 'default' || value === 'none') return value;
   const names = list(value);
-  for (const n of names) if (!/^[A-Za-z0-9_.-]+$/.test(n)) throw new Error(`config: PRELOAD takes default, none or comma-separated model and ControlNet names, got "${n}"`);
+  for (const n of names)
+    if (!/^[A-Za-z0-9_.-]+$/.test(n)) throw new Error(`config: PRELOAD takes default, none or comma-separated model and ControlNet names, got "${n}"`);
   return { names };
 }
 

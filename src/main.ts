@@ -18,12 +18,23 @@ async function main(beforeStart?: BeforeStart) {
   await beforeStart?.(config, log);
   const server = await assembleServer(config, log);
   if (config.defaultApiKey && config.role !== 'worker') {
-    log.warn('API_KEYS is not set: accepting the documented default key "enterprise_api_key", which is also the admin key (load/delete models, clear_cache, clear_queue, restart_server); set API_KEYS and ADMIN_API_KEYS in production');
+    log.warn(
+      'API_KEYS is not set: accepting the documented default key "enterprise_api_key", which is also the admin key (load/delete models, clear_cache, clear_queue, restart_server); set API_KEYS and ADMIN_API_KEYS in production',
+    );
   } else if (config.adminApiKeys.size === 0 && config.role !== 'worker') {
     log.warn('ADMIN_API_KEYS is not set: load_model, delete_model, load_vae, clear_cache, clear_queue and restart_server answer 403');
   }
   await server.app.listen({ host: config.host, port: config.port });
-  log.info({ models: [...server.models.catalog().models.keys()], providers: config.executionProviders, role: config.role, queue: config.queue === 'local' ? 'local' : 'redis', node: config.nodeName }, 'models found');
+  log.info(
+    {
+      models: [...server.models.catalog().models.keys()],
+      providers: config.executionProviders,
+      role: config.role,
+      queue: config.queue === 'local' ? 'local' : 'redis',
+      node: config.nodeName,
+    },
+    'models found',
+  );
   await server.warmUp();
 
   let stopping = false;

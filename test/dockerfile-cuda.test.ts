@@ -57,12 +57,17 @@ describe('Dockerfile.cuda runtime stage', () => {
 
 describe('Dockerfile.cuda dependencies', () => {
   it('uses a CUDA 12 + cuDNN 9 runtime base', () => {
-    const arg = parseAssignments(one(instructions.filter((i) => i.stage === -1 && i.keyword === 'ARG'), 'ARG').args);
+    const arg = parseAssignments(
+      one(
+        instructions.filter((i) => i.stage === -1 && i.keyword === 'ARG'),
+        'ARG',
+      ).args,
+    );
     expect(arg.CUDA_IMAGE).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn9?-runtime-ubuntu2[24]\.04$/);
     expect(instructions.find((i) => i.keyword === 'FROM')!.args).toBe('${CUDA_IMAGE} AS node');
   });
 
-  it('installs production dependencies with onnxruntime-node\'s CUDA 12 binaries, through the root postinstall', () => {
+  it("installs production dependencies with onnxruntime-node's CUDA 12 binaries, through the root postinstall", () => {
     const deps = instructions.filter((i) => i.stage === 2 && i.keyword === 'RUN').map((i) => i.args);
     const install = deps.find((r) => r.includes('npm ci'));
     expect(install).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev/);
@@ -87,14 +92,21 @@ describe('Dockerfile.cuda dependencies', () => {
   });
 
   it('keeps models, data and node_modules out of the build context', () => {
-    const ignored = read('.dockerignore').split(/\r?\n/).filter((l) => l && !l.startsWith('#'));
+    const ignored = read('.dockerignore')
+      .split(/\r?\n/)
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['models', 'data', 'node_modules', 'dist', '.git']));
   });
 });
 
 describe('Dockerfile.cuda HEALTHCHECK', () => {
   const run = promisify(execFile);
-  const check = JSON.parse(one(instructions.filter((i) => i.keyword === 'HEALTHCHECK'), 'HEALTHCHECK').args.replace(/^.*?CMD\s+/, '')) as string[];
+  const check = JSON.parse(
+    one(
+      instructions.filter((i) => i.keyword === 'HEALTHCHECK'),
+      'HEALTHCHECK',
+    ).args.replace(/^.*?CMD\s+/, ''),
+  ) as string[];
   let status = 200;
   const seen: string[] = [];
   let server: Server;

@@ -8,7 +8,10 @@ import { generateModelSets, generateSdxlSet } from './generate.js';
  * (or holds the tiny set, which may need regenerating after an upgrade), write the tiny built-in
  * models — deterministic, ~40 MB, under a second. A folder with only real models is left alone.
  */
-export async function ensureDefaultModels(config: Pick<ServerConfig, 'modelsDir' | 'ensureTinyModels'>, log: (line: string) => void = () => {}): Promise<boolean> {
+export async function ensureDefaultModels(
+  config: Pick<ServerConfig, 'modelsDir' | 'ensureTinyModels'>,
+  log: (line: string) => void = () => {},
+): Promise<boolean> {
   if (!config.ensureTinyModels) return false;
   const catalog = await scanModels(config.modelsDir);
   const hasOnlyOthers = catalog.models.size > 0 && !catalog.models.has(DEFAULT_MODEL_ID);

@@ -80,7 +80,11 @@ function readStamp(out: string): Stamp {
 }
 
 function writeStamp(out: string, stamp: Stamp): void {
-  const sets = Object.fromEntries(Object.keys(stamp.sets).sort().map((k) => [k, stamp.sets[k]!]));
+  const sets = Object.fromEntries(
+    Object.keys(stamp.sets)
+      .sort()
+      .map((k) => [k, stamp.sets[k]!]),
+  );
   writeFileSync(join(out, STAMP_FILE), jsonFile({ generator: stamp.generator, sets }));
 }
 
@@ -107,7 +111,13 @@ function setFolder(set: ModelSetConfig, variant: Variant): string {
 }
 
 /** Writes one variant of one config: the base folder and its ControlNets (no stamp: tests write sets of their own). */
-export function writeSet(out: string, set: ModelSetConfig, format: ExportFormat, tokenizer: TokenizerFiles, controlnets: readonly ControlNetName[]): GeneratedFile[] {
+export function writeSet(
+  out: string,
+  set: ModelSetConfig,
+  format: ExportFormat,
+  tokenizer: TokenizerFiles,
+  controlnets: readonly ControlNetName[],
+): GeneratedFile[] {
   const base = join(out, setFolder(set, format.variant));
   const files: GeneratedFile[] = [];
   const text = (path: string, contents: string) => {

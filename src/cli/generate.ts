@@ -61,7 +61,13 @@ export async function runGenerate(options: GenerateOptions, io: CliStreams): Pro
     }
   };
   const pool = new WorkerPool(
-    { providers: config.executionProviders, deviceId: config.deviceId, threads: config.threads, fusedStep: config.fusedStep, fusedStepCache: config.fusedStepCache },
+    {
+      providers: config.executionProviders,
+      deviceId: config.deviceId,
+      threads: config.threads,
+      fusedStep: config.fusedStep,
+      fusedStepCache: config.fusedStepCache,
+    },
     1,
     path.join(config.modelsDir, 'annotators'),
     threadOutput,

@@ -35,8 +35,7 @@ export class CliImageInput {
   }
 
   /** meta's echo of an image field: URLs and paths as given, inline data as "base64". */
-  describe = (value: string | null): string | null =>
-    value === null ? null : isUrl(value.trim()) || this.files.has(value) ? value.trim() : 'base64';
+  describe = (value: string | null): string | null => (value === null ? null : isUrl(value.trim()) || this.files.has(value) ? value.trim() : 'base64');
 
   private async load(field: string, value: string, allowRawBase64: boolean): Promise<RawImage> {
     const v = value.trim();

@@ -5,7 +5,17 @@
  */
 export type { BaseModelFiles, ModelConfigs, SdxlModelFiles } from './model-files.js';
 export { FAMILY_DEFAULT_SIDE, familyOfFiles } from './model-files.js';
-export type { ControlUnit, GenerationMode, GenerationResult, GenerationSpec, HintSettings, ProgressEvent, RunTimings, SafetyCheckerSettings, UpscaleSettings } from './generation.js';
+export type {
+  ControlUnit,
+  GenerationMode,
+  GenerationResult,
+  GenerationSpec,
+  HintSettings,
+  ProgressEvent,
+  RunTimings,
+  SafetyCheckerSettings,
+  UpscaleSettings,
+} from './generation.js';
 export type { LoadedReport, ProviderFallback, SessionKind } from './sessions.js';
 export type { WarmupReport, WarmupSize } from './warmup.js';
 export type { HintReply, HintRequest } from './hint.js';

@@ -65,7 +65,7 @@ export function fetchFailedMessage(field: string, limits: ImageLimits): string {
 
 async function fetchImage(field: string, url: string, limits: ImageLimits, policy: OutboundPolicy): Promise<Uint8Array> {
   const failed = (reason: string) => new ClientError(400, fetchFailedMessage(field, limits), { field, url: redactUrl(url), reason });
-  let response;
+  let response: Awaited<ReturnType<typeof guardedFetch>>;
   try {
     response = await guardedFetch(url, {
       method: 'GET',

@@ -33,7 +33,9 @@ export function databaseProblem(file: string, outputDir: string): string | null 
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const faults = rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((r) => r !== 'ok');
     if (faults.length > 0) return `PRAGMA quick_check: ${faults.slice(0, 3).join('; ')}${faults.length > 3 ? ` (${faults.length} faults)` : ''}`;
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
     const foreign = tables.filter((t) => !(t in OUR_TABLES));
     if (foreign.length > 0) return `it is not this server's job database (tables: ${tables.join(', ')})`;
     for (const table of tables) {
@@ -58,7 +60,11 @@ function shown(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /**
  * Checks the job database before it is opened. A damaged or foreign one either stops the start
@@ -66,13 +72,7 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$
  * to `<name>.corrupt-<time>` (`quarantine`: logged, and reported in system_details) so a fresh one
  * starts. Never silently.
  */
-export function checkJobDatabase(
-  file: string,
-  outputDir: string,
-  mode: 'fail' | 'quarantine',
-  log: Pick<Logger, 'error'>,
-  now = new Date(),
-): StorageReport {
+export function checkJobDatabase(file: string, outputDir: string, mode: 'fail' | 'quarantine', log: Pick<Logger, 'error'>, now = new Date()): StorageReport {
   const report: StorageReport = { backend: 'sqlite', database: path.basename(file), quarantined: null };
   const reason = databaseProblem(file, outputDir);
   if (!reason) return report;

@@ -20,7 +20,10 @@ export function workUnits(w: WorkSize): number {
 export class EtaEstimator {
   private secondsPerUnit: number;
 
-  constructor(initialSecondsPerUnit = 0.15, private readonly weight = 0.3) {
+  constructor(
+    initialSecondsPerUnit = 0.15,
+    private readonly weight = 0.3,
+  ) {
     this.secondsPerUnit = initialSecondsPerUnit;
   }
 

@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { JobRecord } from './record.js';
 
-export type JobEvent =
-  | { type: 'progress'; id: string; step: number; total: number }
-  | { type: 'state'; id: string; record: JobRecord };
+export type JobEvent = { type: 'progress'; id: string; step: number; total: number } | { type: 'state'; id: string; record: JobRecord };
 
 /**
  * Job lifecycle events for waiters (sync responses) and SSE streams. Local mode emits them in process;

@@ -1,4 +1,3 @@
-
 /**
  * A job's durable record: everything needed to answer `fetch`, re-run it after a restart and report
  * webhook delivery. Images live beside it in a BlobStore, never in the record.

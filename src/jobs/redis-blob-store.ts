@@ -22,6 +22,10 @@ export class RedisBlobStore implements BlobStore {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.send('DEL', keys.map((k) => this.keys.blob(k)));
+    if (keys.length > 0)
+      await this.redis.send(
+        'DEL',
+        keys.map((k) => this.keys.blob(k)),
+      );
   }
 }

@@ -147,7 +147,11 @@ export async function serveWorkerCommands(redis: RedisConnections, nodeName: str
       case 'hint': {
         const [image, mask] = await Promise.all([blobs.get(command.image), command.mask ? blobs.get(command.mask) : null]);
         if (!image) return { ok: false, message: 'the hint request expired before a worker read it', clientError: false };
-        const reply = await local.hint({ type: command.type, image: decodeRaw(image), options: { ...command.options, ...(mask ? { mask: decodeRaw(mask) } : {}) } });
+        const reply = await local.hint({
+          type: command.type,
+          image: decodeRaw(image),
+          options: { ...command.options, ...(mask ? { mask: decodeRaw(mask) } : {}) },
+        });
         if (!reply.ok) return reply;
         const base = command.image.replace(/\/image$/, '');
         await blobs.put(`${base}/out`, encodeRaw(reply.image), BLOB_TTL_MS);

@@ -162,7 +162,8 @@ export class RedisJobService implements JobBackend {
       this.store.ids('running'),
       this.workerNodes(),
     ]);
-    const queuedAhead = position !== null && position > 0 ? await this.o.redis.commands.send<string[]>('ZRANGE', [this.o.redis.keys.state('queued'), 0, position - 1]) : [];
+    const queuedAhead =
+      position !== null && position > 0 ? await this.o.redis.commands.send<string[]>('ZRANGE', [this.o.redis.keys.state('queued'), 0, position - 1]) : [];
     const ahead = position === null || position < 0 ? [] : await this.store.many([...running, ...queuedAhead]);
     const own = this.eta.seconds(workSizeOf(record.spec), fractionDone(record));
     return { position, etaSeconds: this.etaOf(ahead) / workers + own };

@@ -13,7 +13,15 @@ export function resultMeta(spec: Pick<GenerationSpec, 'strength'>, result: Gener
     step_graph: result.stepGraph ?? 'separate',
     ...(result.nsfw ? { nsfw_content_detected: result.nsfw } : {}),
     ...(result.upscaled
-      ? { upscale: { factor: result.upscaled.factor, model: result.upscaled.name, model_scale: result.upscaled.modelScale, W: result.upscaled.width, H: result.upscaled.height } }
+      ? {
+          upscale: {
+            factor: result.upscaled.factor,
+            model: result.upscaled.name,
+            model_scale: result.upscaled.modelScale,
+            W: result.upscaled.width,
+            H: result.upscaled.height,
+          },
+        }
       : {}),
   };
 }

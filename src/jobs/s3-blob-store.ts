@@ -21,8 +21,7 @@ let sdkLoading: Promise<[typeof import('@aws-sdk/client-s3'), typeof import('@aw
 const sdk = () => (sdkLoading ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]));
 
 /** An S3 error answer (NoSuchBucket, AccessDenied…): the SDK marks those with $fault and $metadata. */
-const isServiceError = (err: unknown): err is Error & { $metadata?: { httpStatusCode?: number } } =>
-  typeof (err as { $fault?: unknown })?.$fault === 'string';
+const isServiceError = (err: unknown): err is Error & { $metadata?: { httpStatusCode?: number } } => typeof (err as { $fault?: unknown })?.$fault === 'string';
 
 function reasonOf(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
@@ -68,7 +67,10 @@ export class S3BlobStore implements BlobStore {
     const client = createClient(settings);
     client.catch(() => undefined); // awaited (and its failure reported) by each call
     this.current = { settings, client };
-    void previous?.client.then((c) => c.destroy(), () => undefined);
+    void previous?.client.then(
+      (c) => c.destroy(),
+      () => undefined,
+    );
   }
 
   /**
@@ -139,7 +141,10 @@ export class S3BlobStore implements BlobStore {
   }
 
   close(): void {
-    void this.current?.client.then((c) => c.destroy(), () => undefined);
+    void this.current?.client.then(
+      (c) => c.destroy(),
+      () => undefined,
+    );
   }
 
   private active() {

@@ -36,7 +36,11 @@ export async function jobOutputUrls(objects: S3BlobStore | undefined, record: Jo
 }
 
 /** The bytes of each output (null where missing), from S3 or from the node's own store. */
-export function readJobOutputs(objects: S3BlobStore | undefined, record: JobRecord, readLocal: (name: string) => Promise<Buffer | null>): Promise<(Buffer | null)[]> {
+export function readJobOutputs(
+  objects: S3BlobStore | undefined,
+  record: JobRecord,
+  readLocal: (name: string) => Promise<Buffer | null>,
+): Promise<(Buffer | null)[]> {
   const result = record.result;
   if (!result) return Promise.resolve([]);
   const s3 = result.s3;
@@ -46,5 +50,8 @@ export function readJobOutputs(objects: S3BlobStore | undefined, record: JobReco
 /** Deletes a job's output objects (the sweeper, for expired temp outputs). */
 export function deleteOutputObjects(objects: S3BlobStore, record: JobRecord): Promise<void> {
   const result = record.result!;
-  return objects.deleteAt(result.s3!, result.outputs.map((name) => outputObjectKey(record, name)));
+  return objects.deleteAt(
+    result.s3!,
+    result.outputs.map((name) => outputObjectKey(record, name)),
+  );
 }

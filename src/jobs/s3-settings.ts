@@ -94,7 +94,8 @@ function httpUrl(setting: S3SettingName, value: string): string {
     throw new S3SettingError(setting, 'must be an http(s) URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new S3SettingError(setting, 'must be an http(s) URL');
-  if (url.username || url.password) throw new S3SettingError(setting, 'must not carry credentials (user:password@); the SDK reads them from its credential chain');
+  if (url.username || url.password)
+    throw new S3SettingError(setting, 'must not carry credentials (user:password@); the SDK reads them from its credential chain');
   if (url.search || url.hash) throw new S3SettingError(setting, 'must not have a query or fragment');
   return url.href.replace(/\/+$/, '');
 }

@@ -63,9 +63,9 @@ export class SqliteJobStore implements JobStore {
 
   async byState(states: readonly JobState[]): Promise<JobRecord[]> {
     if (states.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT record FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at, id`)
-      .all(...states) as { record: string }[];
+    const rows = this.db.prepare(`SELECT record FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at, id`).all(...states) as {
+      record: string;
+    }[];
     return rows.map((r) => JSON.parse(r.record) as JobRecord);
   }
 

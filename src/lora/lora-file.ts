@@ -74,7 +74,10 @@ function splitKey(name: string): { component: LoraComponent; path: string; part:
 }
 
 export function parseLora(file: SafetensorsFile): ParsedLora {
-  const groups = new Map<string, { component: LoraComponent; path: string; down?: SafetensorsTensor; up?: SafetensorsTensor; alpha?: number; source: string }>();
+  const groups = new Map<
+    string,
+    { component: LoraComponent; path: string; down?: SafetensorsTensor; up?: SafetensorsTensor; alpha?: number; source: string }
+  >();
   const unsupported: string[] = [];
   for (const [name, tensor] of file.tensors) {
     const s = splitKey(name);
@@ -83,7 +86,11 @@ export function parseLora(file: SafetensorsFile): ParsedLora {
       continue;
     }
     const id = `${s.component}:${s.path}`;
-    const g = groups.get(id) ?? { component: s.component, path: s.path, source: name.replace(/(_lora\.(down|up)\.weight|\.(lora_down|lora_up|lora_A|lora_B|lora|alpha)(\..*)?)$/, '') };
+    const g = groups.get(id) ?? {
+      component: s.component,
+      path: s.path,
+      source: name.replace(/(_lora\.(down|up)\.weight|\.(lora_down|lora_up|lora_A|lora_B|lora|alpha)(\..*)?)$/, ''),
+    };
     if (s.part === 'alpha') g.alpha = tensor.values[0]!;
     else g[s.part] = tensor;
     groups.set(id, g);
@@ -99,7 +106,15 @@ export function parseLora(file: SafetensorsFile): ParsedLora {
       unsupported.push(`${g.source} (up ${g.up.shape.join('x')} does not fit down ${g.down.shape.join('x')})`);
       continue;
     }
-    modules.push({ component: g.component, key: canonicalModuleKey(g.component, g.path), source: g.source, down: g.down, up: g.up, rank, alpha: g.alpha ?? null });
+    modules.push({
+      component: g.component,
+      key: canonicalModuleKey(g.component, g.path),
+      source: g.source,
+      down: g.down,
+      up: g.up,
+      rank,
+      alpha: g.alpha ?? null,
+    });
   }
   return { modules, unsupported };
 }

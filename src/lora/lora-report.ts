@@ -11,8 +11,12 @@ export function loraWarnings(modelId: string, reports: readonly MergeReport[]): 
   }
   const warnings: string[] = [];
   for (const [name, { matched, total }] of byName) {
-    if (matched === 0) throw new GenerationError(`lora_model: no layer of LoRA "${name}" matches a weight of model ${modelId} (another base model's LoRA, or a format this server does not read)`);
-    if (matched < total) warnings.push(`lora_model: ${total - matched} of ${total} layers of LoRA "${name}" match no weight of model ${modelId} and were not applied`);
+    if (matched === 0)
+      throw new GenerationError(
+        `lora_model: no layer of LoRA "${name}" matches a weight of model ${modelId} (another base model's LoRA, or a format this server does not read)`,
+      );
+    if (matched < total)
+      warnings.push(`lora_model: ${total - matched} of ${total} layers of LoRA "${name}" match no weight of model ${modelId} and were not applied`);
   }
   return warnings;
 }

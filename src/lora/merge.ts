@@ -57,7 +57,7 @@ function inlineExternal(model: ModelProto, modelDir: string): void {
     if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
     t.rawData = readExternal(t, modelDir);
     total += t.rawData.byteLength;
-    if (total > MAX_INLINE_BYTES) throw new LoraMergeError('the graph\'s weights pass 2 GB: a LoRA cannot be merged into it in memory');
+    if (total > MAX_INLINE_BYTES) throw new LoraMergeError("the graph's weights pass 2 GB: a LoRA cannot be merged into it in memory");
     t.externalData = [];
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
   }

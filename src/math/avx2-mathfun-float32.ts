@@ -161,7 +161,7 @@ export function avx2Sincos8(x: Lanes, sin: Lanes, cos: Lanes): void {
       s = c;
       c = t;
     }
-    sin[i] = (j & 4) !== 0 !== x[i] < 0 ? -s : s;
+    sin[i] = ((j & 4) !== 0) !== x[i] < 0 ? -s : s;
     cos[i] = ((j - 2) & 4) === 0 ? -c : c;
   }
 }

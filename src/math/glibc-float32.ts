@@ -51,7 +51,7 @@ export function glibcLogf(x: number): number {
   f32[0] = x;
   let ix = u32[0];
   if (ix === 0x3f800000) return 0;
-  if (ix - 0x00800000 >>> 0 >= 0x7f800000 - 0x00800000) {
+  if ((ix - 0x00800000) >>> 0 >= 0x7f800000 - 0x00800000) {
     // Zero, subnormal, negative, infinite or NaN.
     if ((ix & 0x7fffffff) === 0) return -Infinity;
     if (ix === 0x7f800000) return Infinity;

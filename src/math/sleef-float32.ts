@@ -19,7 +19,7 @@ export function fma32(a: number, b: number, c: number): number {
   const r = f32(s);
   if (r === s || !Number.isFinite(s)) return r;
   const bv = s - p;
-  const err = (p - (s - bv)) + (c - bv);
+  const err = p - (s - bv) + (c - bv);
   if (err === 0) return r;
   // s lies exactly halfway between two floats only if its mirror image around s is a float too.
   const other = 2 * s - r;
@@ -29,9 +29,10 @@ export function fma32(a: number, b: number, c: number): number {
 
 const R_LN2F = f32(1.442695040888963407359924681001892137426645954152985934135449406931);
 const L2UF = f32(0.693145751953125);
-const L2LF = f32(1.428606765330187045e-06);
-const EXP_POLY = [0.000198527617612853646278381, 0.00139304355252534151077271, 0.00833336077630519866943359,
-  0.0416664853692054748535156, 0.166666671633720397949219, 0.5].map(f32);
+const L2LF = f32(1.428606765330187045e-6);
+const EXP_POLY = [
+  0.000198527617612853646278381, 0.00139304355252534151077271, 0.00833336077630519866943359, 0.0416664853692054748535156, 0.166666671633720397949219, 0.5,
+].map(f32);
 
 /** Round half to even, as `cvtps2dq` does. */
 function rintEven(x: number): number {
@@ -89,7 +90,7 @@ function dfDiv(n: DF, d: DF): DF {
 }
 
 const FLT_MIN = 2 ** -126;
-const LN2_DF: DF = [f32(0.69314718246459960938), f32(-1.904654323148236017e-09)];
+const LN2_DF: DF = [f32(0.69314718246459960938), f32(-1.904654323148236017e-9)];
 const bits = new DataView(new ArrayBuffer(4));
 
 /** torch.log on float32 (SLEEF `logf_u1`). */
@@ -167,7 +168,7 @@ export function torchExpm1f(x: number): number {
   const a = f32(x);
   if (Number.isNaN(a)) return NaN;
   if (a > f32(88.72283172607421875)) return Infinity;
-  if (a < f32(-16.635532333438687426013570)) return -1;
+  if (a < f32(-16.63553233343868742601357)) return -1;
   if (Object.is(a, -0)) return -0;
   const d = dfAdd2DF(expk2([a, 0]), -1);
   return f32(d[0] + d[1]);

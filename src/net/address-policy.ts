@@ -24,7 +24,10 @@ export const STRICT_POLICY: OutboundPolicy = { allowedHosts: [], allowedCidrs: [
 export function parseAllowedHosts(raw: string | undefined): Pick<OutboundPolicy, 'allowedHosts' | 'allowedCidrs'> {
   const allowedHosts: string[] = [];
   const allowedCidrs: Cidr[] = [];
-  for (const entry of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const bare = entry.replace(/^\[(.*)\](\/\d+)?$/, '$1$2');
     if (bare.includes('/')) {
       try {
@@ -47,11 +50,15 @@ export function parseAllowedHosts(raw: string | undefined): Pick<OutboundPolicy,
 
 /** Parses `ALLOWED_FETCH_PORTS` ("8080,8443"). */
 export function parseAllowedPorts(raw: string | undefined): number[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const port = Number(s);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`config: ALLOWED_FETCH_PORTS: "${s}" is not a port (1-65535)`);
-    return port;
-  });
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const port = Number(s);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`config: ALLOWED_FETCH_PORTS: "${s}" is not a port (1-65535)`);
+      return port;
+    });
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address it carries. */
@@ -61,8 +68,8 @@ function normalise(addr: Address): Address {
 
 // IPv6 that is global unicast by ipaddr.js's table but still reaches IPv4 space or is not routable.
 const IPV6_GLOBAL = ipaddr.parseCIDR('2000::/3');
-const IPV6_EXTRA_REFUSED: Cidr[] = ['::/96', '::ffff:0:0/96', '64:ff9b::/96', '64:ff9b:1::/48', '2001:db8::/32', '2002::/16', '2001::/32'].map(
-  (c) => ipaddr.parseCIDR(c),
+const IPV6_EXTRA_REFUSED: Cidr[] = ['::/96', '::ffff:0:0/96', '64:ff9b::/96', '64:ff9b:1::/48', '2001:db8::/32', '2002::/16', '2001::/32'].map((c) =>
+  ipaddr.parseCIDR(c),
 );
 
 /** Why an address may not be reached (loopback, private, …), or null when it is public unicast. */

@@ -110,7 +110,9 @@ async function once(url: URL, options: GuardedRequest, signal: AbortSignal, reso
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
-      reject(signal.aborted ? new OutboundError(`timed out after ${options.timeoutMs} ms`) : err instanceof OutboundError ? err : new OutboundError(describe(err)));
+      reject(
+        signal.aborted ? new OutboundError(`timed out after ${options.timeoutMs} ms`) : err instanceof OutboundError ? err : new OutboundError(describe(err)),
+      );
     };
     const req = client.request(
       url,

@@ -38,9 +38,7 @@ export interface Initializer {
 }
 
 /** How a parameter's values are drawn. */
-export type ParamInit =
-  | { kind: 'uniform'; bound: number }
-  | { kind: 'constant'; value: number };
+export type ParamInit = { kind: 'uniform'; bound: number } | { kind: 'constant'; value: number };
 
 export interface ParamOptions {
   /** Model seed; each parameter's stream is derived from it and the parameter's name. */
@@ -121,7 +119,8 @@ export class GraphBuilder {
   }
 
   private addInitializer(name: string, dtype: TensorDType, dims: readonly number[], data: ArrayBufferView): string {
-    if (data.byteLength !== elementCount(dims) * bytesPerElement(dtype)) throw new Error(`initializer ${name}: ${data.byteLength} bytes for ${dtype}[${dims.join(',')}]`);
+    if (data.byteLength !== elementCount(dims) * bytesPerElement(dtype))
+      throw new Error(`initializer ${name}: ${data.byteLength} bytes for ${dtype}[${dims.join(',')}]`);
     this.initializers.push({ name, dtype, dims, bytes: bytesOf(data) });
     return name;
   }

@@ -31,7 +31,9 @@ export function checkControlNetFits(
     throw new SignatureError(`${prefix}: it takes ${names} (SDXL's added conditions), which an SD 1.x/2.x UNet does not`);
   }
   if (outs.length !== want.length) {
-    throw new SignatureError(`${prefix}: it returns ${counted(outs.length)} where the UNet takes ${counted(want.length)} (a ControlNet for another base model?)`);
+    throw new SignatureError(
+      `${prefix}: it returns ${counted(outs.length)} where the UNet takes ${counted(want.length)} (a ControlNet for another base model?)`,
+    );
   }
   outs.forEach((out, j) => {
     const got = typeof out.shape[1] === 'number' ? out.shape[1] : null;

@@ -248,7 +248,10 @@ export function buildFusedStepModel(
   variant: FusedVariant,
   options: BuildOptions = {},
 ): FusedModel {
-  const why = fusedCoverage(unet.signature, controlnets.map((c) => c.signature));
+  const why = fusedCoverage(
+    unet.signature,
+    controlnets.map((c) => c.signature),
+  );
   if (why) throw new FusedGraphError(`cannot fuse: ${why}`);
   const unetModel = decode(unet.path);
   const cnModels = controlnets.map((c) => decode(c.path));

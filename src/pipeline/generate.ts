@@ -72,16 +72,22 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
 
   const encodeStart = performance.now();
   const family = familyOf(description);
-  const text = await family.encodePrompt(models, spec.model, description, {
-    prompt: spec.prompt,
-    negativePrompt: spec.negativePrompt,
-    width: spec.width,
-    height: spec.height,
-    samples: n,
-    guided,
-    clipSkip: spec.clipSkip ?? 1,
-    floatType: unet.signature.floatType,
-  }, runner);
+  const text = await family.encodePrompt(
+    models,
+    spec.model,
+    description,
+    {
+      prompt: spec.prompt,
+      negativePrompt: spec.negativePrompt,
+      width: spec.width,
+      height: spec.height,
+      samples: n,
+      guided,
+      clipSkip: spec.clipSkip ?? 1,
+      floatType: unet.signature.floatType,
+    },
+    runner,
+  );
   if (text.truncated) warnings.push(`prompt: ${text.truncated}`);
   const providers: Record<string, string> = { ...text.providers, unet: unet.provider, vae_decoder: vaeDecoder.provider };
   controlnets.forEach((c, k) => (providers[`controlnet:${spec.controlnets[k]!.name}`] = c.provider));
@@ -89,7 +95,12 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
 
   const hintStart = performance.now();
   const cnBatch = guided && !guessMode ? 2 * n : n;
-  const conds = await controlInputs(spec, models, controlnets.map((c) => c.signature.floatType), cnBatch);
+  const conds = await controlInputs(
+    spec,
+    models,
+    controlnets.map((c) => c.signature.floatType),
+    cnBatch,
+  );
   const hintMs = performance.now() - hintStart;
 
   const { scheduler, timesteps, stepsRun } = schedule(spec, mode);
@@ -98,19 +109,26 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
   const prepared = await prepareLatents({ spec, mode, description, grid, generator, scheduler, firstTimestep: timesteps[0]!, vaeEncoder, runner });
   const encodeMs = performance.now() - encodeStart - hintMs;
 
-  const stepGraph = await fusedStepFor(models, unet, controlnets, (spec.model.loras?.length ?? 0) > 0, { guess: guessMode, halfBatch: guessMode && guided, guessScales: Array.from(description.guessModeScales) });
+  const stepGraph = await fusedStepFor(models, unet, controlnets, (spec.model.loras?.length ?? 0) > 0, {
+    guess: guessMode,
+    halfBatch: guessMode && guided,
+    guessScales: Array.from(description.guessModeScales),
+  });
   if (stepGraph.warning) warnings.push(stepGraph.warning);
-  const denoise = new DenoiseStep({
-    description,
-    grid,
-    unet,
-    controlnets: controlnets.map((loaded, k) => ({ loaded, cond: conds[k]!, conditioningScale: spec.controlnets[k]!.conditioningScale })),
-    text,
-    samples: n,
-    guidanceScale: spec.guidanceScale,
-    guessMode,
-    fused: stepGraph.session,
-  }, runner);
+  const denoise = new DenoiseStep(
+    {
+      description,
+      grid,
+      unet,
+      controlnets: controlnets.map((loaded, k) => ({ loaded, cond: conds[k]!, conditioningScale: spec.controlnets[k]!.conditioningScale })),
+      text,
+      samples: n,
+      guidanceScale: spec.guidanceScale,
+      guessMode,
+      fused: stepGraph.session,
+    },
+    runner,
+  );
   const latents = prepared.latents;
   for (let i = 0; i < timesteps.length; i++) {
     await denoise.step(scheduler, latents, timesteps[i]!, generator);
@@ -159,10 +177,19 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
  * The fused step session when FUSED_STEP allows it (auto: not for guess mode) and the graphs fit (fused-step-graph.ts's fusedCoverage), on the
  * UNet's provider; else none, with the reason as a warning under FUSED_STEP=on.
  */
-async function fusedStepFor(models: ModelSessions, unet: Loaded<UNetSignature>, controlnets: readonly Loaded<ControlNetSignature>[], loraMerged: boolean, variant: FusedVariant) {
+async function fusedStepFor(
+  models: ModelSessions,
+  unet: Loaded<UNetSignature>,
+  controlnets: readonly Loaded<ControlNetSignature>[],
+  loraMerged: boolean,
+  variant: FusedVariant,
+) {
   const mode = models.settings.fusedStep ?? 'auto';
   if (mode === 'off') return { session: undefined, warning: null };
-  let why = fusedCoverage(unet.signature, controlnets.map((c) => c.signature));
+  let why = fusedCoverage(
+    unet.signature,
+    controlnets.map((c) => c.signature),
+  );
   // auto fuses the common variant only: guess mode would be a second graph (a second copy of the weights, or a
   // rebuild whenever requests alternate with FUSED_STEP_CACHE=1); FUSED_STEP=on fuses it too.
   if (!why && variant.guess && mode === 'auto') return { session: undefined, warning: null };

@@ -105,10 +105,13 @@ export function describeModel(model: BaseModelFiles, parts: DescribedParts): Mod
 
   const vaeBlocks = positiveInts(vaeConfig.block_out_channels);
   const graphFactor = ratio(vaeDecoder.output.shape[2], vaeDecoder.input.shape[2]);
-  const vaeScaleFactor = vaeBlocks ? 2 ** (vaeBlocks.length - 1) : graphFactor ?? 8;
+  const vaeScaleFactor = vaeBlocks ? 2 ** (vaeBlocks.length - 1) : (graphFactor ?? 8);
 
   const textLength = tokenizer.maxLength;
-  for (const [what, d] of [['text encoder input', textEncoder.inputIds.shape[1]], ['UNet encoder_hidden_states', unet.hiddenStates.shape[1]]] as const) {
+  for (const [what, d] of [
+    ['text encoder input', textEncoder.inputIds.shape[1]],
+    ['UNet encoder_hidden_states', unet.hiddenStates.shape[1]],
+  ] as const) {
     const n = staticDim(d);
     if (n !== null && n !== textLength) {
       throw new SignatureError(`model ${model.id}: the tokenizer pads to ${textLength} tokens but the ${what} takes ${n}`);
@@ -163,16 +166,23 @@ function sdxlInputs(id: string, unet: UNetSignature, parts: DescribedParts): Add
       `model ${id}: it has SDXL's text_encoder_2/ but its UNet takes ${added.length === 0 ? 'no added conditions' : names}; an SDXL ControlNet UNet takes text_embeds and time_ids`,
     );
   }
-  for (const [label, sig] of [['text_encoder', parts.textEncoder], ['text_encoder_2', second]] as const) {
+  for (const [label, sig] of [
+    ['text_encoder', parts.textEncoder],
+    ['text_encoder_2', second],
+  ] as const) {
     if (sig.hiddenStates.length < 2) {
-      throw new SignatureError(`model ${id}: its ${label} has no hidden_states.<k> outputs, which SDXL takes its text states from; export it with optimum or scripts/export_onnx.py`);
+      throw new SignatureError(
+        `model ${id}: its ${label} has no hidden_states.<k> outputs, which SDXL takes its text states from; export it with optimum or scripts/export_onnx.py`,
+      );
     }
   }
   if (!second.pooled) throw new SignatureError(`model ${id}: its text_encoder_2 has no text_embeds output (SDXL's pooled text embedding)`);
   const pooledWidth = staticDim(second.pooled.shape[1]);
   const unetPooled = staticDim(textEmbeds.shape[1]);
   if (pooledWidth !== null && unetPooled !== null && pooledWidth !== unetPooled) {
-    throw new SignatureError(`model ${id}: text_encoder_2's ${second.pooled.name} is ${pooledWidth} wide but the UNet's ${textEmbeds.name} takes ${unetPooled}`);
+    throw new SignatureError(
+      `model ${id}: text_encoder_2's ${second.pooled.name} is ${pooledWidth} wide but the UNet's ${textEmbeds.name} takes ${unetPooled}`,
+    );
   }
   return { textEmbeds: textEmbeds.name, timeIds: timeIds.name, pooledWidth: pooledWidth ?? unetPooled };
 }

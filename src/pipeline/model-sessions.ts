@@ -138,7 +138,16 @@ export class ModelSessions {
    */
   describe(model: BaseModelFiles): Promise<ModelDescription> {
     const sdxl = model.sdxl;
-    const key = [model.unet, model.textEncoder, model.vaeDecoder, model.tokenizerDir, model.vaeScalingFactor, model.schedulerConfig.prediction_type, sdxl?.textEncoder2 ?? '', sdxl?.tokenizer2Dir ?? ''].join('\n');
+    const key = [
+      model.unet,
+      model.textEncoder,
+      model.vaeDecoder,
+      model.tokenizerDir,
+      model.vaeScalingFactor,
+      model.schedulerConfig.prediction_type,
+      sdxl?.textEncoder2 ?? '',
+      sdxl?.tokenizer2Dir ?? '',
+    ].join('\n');
     let d = this.descriptions.get(key);
     if (!d) {
       // With LoRAs, the merged sessions (same signatures) describe it: the plain graphs need not open too.
@@ -196,7 +205,10 @@ export class ModelSessions {
       this.tokenizer(model.tokenizerDir),
       this.describe(model),
     ]);
-    if (skipped.length > 0) this.log(`preload of ${model.id}: ${skipped.length} ControlNet(s) left closed, they do not fit MODEL_MEMORY_BUDGET beside the open sessions: ${skipped.join(', ')}`);
+    if (skipped.length > 0)
+      this.log(
+        `preload of ${model.id}: ${skipped.length} ControlNet(s) left closed, they do not fit MODEL_MEMORY_BUDGET beside the open sessions: ${skipped.join(', ')}`,
+      );
     const reports = opened.flatMap((l) => ('session' in l ? [report(l as Loaded<unknown> & { kind: SessionKind })] : []));
     const mixed = mixedProviders(reports);
     if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
@@ -257,7 +269,11 @@ export class ModelSessions {
         this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);
         try {
           const loaded = {
-            session, provider, path, fallbacks, kind,
+            session,
+            provider,
+            path,
+            fallbacks,
+            kind,
             signature: describe(session, `${kind} (${path})`),
             ...(merged ? { loraReports: merged.reports } : {}),
           };

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { repeatBatch } from '../tensor/ops.js';
 import { floatTensor, idsTensor, toFloat32, type FloatType } from '../runtime/tensors.js';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
@@ -79,7 +79,7 @@ export function clipSkipOutput(signature: TextEncoderSignature, clipSkip: number
   const states = signature.normedHiddenStates;
   if (states.length === 0) {
     throw new GenerationError(
-      'clip_skip: this model\'s text encoder has no normed_hidden_states outputs; re-export it with scripts/export_onnx.py to use clip_skip above 1',
+      "clip_skip: this model's text encoder has no normed_hidden_states outputs; re-export it with scripts/export_onnx.py to use clip_skip above 1",
     );
   }
   const layers = states.length - 1;

@@ -65,13 +65,13 @@ export function mixIntoHalf(out: Uint16Array, offset: number, sources: readonly 
     const len = Math.min(BLOCK, n - start);
     const acc = len === BLOCK ? accBlock : accBlock.subarray(0, len);
     sources.forEach(({ data, scale }, k) => {
-      const values = data instanceof Uint16Array
-        ? float16ToFloat32(data.subarray(start, start + len), len === BLOCK ? decodeBlock : decodeBlock.subarray(0, len))
-        : data.subarray(start, start + len);
+      const values =
+        data instanceof Uint16Array
+          ? float16ToFloat32(data.subarray(start, start + len), len === BLOCK ? decodeBlock : decodeBlock.subarray(0, len))
+          : data.subarray(start, start + len);
       if (k === 0) for (let i = 0; i < len; i++) acc[i] = scale * values[i]!;
       else for (let i = 0; i < len; i++) acc[i]! += scale * values[i]!;
     });
     float32ToFloat16(acc, out.subarray(offset + start, offset + start + len));
   }
 }
-

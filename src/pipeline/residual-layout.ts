@@ -104,7 +104,10 @@ function fromStructure(residuals: readonly TensorSpec[]): ResidualSlot[] | null 
   for (const l of depths) {
     const blocks = down / (l + 1);
     const widths = Array.from({ length: blocks }, (_, b) => channelsOf(residuals[1 + b * (l + 1)]!) ?? 0);
-    const slots = slotsFromBlocks(widths, widths.map(() => l));
+    const slots = slotsFromBlocks(
+      widths,
+      widths.map(() => l),
+    );
     if (slots.every((s, i) => s.channels === 0 || channelsOf(residuals[i]!) === null || channelsOf(residuals[i]!) === s.channels)) return slots;
   }
   return null;

@@ -59,7 +59,10 @@ export class ResidualMixer {
   async mix(contributions: readonly ResidualContribution[]): Promise<ort.Tensor[]> {
     const first = contributions[0]!;
     const passThrough =
-      contributions.length === 1 && !this.guessMode && first.scale === 1 && this.batchFactor === 1 &&
+      contributions.length === 1 &&
+      !this.guessMode &&
+      first.scale === 1 &&
+      this.batchFactor === 1 &&
       first.outputs.every((t, r) => t.type === this.unetType && !this.broadcasts(t, r));
     if (passThrough) return [...first.outputs];
     // float16 sums go to onnxruntime (vectorised casts); float32 ones are as fast in JS (two passes, not three).

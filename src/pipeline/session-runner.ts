@@ -31,7 +31,14 @@ export class SessionRunner {
   }
 
   /** `batched` are the inputs cut along the batch axis when the graph's batch is fixed to something else than `total`. */
-  runBatched(label: string, session: ort.InferenceSession, feeds: Feeds, batched: readonly TensorSpec[], total: number, fixed: number | null): Promise<Outputs> {
+  runBatched(
+    label: string,
+    session: ort.InferenceSession,
+    feeds: Feeds,
+    batched: readonly TensorSpec[],
+    total: number,
+    fixed: number | null,
+  ): Promise<Outputs> {
     if (fixed === null || fixed === total) return this.run(label, session, feeds);
     return runInFixedBatches((f) => this.run(label, session, f), feeds, batchedInputNames(batched), total, fixed);
   }

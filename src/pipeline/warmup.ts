@@ -21,7 +21,13 @@ const TIMESTEP = 500;
 /** Any guidance above 1 runs the CFG batch of 2. */
 const GUIDED = 7.5;
 
-export async function warmUp(models: ModelSessions, model: BaseModelFiles, controlnetPaths: readonly string[], sizes: readonly WarmupSize[], log: (line: string) => void = () => {}): Promise<WarmupReport[]> {
+export async function warmUp(
+  models: ModelSessions,
+  model: BaseModelFiles,
+  controlnetPaths: readonly string[],
+  sizes: readonly WarmupSize[],
+  log: (line: string) => void = () => {},
+): Promise<WarmupReport[]> {
   const [description, unet, vaeDecoder, ...controlnets] = await Promise.all([
     models.describe(model),
     models.unet(model.unet),
@@ -47,7 +53,11 @@ export async function warmUp(models: ModelSessions, model: BaseModelFiles, contr
     }
     for await (const image of decodeLatents(vaeDecoder, new Float32Array(grid.size), 1, description, grid, runner)) void image;
     const report = { ...size, ms: performance.now() - started, runMs: runner.runMs };
-    log(`warm-up ${size.width}x${size.height} of ${model.id}: ${report.ms.toFixed(0)} ms (${Object.entries(report.runMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')})`);
+    log(
+      `warm-up ${size.width}x${size.height} of ${model.id}: ${report.ms.toFixed(0)} ms (${Object.entries(report.runMs)
+        .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+        .join(', ')})`,
+    );
     reports.push(report);
   }
   return reports;

@@ -22,12 +22,10 @@ const SHOWN_AT = /** @type {Record<string, string>} */ ({
  * @returns {{ field: string, text: string }[]}
  */
 export function splitMessage(message) {
-  return message
-    .split(/;\s+(?=[a-z_][a-z0-9_.[\]]*:\s)/i)
-    .map((part) => {
-      const match = /^([a-z_][a-z0-9_]*)(?:[.[][^:]*)?:\s/i.exec(part);
-      return { field: match ? match[1] : '', text: part };
-    });
+  return message.split(/;\s+(?=[a-z_][a-z0-9_.[\]]*:\s)/i).map((part) => {
+    const match = /^([a-z_][a-z0-9_]*)(?:[.[][^:]*)?:\s/i.exec(part);
+    return { field: match ? match[1] : '', text: part };
+  });
 }
 
 /** @param {ParentNode} root */

@@ -84,11 +84,21 @@ export class ControlNetUnits {
   /** @param {HTMLElement} row */
   fill(row) {
     const [model, type] = /** @type {HTMLSelectElement[]} */ ([...row.querySelectorAll('select')]);
-    const taken = this.rows().filter((r) => r !== row).map((r) => /** @type {HTMLSelectElement} */ (r.querySelector('select')).value);
+    const taken = this.rows()
+      .filter((r) => r !== row)
+      .map((r) => /** @type {HTMLSelectElement} */ (r.querySelector('select')).value);
     const names = this.controlnets.length > 0 ? this.controlnets : [];
-    fillSelect(model, names.map((value) => ({ value })), model.value || names.find((n) => !taken.includes(n)) || names[0]);
+    fillSelect(
+      model,
+      names.map((value) => ({ value })),
+      model.value || names.find((n) => !taken.includes(n)) || names[0],
+    );
     if (names.length === 0) fillSelect(model, [{ value: '', label: 'enter your key to list ControlNets', disabled: true }]);
-    fillSelect(type, this.types.map((value) => ({ value })), type.value || (this.types.includes(model.value) ? model.value : this.types[0]));
+    fillSelect(
+      type,
+      this.types.map((value) => ({ value })),
+      type.value || (this.types.includes(model.value) ? model.value : this.types[0]),
+    );
   }
 
   update() {

@@ -64,14 +64,15 @@ export class ImageInput {
       this.parts.info.textContent = '';
       this.parts.onChange();
     });
-    if (parts.paste) document.addEventListener('paste', (e) => {
-      // An image pasted anywhere on the page becomes the input; pasted text stays text.
-      const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
-      const blob = item?.getAsFile();
-      if (!blob) return;
-      e.preventDefault();
-      void this.useBlob(blob, blob.name && blob.name !== 'image.png' ? blob.name : 'pasted.png');
-    });
+    if (parts.paste)
+      document.addEventListener('paste', (e) => {
+        // An image pasted anywhere on the page becomes the input; pasted text stays text.
+        const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
+        const blob = item?.getAsFile();
+        if (!blob) return;
+        e.preventDefault();
+        void this.useBlob(blob, blob.name && blob.name !== 'image.png' ? blob.name : 'pasted.png');
+      });
     url?.addEventListener('input', () => {
       if (url.value.trim()) this.clearFile();
       this.parts.info.textContent = url.value.trim() ? 'The server fetches the URL (the page does not show remote images).' : '';

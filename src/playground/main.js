@@ -111,7 +111,11 @@ async function loadModels() {
     const { models } = await postJson('get_all_models', { key });
     const of = (/** @type {string} */ type) => models.filter((m) => m.model_type === type).map((m) => String(m.model_id));
     const bases = of('stable-diffusion');
-    fillSelect(field('model_id'), bases.map((value) => ({ value })), field('model_id').value || defaultModel);
+    fillSelect(
+      field('model_id'),
+      bases.map((value) => ({ value })),
+      field('model_id').value || defaultModel,
+    );
     fillSelect(field('vae'), [{ value: '', label: "the model's own" }, ...of('vae').map((value) => ({ value }))]);
     units.setChoices(of('controlnet'), units.types);
     if (schedulerDetails.length === 0) await loadSchedulers(() => postJson('schedulers_list', { key }));
@@ -166,7 +170,8 @@ async function previewHints() {
       }),
     );
     const refused = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
-    if (refused.length > 0) showRequestError(refused.length === 1 ? refused[0] : new ApiError(400, refused.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')));
+    if (refused.length > 0)
+      showRequestError(refused.length === 1 ? refused[0] : new ApiError(400, refused.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')));
   } catch (err) {
     showRequestError(err);
   } finally {

@@ -27,7 +27,8 @@ function show(value) {
  * @param {Record<string, unknown>} meta @param {number | undefined} seconds
  */
 function summaryOf(meta, seconds) {
-  const steps = meta.denoising_steps !== undefined && meta.denoising_steps !== meta.steps ? `${meta.denoising_steps} of ${meta.steps} steps` : `${meta.steps} steps`;
+  const steps =
+    meta.denoising_steps !== undefined && meta.denoising_steps !== meta.steps ? `${meta.denoising_steps} of ${meta.steps} steps` : `${meta.steps} steps`;
   return [meta.model, meta.mode, `${meta.W}×${meta.H}`, steps, `seed ${meta.seed}`, meta.scheduler, seconds === undefined ? null : `${seconds} s`]
     .filter((part) => part !== null && part !== undefined)
     .join(' · ');

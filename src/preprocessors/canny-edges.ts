@@ -66,14 +66,38 @@ export function cannyEdges(image: RawImage, lowThreshold: number, highThreshold:
   // Hysteresis: grow strong edges through weak candidates, 8-connected. Each pixel is pushed once at most.
   while (top > 0) {
     const i = stack[--top];
-    if (map[i - 1] === 0) { map[i - 1] = 2; stack[top++] = i - 1; }
-    if (map[i + 1] === 0) { map[i + 1] = 2; stack[top++] = i + 1; }
-    if (map[i - ms - 1] === 0) { map[i - ms - 1] = 2; stack[top++] = i - ms - 1; }
-    if (map[i - ms] === 0) { map[i - ms] = 2; stack[top++] = i - ms; }
-    if (map[i - ms + 1] === 0) { map[i - ms + 1] = 2; stack[top++] = i - ms + 1; }
-    if (map[i + ms - 1] === 0) { map[i + ms - 1] = 2; stack[top++] = i + ms - 1; }
-    if (map[i + ms] === 0) { map[i + ms] = 2; stack[top++] = i + ms; }
-    if (map[i + ms + 1] === 0) { map[i + ms + 1] = 2; stack[top++] = i + ms + 1; }
+    if (map[i - 1] === 0) {
+      map[i - 1] = 2;
+      stack[top++] = i - 1;
+    }
+    if (map[i + 1] === 0) {
+      map[i + 1] = 2;
+      stack[top++] = i + 1;
+    }
+    if (map[i - ms - 1] === 0) {
+      map[i - ms - 1] = 2;
+      stack[top++] = i - ms - 1;
+    }
+    if (map[i - ms] === 0) {
+      map[i - ms] = 2;
+      stack[top++] = i - ms;
+    }
+    if (map[i - ms + 1] === 0) {
+      map[i - ms + 1] = 2;
+      stack[top++] = i - ms + 1;
+    }
+    if (map[i + ms - 1] === 0) {
+      map[i + ms - 1] = 2;
+      stack[top++] = i + ms - 1;
+    }
+    if (map[i + ms] === 0) {
+      map[i + ms] = 2;
+      stack[top++] = i + ms;
+    }
+    if (map[i + ms + 1] === 0) {
+      map[i + ms + 1] = 2;
+      stack[top++] = i + ms + 1;
+    }
   }
 
   const out = new Uint8Array(n);
@@ -89,15 +113,7 @@ export function cannyEdges(image: RawImage, lowThreshold: number, highThreshold:
  * 3×3 Sobel (unnormalised, replicated border) of every channel; keeps per pixel the dx, dy of the channel
  * with the largest |dx|+|dy| and writes that magnitude into the framed `mag` (row stride w+2).
  */
-function sobelBestChannel(
-  data: Uint8Array,
-  w: number,
-  h: number,
-  cn: number,
-  gx: Int16Array,
-  gy: Int16Array,
-  mag: Int32Array,
-): void {
+function sobelBestChannel(data: Uint8Array, w: number, h: number, cn: number, gx: Int16Array, gy: Int16Array, mag: Int32Array): void {
   const stride = w * cn;
   const ms = w + 2;
   for (let y = 0; y < h; y++) {
@@ -113,9 +129,14 @@ function sobelBestChannel(
       let bestX = 0;
       let bestY = 0;
       for (let k = 0; k < cn; k++) {
-        const a = data[up + l + k], b = data[up + c + k], cc = data[up + r + k];
-        const d = data[mid + l + k], f = data[mid + r + k];
-        const g = data[down + l + k], hh = data[down + c + k], ii = data[down + r + k];
+        const a = data[up + l + k],
+          b = data[up + c + k],
+          cc = data[up + r + k];
+        const d = data[mid + l + k],
+          f = data[mid + r + k];
+        const g = data[down + l + k],
+          hh = data[down + c + k],
+          ii = data[down + r + k];
         const dx = cc - a + 2 * (f - d) + ii - g;
         const dy = g + 2 * hh + ii - a - 2 * b - cc;
         const m = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy);

@@ -2,16 +2,7 @@
  * Draws an 8-connected, 1-pixel line between integer points (Bresenham, as `cv2.line(..., 1)` with LINE_8)
  * into a single-channel canvas; pixels outside the canvas are skipped.
  */
-export function drawLine(
-  canvas: Uint8Array,
-  width: number,
-  height: number,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-  value: number,
-): void {
+export function drawLine(canvas: Uint8Array, width: number, height: number, x0: number, y0: number, x1: number, y1: number, value: number): void {
   const dx = Math.abs(x1 - x0);
   const dy = -Math.abs(y1 - y0);
   const sx = x0 < x1 ? 1 : -1;

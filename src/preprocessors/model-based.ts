@@ -44,10 +44,7 @@ export function annotatorMissing(hintType: string, annotator: string, options: H
 }
 
 /** The first installed annotator of `names` (in order), with its session; null when none is. */
-export async function firstInstalled(
-  options: HintOptions,
-  names: readonly string[],
-): Promise<{ name: string; session: InferenceSession } | null> {
+export async function firstInstalled(options: HintOptions, names: readonly string[]): Promise<{ name: string; session: InferenceSession } | null> {
   if (options.annotators === undefined) return null;
   for (const name of names) {
     const session = await options.annotators.session(name, ANNOTATOR_FILES[name]?.file);

@@ -21,7 +21,14 @@ const clampShort = (v: number) => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
 
 const S45 = 0.70710678118654752440084436210485;
 const LANCZOS_CS: readonly (readonly [number, number])[] = [
-  [1, 0], [-S45, -S45], [0, 1], [S45, -S45], [-1, 0], [S45, S45], [0, -1], [-S45, S45],
+  [1, 0],
+  [-S45, -S45],
+  [0, 1],
+  [S45, -S45],
+  [-1, 0],
+  [S45, S45],
+  [0, -1],
+  [-S45, S45],
 ];
 
 /** OpenCV's interpolateLanczos4: the 8 float coefficients for fractional offset `x`, normalised in float. */
@@ -104,8 +111,15 @@ function resizeLanczos4(src: RawImage, dw: number, dh: number): RawImage {
     const [w0, w1, w2, w3, w4, w5, w6, w7] = w;
     const [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
     for (let x = 0; x < rowLen; x++) {
-      const s = horiz[r0 + x] * w0 + horiz[r1 + x] * w1 + horiz[r2 + x] * w2 + horiz[r3 + x] * w3 +
-        horiz[r4 + x] * w4 + horiz[r5 + x] * w5 + horiz[r6 + x] * w6 + horiz[r7 + x] * w7;
+      const s =
+        horiz[r0 + x] * w0 +
+        horiz[r1 + x] * w1 +
+        horiz[r2 + x] * w2 +
+        horiz[r3 + x] * w3 +
+        horiz[r4 + x] * w4 +
+        horiz[r5 + x] * w5 +
+        horiz[r6 + x] * w6 +
+        horiz[r7 + x] * w7;
       out[o + x] = clampByte(Math.floor((s + half) / unit));
     }
   }
@@ -133,7 +147,11 @@ function resizeAreaFast(src: RawImage, dw: number, dh: number, fx: number, fy: n
   return { data: out, width: dw, height: dh, channels: cn };
 }
 
-interface AreaTab { di: Int32Array; si: Int32Array; alpha: Float64Array }
+interface AreaTab {
+  di: Int32Array;
+  si: Int32Array;
+  alpha: Float64Array;
+}
 
 /** OpenCV's computeResizeAreaTab: source cells per output cell, partial cells weighted by their share (float). */
 function areaTab(srcSize: number, dstSize: number, scale: number): AreaTab {

@@ -19,14 +19,7 @@ export function checkImage(image: RawImage | undefined, field: string): asserts 
 }
 
 /** `value` (or `fallback` when undefined), checked to be a finite number in [min, max]; integers only if asked. */
-export function numberOption(
-  value: number | undefined,
-  field: string,
-  fallback: number,
-  min: number,
-  max: number,
-  integer = false,
-): number {
+export function numberOption(value: number | undefined, field: string, fallback: number, min: number, max: number, integer = false): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
     throw new HintError(`${field} must be a${integer ? 'n integer' : ' number'}, got ${String(value)}`);

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import type { AnnotatorSessions } from '../preprocessors/types.js';
@@ -12,7 +12,10 @@ export const DEFAULT_ANNOTATOR_FILE = 'model.onnx';
 const COMPONENT = /^(?!\.{1,2}$)[A-Za-z0-9_.-]+$/;
 
 async function isFile(p: string): Promise<boolean> {
-  return fs.stat(p).then((s) => s.isFile(), () => false);
+  return fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 export interface CachedAnnotatorSessions extends AnnotatorSessions {
@@ -42,7 +45,10 @@ export function createAnnotatorSessions(dir: string, settings: SessionSettings, 
       const opening: Promise<ort.InferenceSession> = (async () => {
         const close = async () => {
           if (cache.get(modelPath) === opening) cache.delete(modelPath);
-          await opening.then((s) => s.release(), () => undefined);
+          await opening.then(
+            (s) => s.release(),
+            () => undefined,
+          );
         };
         await budget?.admit({ key: modelPath, kind: 'annotator', bytes: await sessionBytes(modelPath), close });
         try {
@@ -63,14 +69,21 @@ export function createAnnotatorSessions(dir: string, settings: SessionSettings, 
       const open = [...cache.values()];
       for (const key of cache.keys()) budget?.forget(key);
       cache.clear();
-      await Promise.all(open.map((p) => p.then((s) => s.release(), () => undefined)));
+      await Promise.all(
+        open.map((p) =>
+          p.then(
+            (s) => s.release(),
+            () => undefined,
+          ),
+        ),
+      );
     },
   };
 }
 
 /** Names of the annotator folders under `dir` that hold at least one `.onnx` file, sorted. */
 export async function listAnnotators(dir: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {

@@ -77,7 +77,12 @@ export async function planGraphCache(cacheDir: string, modelPath: string, provid
   const key = await graphCacheKey(modelPath, provider, options);
   const entry = path.join(cacheDir, key);
   const cached = path.join(entry, CACHED_MODEL);
-  if (await fs.stat(cached).then((s) => s.isFile(), () => false)) {
+  if (
+    await fs.stat(cached).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
     return {
       cached,
       options: { ...options, graphOptimizationLevel: 'disabled' },
@@ -98,13 +103,16 @@ export async function planGraphCache(cacheDir: string, modelPath: string, provid
         session: {
           ...extra.session,
           // Relative to the optimised model's folder; initializers from 1 KiB up go there.
-          'optimized_model_external_initializers_file_name': CACHED_DATA,
-          'optimized_model_external_initializers_min_size_in_bytes': '1024',
+          optimized_model_external_initializers_file_name: CACHED_DATA,
+          optimized_model_external_initializers_min_size_in_bytes: '1024',
         },
       },
     },
     commit: async () => {
-      const written = await fs.stat(path.join(temp, CACHED_MODEL)).then((s) => s.isFile(), () => false);
+      const written = await fs.stat(path.join(temp, CACHED_MODEL)).then(
+        (s) => s.isFile(),
+        () => false,
+      );
       // Another process may have put the entry in place first: keep theirs.
       if (written) await fs.rename(temp, entry).catch(() => undefined);
       await fs.rm(temp, { recursive: true, force: true });

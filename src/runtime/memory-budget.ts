@@ -41,7 +41,11 @@ export const GPU_SHARE = 0.8;
 /** Total memory of GPU `deviceId` in bytes from nvidia-smi, or null when there is no nvidia-smi or it fails. */
 export function nvidiaMemoryBytes(deviceId: number): number | null {
   try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits', `--id=${deviceId}`], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits', `--id=${deviceId}`], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const mib = Number(out.trim().split('\n')[0]);
     return Number.isFinite(mib) && mib > 0 ? mib * 2 ** 20 : null;
   } catch {
@@ -59,11 +63,19 @@ export interface BudgetSource {
  * The budget for this configuration. A GPU provider without an answer from nvidia-smi (another vendor, a container
  * without it) needs MODEL_MEMORY_BUDGET: guessing from RAM would overfill the card.
  */
-export function memoryBudget(raw: string | undefined, firstProvider: string, deviceId: number, gpuBytes: (id: number) => number | null = nvidiaMemoryBytes): BudgetSource {
+export function memoryBudget(
+  raw: string | undefined,
+  firstProvider: string,
+  deviceId: number,
+  gpuBytes: (id: number) => number | null = nvidiaMemoryBytes,
+): BudgetSource {
   if (raw !== undefined && raw.trim() !== '') return { bytes: parseByteSize(raw), source: 'MODEL_MEMORY_BUDGET' };
   if (firstProvider === 'cuda' || firstProvider === 'tensorrt' || firstProvider === 'webgpu') {
     const total = gpuBytes(deviceId);
-    if (total === null) throw new Error(`config: MODEL_MEMORY_BUDGET is required with EXECUTION_PROVIDER=${firstProvider} when nvidia-smi cannot report the GPU's memory (e.g. 20GiB)`);
+    if (total === null)
+      throw new Error(
+        `config: MODEL_MEMORY_BUDGET is required with EXECUTION_PROVIDER=${firstProvider} when nvidia-smi cannot report the GPU's memory (e.g. 20GiB)`,
+      );
     return { bytes: Math.floor(total * GPU_SHARE), source: 'gpu' };
   }
   return { bytes: Math.floor(os.totalmem() * CPU_SHARE), source: 'ram' };

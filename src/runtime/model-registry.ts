@@ -64,7 +64,9 @@ export class ModelRegistry {
     await fs.mkdir(path.dirname(target), { recursive: true });
     if (kind === 'lora') {
       if (!stat.isFile() || !src.endsWith('.safetensors')) {
-        throw badRequest(`url: ${src} is not a .safetensors file (LoRAs are read from safetensors only; pickled .pt/.ckpt/.bin files are not loaded, since unpickling runs code)`);
+        throw badRequest(
+          `url: ${src} is not a .safetensors file (LoRAs are read from safetensors only; pickled .pt/.ckpt/.bin files are not loaded, since unpickling runs code)`,
+        );
       }
       checkLora(src);
       await fs.symlink(src, target);
@@ -125,7 +127,7 @@ function localPath(source: string): string {
   if (/^[a-z]+:\/\//i.test(source)) {
     throw badRequest(
       `url: this server does not download models (${source.split('/')[2] ?? source}); export them with scripts/export_onnx.py ` +
-        'on a machine with the weights and pass the folder\'s path on this server',
+        "on a machine with the weights and pass the folder's path on this server",
     );
   }
   if (!path.isAbsolute(source)) {

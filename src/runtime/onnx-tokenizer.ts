@@ -34,7 +34,10 @@ export async function loadClipTokenizer(dir: string): Promise<ClipTokenizer> {
     return await ClipTokenizer.fromFolder(dir);
   } catch (err) {
     const graph = path.join(dir, 'model.onnx');
-    const files = await fs.access(graph).then(() => readTokenizerGraph(graph), () => null);
+    const files = await fs.access(graph).then(
+      () => readTokenizerGraph(graph),
+      () => null,
+    );
     if (!files) throw err;
     return ClipTokenizer.fromVocabAndMerges(files.vocab, files.merges);
   }

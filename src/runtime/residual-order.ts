@@ -25,5 +25,11 @@ export function orderResiduals<T extends Named>(residuals: readonly T[]): T[] {
   const expected = downs.map((_, i) => i);
   const sorted = [...indices].sort((a, b) => (a ?? -1) - (b ?? -1));
   if (sorted.some((v, i) => v !== expected[i])) return [...residuals];
-  return [...downs.map((r, i) => ({ r, index: indices[i]! })).sort((a, b) => a.index - b.index).map((e) => e.r), mids[0]!];
+  return [
+    ...downs
+      .map((r, i) => ({ r, index: indices[i]! }))
+      .sort((a, b) => a.index - b.index)
+      .map((e) => e.r),
+    mids[0]!,
+  ];
 }

@@ -18,7 +18,10 @@ export async function readSafetyChecker(dir: string): Promise<SafetyCheckerFiles
 }
 
 /** The shared checker and each model's own (by model id). */
-export async function scanSafetyCheckers(modelsDir: string, modelIds: Iterable<string>): Promise<{ shared: SafetyCheckerFiles | null; own: Map<string, SafetyCheckerFiles> }> {
+export async function scanSafetyCheckers(
+  modelsDir: string,
+  modelIds: Iterable<string>,
+): Promise<{ shared: SafetyCheckerFiles | null; own: Map<string, SafetyCheckerFiles> }> {
   const own = new Map<string, SafetyCheckerFiles>();
   for (const id of modelIds) {
     const found = await readSafetyChecker(path.join(modelsDir, id, SAFETY_CHECKER_DIR));

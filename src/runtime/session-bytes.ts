@@ -10,7 +10,11 @@ import path from 'node:path';
 const EXTERNAL = (base: string) => [`${base}_data`, `${base}.data`, 'weights.pb'];
 
 export async function sessionBytes(modelPath: string): Promise<number> {
-  const size = async (p: string) => fs.stat(p).then((s) => (s.isFile() ? s.size : 0), () => 0);
+  const size = async (p: string) =>
+    fs.stat(p).then(
+      (s) => (s.isFile() ? s.size : 0),
+      () => 0,
+    );
   const dir = path.dirname(modelPath);
   const extra = await Promise.all(EXTERNAL(path.basename(modelPath)).map((name) => size(path.join(dir, name))));
   return (await size(modelPath)) + extra.reduce((a, b) => a + b, 0);

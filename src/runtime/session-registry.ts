@@ -113,7 +113,9 @@ export class SessionRegistry implements SessionBudget {
         this.entries.delete(e.key);
         used -= e.bytes;
         this.evictions++;
-        this.log(`closed ${e.kind} ${e.key} (${gib(e.bytes)}, least recently used) to make room for ${session.kind} ${session.key} under MODEL_MEMORY_BUDGET ${gib(this.budgetBytes)}`);
+        this.log(
+          `closed ${e.kind} ${e.key} (${gib(e.bytes)}, least recently used) to make room for ${session.kind} ${session.key} under MODEL_MEMORY_BUDGET ${gib(this.budgetBytes)}`,
+        );
         closing.push(e.close().catch(() => undefined));
       }
     }

@@ -39,7 +39,13 @@ export interface LoadedSession {
  * Failures that mean the provider cannot work in this process at all (its runtime library is missing, no GPU
  * adapter): later sessions skip it instead of failing again, noisily, one by one.
  */
-const PROCESS_WIDE = [/Failed to load (shared )?library/i, /cannot open shared object/i, /No supported adapters/i, /Failed to get a WebGPU adapter/i, /is unsupported/i];
+const PROCESS_WIDE = [
+  /Failed to load (shared )?library/i,
+  /cannot open shared object/i,
+  /No supported adapters/i,
+  /Failed to get a WebGPU adapter/i,
+  /is unsupported/i,
+];
 const unavailable = new Map<string, string>();
 /** The first session opened on each provider: later ones wait for it, so a missing library fails once, not per model. */
 const probes = new Map<string, Promise<unknown>>();
@@ -106,7 +112,12 @@ function createFromBytes(provider: string, bytes: Uint8Array, options: ort.Infer
  * One creation on one provider, through the graph cache when there is one: from the cached optimised graph (a broken
  * entry is dropped and the model opens from its file), or from the file, saving the optimised graph.
  */
-async function createOnce(provider: string, modelPath: string, options: ort.InferenceSession.SessionOptions, cacheDir: string | null): Promise<{ session: ort.InferenceSession; fromCache: boolean | null }> {
+async function createOnce(
+  provider: string,
+  modelPath: string,
+  options: ort.InferenceSession.SessionOptions,
+  cacheDir: string | null,
+): Promise<{ session: ort.InferenceSession; fromCache: boolean | null }> {
   const create = (file: string, opts: ort.InferenceSession.SessionOptions) => {
     const creating = ort.InferenceSession.create(file, opts);
     if (!probes.has(provider)) probes.set(provider, creating);

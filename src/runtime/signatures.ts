@@ -119,7 +119,7 @@ function oneHiddenStates(inputs: TensorSpec[], model: string): TensorSpec {
 /** Timestep and (ControlNets only) conditioning scale among the rank-0/1 inputs: names first, then dtype, then order. */
 function timestepAndScale(small: TensorSpec[], model: string, allowScale: boolean): { timestep: TensorSpec; scale?: TensorSpec } {
   let scale = small.find((s) => SCALE_NAME.test(s.name) && isFloat(s));
-  let timestep = small.find((s) => s !== scale && TIME_NAME.test(s.name)) ?? small.find((s) => s !== scale && isInt(s)) ?? small.find((s) => s !== scale);
+  const timestep = small.find((s) => s !== scale && TIME_NAME.test(s.name)) ?? small.find((s) => s !== scale && isInt(s)) ?? small.find((s) => s !== scale);
   if (!timestep) throw new SignatureError(`${model}: no timestep input (rank 0 or 1)`);
   if (!scale && allowScale) scale = small.find((s) => s !== timestep && isFloat(s));
   const extra = small.filter((s) => s !== timestep && s !== scale);
@@ -136,19 +136,18 @@ function timestepAndScale(small: TensorSpec[], model: string, allowScale: boolea
  */
 function pickSample(fourD: TensorSpec[], others: (s: TensorSpec) => boolean, latentChannels: number | null): TensorSpec {
   const latent = latentChannels === null ? [] : fourD.filter((s) => channels(s) === latentChannels);
-  return (
-    fourD.find((s) => SAMPLE_NAME.test(s.name)) ??
-    (latent.length === 1 ? latent[0] : undefined) ??
-    fourD.find((s) => !others(s)) ??
-    fourD[0]!
-  );
+  return fourD.find((s) => SAMPLE_NAME.test(s.name)) ?? (latent.length === 1 ? latent[0] : undefined) ?? fourD.find((s) => !others(s)) ?? fourD[0]!;
 }
 
 export function unetSignature(session: ort.InferenceSession, model = 'unet'): UNetSignature {
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);
   const hiddenStates = oneHiddenStates(inputs, model);
-  const { timestep } = timestepAndScale(inputs.filter((s) => rank(s) <= 1), model, false);
+  const { timestep } = timestepAndScale(
+    inputs.filter((s) => rank(s) <= 1),
+    model,
+    false,
+  );
   const fourD = inputs.filter((s) => rank(s) === 4);
   if (fourD.length === 0) throw new SignatureError(`${model}: no 4-D input`);
   const output = outputs.find((s) => rank(s) === 4);
@@ -177,7 +176,11 @@ export function controlNetSignature(session: ort.InferenceSession, model = 'cont
   const inputs = specs(session.inputMetadata);
   const outputs = specs(session.outputMetadata);
   const hiddenStates = oneHiddenStates(inputs, model);
-  const { timestep, scale } = timestepAndScale(inputs.filter((s) => rank(s) <= 1), model, true);
+  const { timestep, scale } = timestepAndScale(
+    inputs.filter((s) => rank(s) <= 1),
+    model,
+    true,
+  );
   const fourD = inputs.filter((s) => rank(s) === 4);
   if (fourD.length !== 2) throw new SignatureError(`${model}: expected 2 4-D inputs (sample, controlnet_cond), found ${fourD.length}`);
   const looksLikeCond = (s: TensorSpec) => COND_NAME.test(s.name) || channels(s) === HINT_CHANNELS;

@@ -8,9 +8,7 @@ export type FloatType = 'float32' | 'float16';
 export type FloatData = Float32Array | Uint16Array;
 
 export function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
-  return type === 'float16'
-    ? new ort.Tensor('float16', float32ToFloat16(data), dims)
-    : new ort.Tensor('float32', data, dims);
+  return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
 }
 
 /** Reads a float output as Float32Array (a view, without copying, when it already is float32). */
@@ -61,6 +59,11 @@ export function scalarFeed(spec: { type: string; shape: readonly (number | strin
 
 export function idsTensor(type: string, ids: Int32Array, dims: readonly number[]): ort.Tensor {
   if (type === 'int32') return new ort.Tensor('int32', ids, dims);
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), dims);
+  if (type === 'int64')
+    return new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (v) => BigInt(v)),
+      dims,
+    );
   throw new Error(`unsupported input_ids type ${type}`);
 }

@@ -4,7 +4,7 @@
  * (after decode) and by the nsfw_image_check endpoint.
  */
 import { promises as fs } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { RawImage } from '../image/types.js';
 import { floatTensor, toFloat32, type FloatType } from '../runtime/tensors.js';
 import { clipInput } from './clip-input.js';

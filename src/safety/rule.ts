@@ -72,7 +72,8 @@ export function parseConcepts(value: unknown, width: number | null): SafetyConce
   const v = value as Partial<SafetyConcepts> | null;
   const matrix = (m: unknown) => Array.isArray(m) && m.length > 0 && m.every((r) => Array.isArray(r) && r.every((x) => typeof x === 'number'));
   const vector = (m: unknown, n: number) => Array.isArray(m) && m.length === n && m.every((x) => typeof x === 'number');
-  if (!v || !matrix(v.concept_embeds) || !matrix(v.special_care_embeds)) throw new Error('concepts.json needs concept_embeds and special_care_embeds (arrays of number arrays)');
+  if (!v || !matrix(v.concept_embeds) || !matrix(v.special_care_embeds))
+    throw new Error('concepts.json needs concept_embeds and special_care_embeds (arrays of number arrays)');
   if (!vector(v.concept_embeds_weights, v.concept_embeds!.length) || !vector(v.special_care_embeds_weights, v.special_care_embeds!.length)) {
     throw new Error('concepts.json needs one weight per embedding in concept_embeds_weights and special_care_embeds_weights');
   }

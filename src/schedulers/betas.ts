@@ -19,9 +19,7 @@ export interface BetaConfig {
 
 /** diffusers' `betas_for_alpha_bar`: betas from a continuous alpha-bar curve, capped at `maxBeta`. */
 export function betasForAlphaBar(n: number, transform: 'cosine' | 'exp', maxBeta = 0.999): Float64Array {
-  const alphaBar = transform === 'cosine'
-    ? (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2
-    : (t: number) => Math.exp(t * -12.0);
+  const alphaBar = transform === 'cosine' ? (t: number) => Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2 : (t: number) => Math.exp(t * -12.0);
   const betas = new Float64Array(n);
   for (let i = 0; i < n; i++) betas[i] = f32(Math.min(1 - alphaBar((i + 1) / n) / alphaBar(i / n), maxBeta));
   return betas;

@@ -4,9 +4,7 @@
  */
 import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
-import {
-  firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType,
-} from './dpm-solver-updates.js';
+import { firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType } from './dpm-solver-updates.js';
 import { SchedulerError } from './errors.js';
 import { History } from './history.js';
 import { linearCombination, noisedVp, scaledDifference } from './kernels.js';
@@ -92,13 +90,16 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     this.validateSetTimesteps(numInferenceSteps);
     const T = this.cfg.num_train_timesteps;
     const last = T - clippedSteps(this.alphasCumprod, this.cfg.lambda_min_clipped);
-    const spaced = spacedTimestepsDroppingZero({
-      spacing: this.cfg.timestep_spacing,
-      numTrainTimesteps: T,
-      steps: numInferenceSteps,
-      stepsOffset: this.cfg.steps_offset,
-      roundLinspace: true,
-    }, last);
+    const spaced = spacedTimestepsDroppingZero(
+      {
+        spacing: this.cfg.timestep_spacing,
+        numTrainTimesteps: T,
+        steps: numInferenceSteps,
+        stepsOffset: this.cfg.steps_offset,
+        roundLinspace: true,
+      },
+      last,
+    );
     const roundKarras = this.cfg.beta_schedule !== 'squaredcos_cap_v2';
     const { timesteps, sigmas } = multistepSchedule(this.alphasCumprod, spaced, this.cfg.use_karras_sigmas, roundKarras);
     const finalSigma = this.cfg.final_sigmas_type === 'sigma_min' ? sigmaMinOf(this.alphasCumprod) : 0;
@@ -121,8 +122,8 @@ export class DPMSolverMultistepScheduler extends SchedulerBase {
     if (index + 1 >= this.sigmas.length) throw new SchedulerError(`${this.name}: no step left after index ${index}`);
     const steps = this.timesteps.length;
     const order = this.cfg.solver_order;
-    const lowerOrderFinal = index === steps - 1 &&
-      (this.cfg.euler_at_final || (this.cfg.lower_order_final && steps < 15) || this.cfg.final_sigmas_type === 'zero');
+    const lowerOrderFinal =
+      index === steps - 1 && (this.cfg.euler_at_final || (this.cfg.lower_order_final && steps < 15) || this.cfg.final_sigmas_type === 'zero');
     const lowerOrderSecond = index === steps - 2 && this.cfg.lower_order_final && steps < 15;
     const n = sample.length;
 

@@ -5,9 +5,7 @@
 import { alphasCumprodFromConfig } from './alpha-schedule.js';
 import { oneOf, rejectEnabled, resolveConfig } from './config.js';
 import { dpmAlgorithm, dpmSolverType } from './dpm-multistep.js';
-import {
-  firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType,
-} from './dpm-solver-updates.js';
+import { firstOrderCoefficients, secondOrderCoefficients, thirdOrderCoefficients, type DpmAlgorithm, type DpmSolverType } from './dpm-solver-updates.js';
 import { SchedulerError } from './errors.js';
 import { History } from './history.js';
 import { linearCombination, noisedVp, scaledDifference } from './kernels.js';
@@ -96,7 +94,10 @@ export class DPMSolverSinglestepScheduler extends SchedulerBase {
     this.validateSetTimesteps(numInferenceSteps);
     const T = this.cfg.num_train_timesteps;
     const clipped = clippedSteps(this.alphasCumprod, this.cfg.lambda_min_clipped);
-    const spaced = numpyLinspace(0, T - 1 - clipped, numInferenceSteps + 1).reverse().subarray(0, numInferenceSteps).map(roundHalfEven);
+    const spaced = numpyLinspace(0, T - 1 - clipped, numInferenceSteps + 1)
+      .reverse()
+      .subarray(0, numInferenceSteps)
+      .map(roundHalfEven);
     const { timesteps, sigmas } = multistepSchedule(this.alphasCumprod, spaced, this.cfg.use_karras_sigmas);
     const finalSigma = this.cfg.final_sigmas_type === 'sigma_min' ? sigmaMinOf(this.alphasCumprod) : 0;
     this.sigmas = Float64Array.of(...sigmas, finalSigma).map(f32);

@@ -19,37 +19,23 @@ export function firstOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s
     return [ratio, -f32(t.alpha * f32(torchExpf(-h) - 1))];
   }
   const e2 = torchExpf(f32(-2 * h));
-  return [
-    f32(ratio * torchExpf(-h)),
-    f32(t.alpha * f32(1 - e2)),
-    f32(t.sigma * f32(Math.sqrt(f32(1 - e2)))),
-  ];
+  return [f32(ratio * torchExpf(-h)), f32(t.alpha * f32(1 - e2)), f32(t.sigma * f32(Math.sqrt(f32(1 - e2))))];
 }
 
 /**
  * Coefficients of [sample, D0, D1] (+ noise) for a second-order update over step h, with
  * D1 = (m0 - m1) / r0 already formed by the caller.
  */
-export function secondOrderCoefficients(
-  algorithm: DpmAlgorithm,
-  solverType: DpmSolverType,
-  t: AlphaSigma,
-  s: AlphaSigma,
-  h: number,
-): number[] {
+export function secondOrderCoefficients(algorithm: DpmAlgorithm, solverType: DpmSolverType, t: AlphaSigma, s: AlphaSigma, h: number): number[] {
   const ratio = f32(t.sigma / s.sigma);
   if (algorithm === 'dpmsolver++') {
     const c0 = f32(t.alpha * f32(torchExpf(-h) - 1));
-    const c1 = solverType === 'midpoint'
-      ? -f32(0.5 * c0)
-      : f32(t.alpha * f32(f32(f32(torchExpf(-h) - 1) / h) + 1));
+    const c1 = solverType === 'midpoint' ? -f32(0.5 * c0) : f32(t.alpha * f32(f32(f32(torchExpf(-h) - 1) / h) + 1));
     return [ratio, -c0, c1];
   }
   const e2 = torchExpf(f32(-2 * h));
   const c0 = f32(t.alpha * f32(1 - e2));
-  const c1 = solverType === 'midpoint'
-    ? f32(0.5 * c0)
-    : f32(t.alpha * f32(f32(f32(1 - e2) / f32(-2 * h)) + 1));
+  const c1 = solverType === 'midpoint' ? f32(0.5 * c0) : f32(t.alpha * f32(f32(f32(1 - e2) / f32(-2 * h)) + 1));
   return [f32(ratio * torchExpf(-h)), c0, c1, f32(t.sigma * f32(Math.sqrt(f32(1 - e2))))];
 }
 
@@ -59,12 +45,7 @@ export function thirdOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s
   if (algorithm === 'dpmsolver++') {
     const e = torchExpf(-h);
     const em1 = f32(e - 1);
-    return [
-      ratio,
-      -f32(t.alpha * em1),
-      f32(t.alpha * f32(f32(em1 / h) + 1)),
-      -f32(t.alpha * f32(f32(f32(em1 + h) / f32(h * h)) - 0.5)),
-    ];
+    return [ratio, -f32(t.alpha * em1), f32(t.alpha * f32(f32(em1 / h) + 1)), -f32(t.alpha * f32(f32(f32(em1 + h) / f32(h * h)) - 0.5))];
   }
   const e2 = torchExpf(f32(-2 * h));
   const one = f32(1 - e2);
@@ -77,4 +58,3 @@ export function thirdOrderCoefficients(algorithm: DpmAlgorithm, t: AlphaSigma, s
     f32(t.sigma * f32(Math.sqrt(one))),
   ];
 }
-

@@ -74,9 +74,7 @@ export class EulerDiscreteScheduler extends SchedulerBase {
       sigmaMin: this.cfg.sigma_min,
       sigmaMax: this.cfg.sigma_max,
     });
-    const last = this.cfg.final_sigmas_type === 'sigma_min'
-      ? f32(Math.sqrt(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0])))
-      : 0;
+    const last = this.cfg.final_sigmas_type === 'sigma_min' ? f32(Math.sqrt(f32(f32(1 - this.alphasCumprod[0]) / this.alphasCumprod[0]))) : 0;
     this.sigmas = Float64Array.of(...sigmas, last).map(f32);
     this.timesteps = timesteps.map(f32);
     this.numInferenceSteps = numInferenceSteps;

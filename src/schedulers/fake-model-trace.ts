@@ -81,8 +81,14 @@ export function runFakeModelTrace(c: TraceCase): TraceResult {
   const initNoiseSigma = scheduler.initNoiseSigma;
   if (isScheduleOnly(scheduler)) {
     return {
-      timesteps, sigmas, init_noise_sigma: initNoiseSigma, samples_per_step: [], final_sample: null, noise_draws: 0,
-      not_for_sd: scheduler.notForSd, schedules: scheduler.scheduleRecord(),
+      timesteps,
+      sigmas,
+      init_noise_sigma: initNoiseSigma,
+      samples_per_step: [],
+      final_sample: null,
+      noise_draws: 0,
+      not_for_sd: scheduler.notForSd,
+      schedules: scheduler.scheduleRecord(),
     };
   }
   const noise = new FormulaNoise();
@@ -99,8 +105,12 @@ export function runFakeModelTrace(c: TraceCase): TraceResult {
     if (result.denoised) denoised.push(Array.from(result.denoised));
   }
   const trace: TraceResult = {
-    timesteps, sigmas, init_noise_sigma: initNoiseSigma, samples_per_step: samples,
-    final_sample: Array.from(sample), noise_draws: noise.draws,
+    timesteps,
+    sigmas,
+    init_noise_sigma: initNoiseSigma,
+    samples_per_step: samples,
+    final_sample: Array.from(sample),
+    noise_draws: noise.draws,
   };
   if (c.scheduler === 'LCMScheduler') trace.denoised_per_step = denoised;
   return trace;

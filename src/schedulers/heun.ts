@@ -44,9 +44,7 @@ export class HeunDiscreteScheduler extends SchedulerBase {
     const cfg = (this.cfg = resolveConfig(this.name, HEUN_DEFAULTS, config));
     rejectEnabled(this.name, cfg, ['use_exponential_sigmas', 'use_beta_sigmas']);
     this.prediction = oneOf(this.name, 'prediction_type', cfg.prediction_type, ['epsilon', 'v_prediction', 'sample']);
-    this.alphasCumprod = alphasCumprodOf(
-      betasFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2', 'exp']),
-    );
+    this.alphasCumprod = alphasCumprodOf(betasFromConfig(cfg, this.name, ['linear', 'scaled_linear', 'squaredcos_cap_v2', 'exp']));
     this.usesKarrasSigmas = cfg.use_karras_sigmas;
     this.setTimesteps(cfg.num_train_timesteps);
     this.numInferenceSteps = null;

@@ -46,7 +46,7 @@ export class KarrasVeScheduler extends SchedulerBase implements ScheduleOnly {
     const { sigma_min: lo, sigma_max: hi } = this.cfg;
     this.timesteps = Float64Array.from({ length: numInferenceSteps }, (_, i) => numInferenceSteps - 1 - i);
     // σ_max² · (σ_min² / σ_max²)^(i / (n - 1)): NaN for a single step, as in diffusers.
-    this.schedule = this.timesteps.map((i) => f32(hi ** 2 * ((lo ** 2 / hi ** 2) ** f32(i / (numInferenceSteps - 1)))));
+    this.schedule = this.timesteps.map((i) => f32(hi ** 2 * (lo ** 2 / hi ** 2) ** f32(i / (numInferenceSteps - 1))));
     this.numInferenceSteps = numInferenceSteps;
   }
 

@@ -19,12 +19,7 @@ export interface MultistepSchedule {
  * Sigmas for the given timesteps; with `karras`, Karras sigmas over the full training range
  * replace them and the timesteps become those sigmas' (optionally rounded) timesteps.
  */
-export function multistepSchedule(
-  alphasCumprod: Float64Array,
-  timesteps: Float64Array,
-  karras: boolean,
-  roundKarrasTimesteps = true,
-): MultistepSchedule {
+export function multistepSchedule(alphasCumprod: Float64Array, timesteps: Float64Array, karras: boolean, roundKarrasTimesteps = true): MultistepSchedule {
   const table = trainingSigmas(alphasCumprod);
   if (!karras) return { timesteps, sigmas: timesteps.map((t) => interpAtIndex(t, table)) };
   const logSigmas = logSigmasOf(table);
@@ -71,13 +66,7 @@ function lambdaOfAlpha(alphaProd: number): { lambda: number } {
 }
 
 /** x0 from a model output in the dpmsolver++ / UniPC / DEIS parameterisation (float32 order). */
-export function convertToX0(
-  prediction: string,
-  a: AlphaSigma,
-  modelOutput: Float32Array,
-  sample: Float32Array,
-  out: Float32Array,
-): Float32Array {
+export function convertToX0(prediction: string, a: AlphaSigma, modelOutput: Float32Array, sample: Float32Array, out: Float32Array): Float32Array {
   const n = sample.length;
   if (prediction === 'epsilon') {
     for (let i = 0; i < n; i++) out[i] = f32(sample[i] - f32(a.sigma * modelOutput[i])) / a.alpha;
@@ -88,4 +77,3 @@ export function convertToX0(
   }
   return out;
 }
-

@@ -67,7 +67,11 @@ export class PNDMScheduler extends SchedulerBase {
         break;
       }
       case 'trailing':
-        base = numpyArange(T, 0, -(T / n)).subarray(0, n).map(roundHalfEven).reverse().map((t) => t - 1);
+        base = numpyArange(T, 0, -(T / n))
+          .subarray(0, n)
+          .map(roundHalfEven)
+          .reverse()
+          .map((t) => t - 1);
         break;
       default:
         throw new SchedulerError(`${this.name}: timestep_spacing "${this.cfg.timestep_spacing}" is not supported (one of: linspace, leading, trailing)`);
@@ -96,9 +100,8 @@ export class PNDMScheduler extends SchedulerBase {
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array): StepResult {
     this.validateStep(modelOutput, sample);
-    const out = this.counter < this.prkCount && !this.cfg.skip_prk_steps
-      ? this.stepPrk(modelOutput, timestep, sample)
-      : this.stepPlms(modelOutput, timestep, sample);
+    const out =
+      this.counter < this.prkCount && !this.cfg.skip_prk_steps ? this.stepPrk(modelOutput, timestep, sample) : this.stepPlms(modelOutput, timestep, sample);
     this.counter++;
     return { prevSample: out };
   }
@@ -160,7 +163,10 @@ export class PNDMScheduler extends SchedulerBase {
       x = curSample;
       this.hasCurSample = false;
     } else {
-      adamsBashforth(estimate, Array.from({ length: k }, (_, back) => this.ets.at(back)));
+      adamsBashforth(
+        estimate,
+        Array.from({ length: k }, (_, back) => this.ets.at(back)),
+      );
     }
     return this.prevSample(x, from, to, estimate);
   }

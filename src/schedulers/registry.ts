@@ -37,8 +37,7 @@ interface Entry {
   algorithmTypes?: readonly string[];
 }
 
-const DDIM_INVERSE_REASON =
-  'DDIMInverseScheduler runs DDIM backwards, from an image towards noise (for inversion-based editing); it cannot denoise';
+const DDIM_INVERSE_REASON = 'DDIMInverseScheduler runs DDIM backwards, from an image towards noise (for inversion-based editing); it cannot denoise';
 
 /** In the contract's order. */
 const REGISTRY: Record<string, Entry> = {
@@ -49,7 +48,9 @@ const REGISTRY: Record<string, Entry> = {
   EulerDiscreteScheduler: { create: (c) => new EulerDiscreteScheduler(c), defaults: EULER_DEFAULTS },
   EulerAncestralDiscreteScheduler: { create: (c) => new EulerAncestralDiscreteScheduler(c), defaults: EULER_ANCESTRAL_DEFAULTS },
   DPMSolverMultistepScheduler: {
-    create: (c) => new DPMSolverMultistepScheduler(c), defaults: DPM_MULTISTEP_DEFAULTS, algorithmTypes: DPM_ALGORITHM_TYPES,
+    create: (c) => new DPMSolverMultistepScheduler(c),
+    defaults: DPM_MULTISTEP_DEFAULTS,
+    algorithmTypes: DPM_ALGORITHM_TYPES,
   },
   HeunDiscreteScheduler: { create: (c) => new HeunDiscreteScheduler(c), defaults: HEUN_DEFAULTS },
   KDPM2DiscreteScheduler: { create: (c) => new KDPM2DiscreteScheduler(c), defaults: KDPM2_DEFAULTS },

@@ -45,7 +45,10 @@ export function spacedTimestepsDroppingZero(p: SpacingParams, lastTimestep = p.n
   const { numTrainTimesteps: T, steps: n } = p;
   switch (p.spacing) {
     case 'linspace':
-      return numpyLinspace(0, lastTimestep - 1, n + 1).reverse().subarray(0, n).map(roundHalfEven);
+      return numpyLinspace(0, lastTimestep - 1, n + 1)
+        .reverse()
+        .subarray(0, n)
+        .map(roundHalfEven);
     case 'leading': {
       const ratio = Math.floor(lastTimestep / (n + 1));
       return Float64Array.from({ length: n }, (_, i) => (n - i) * ratio + p.stepsOffset);

@@ -198,7 +198,14 @@ export class UniPCMultistepScheduler extends SchedulerBase {
     const { rks, d1s } = this.differences((k) => index - k, s0.lambda, h, order, m0);
     const c = this.coefficients(h, rks, order);
     let rhos: number[] = [];
-    if (d1s.length > 0) rhos = order === 2 ? [0.5] : solveF32(c.r.slice(0, -1).map((row) => row.slice(0, -1)), c.b.slice(0, -1));
+    if (d1s.length > 0)
+      rhos =
+        order === 2
+          ? [0.5]
+          : solveF32(
+              c.r.slice(0, -1).map((row) => row.slice(0, -1)),
+              c.b.slice(0, -1),
+            );
     return this.combine(t, s0, c, x, m0, d1s, rhos, null, 0);
   }
 
@@ -220,8 +227,16 @@ export class UniPCMultistepScheduler extends SchedulerBase {
    * with α and σ swapped in the leading terms for ε prediction.
    */
   private combine(
-    t: AlphaSigma, s0: AlphaSigma, c: UniCoefficients, x: Float32Array, m0: Float32Array, d1s: Float32Array[],
-    rhos: number[], modelT: Float32Array | null, rhoT: number, out = this.outputBuffer(x.length),
+    t: AlphaSigma,
+    s0: AlphaSigma,
+    c: UniCoefficients,
+    x: Float32Array,
+    m0: Float32Array,
+    d1s: Float32Array[],
+    rhos: number[],
+    modelT: Float32Array | null,
+    rhoT: number,
+    out = this.outputBuffer(x.length),
   ): Float32Array {
     const predictX0 = this.cfg.predict_x0;
     const scale = predictX0 ? t.alpha : t.sigma;

@@ -47,7 +47,18 @@ export function buildApp(ctx: AppContext, logger: FastifyBaseLogger): FastifyIns
   installNotFound(app);
 
   registerRateLimit(app, ctx.config);
-  for (const routes of [healthRoutes, fileRoutes, controlNetRoutes, detectRoutes, nsfwCheckRoutes, fetchRoutes, managementRoutes, storageRoutes, observabilityRoutes, playgroundRoutes]) {
+  for (const routes of [
+    healthRoutes,
+    fileRoutes,
+    controlNetRoutes,
+    detectRoutes,
+    nsfwCheckRoutes,
+    fetchRoutes,
+    managementRoutes,
+    storageRoutes,
+    observabilityRoutes,
+    playgroundRoutes,
+  ]) {
     app.register(routes, { ctx });
   }
   return app;

@@ -1,14 +1,5 @@
 import { z } from 'zod';
-import {
-  imageListField,
-  intField,
-  numberField,
-  numberListField,
-  seedField,
-  textField,
-  upscaleField,
-  yesNoField,
-} from './fields.js';
+import { imageListField, intField, numberField, numberListField, seedField, textField, upscaleField, yesNoField } from './fields.js';
 
 /** Limits of the hosted contract (its docs) that this server enforces. */
 export const LIMITS = {
@@ -58,7 +49,10 @@ export const controlNetRequestSchema = z
     webhook: textField('webhook', null, 2048),
     // Answer "processing" at once instead of waiting for the result (fetch it, or get the webhook).
     instant_response: yesNoField('instant_response', false),
-    track_id: z.union([z.string(), z.number(), z.null()]).optional().transform((v) => v ?? null),
+    track_id: z
+      .union([z.string(), z.number(), z.null()])
+      .optional()
+      .transform((v) => v ?? null),
     // Hint preprocessing (extension; controlnet_aux defaults when absent).
     detect_resolution: intField('detect_resolution', 64, 2048, 512),
     low_threshold: intField('low_threshold', 1, 255, 100),

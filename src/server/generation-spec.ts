@@ -80,8 +80,7 @@ export async function buildSpec(
 const seedForJson = (seed: bigint) => (seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString());
 
 /** How an image field is echoed in meta: URLs as given, inline data as a marker (never the blob). */
-export const imageForMeta = (value: string | null): string | null =>
-  value === null ? null : /^https?:\/\//i.test(value) ? value : 'base64';
+export const imageForMeta = (value: string | null): string | null => (value === null ? null : /^https?:\/\//i.test(value) ? value : 'base64');
 
 /** meta as the request defines it; the worker adds what only the run knows (resultMeta). */
 export function requestMeta(

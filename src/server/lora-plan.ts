@@ -7,7 +7,11 @@ import { badRequest } from '../domain/client-error.js';
 export const MAX_LORAS = 5;
 export const STRENGTH_LIMIT = 10;
 
-const split = (s: string | null) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const split = (s: string | null) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 export function planLoras(loraModel: string | null, loraStrength: string | null, catalog: ModelCatalog): LoraRef[] {
   const names = split(loraModel);
@@ -31,7 +35,10 @@ export function planLoras(loraModel: string | null, loraStrength: string | null,
   }
   return names.map((name, k) => {
     const path = installed.get(name);
-    if (path === null) throw badRequest(`lora_model: "${name}" is a pickled file (.pt/.ckpt/.bin), which this server does not load (unpickling runs code); convert it to .safetensors`);
+    if (path === null)
+      throw badRequest(
+        `lora_model: "${name}" is a pickled file (.pt/.ckpt/.bin), which this server does not load (unpickling runs code); convert it to .safetensors`,
+      );
     if (path === undefined) {
       const available = [...installed].filter(([, p]) => p !== null).map(([id]) => id);
       throw badRequest(`lora_model: unknown LoRA "${name}"; available: ${available.join(', ') || '(none installed; put <id>.safetensors in models/lora/)'}`);

@@ -31,29 +31,65 @@ export interface GenerationPlan {
 const ALGORITHM_TYPES = ['dpmsolver++', 'sde-dpmsolver++', 'dpmsolver+++'];
 const DPM_MULTISTEP = 'DPMSolverMultistepScheduler';
 const KNOWN_FIELDS = new Set([
-  'key', 'model_id', 'controlnet_model', 'controlnet_type', 'auto_hint', 'guess_mode', 'prompt', 'negative_prompt',
-  'init_image', 'control_image', 'mask_image', 'control_images', 'width', 'height', 'samples', 'num_inference_steps',
-  'scheduler', 'use_karras_sigmas', 'algorithm_type', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
-  'seed', 'clip_skip', 'base64', 'temp', 'webhook', 'track_id', 'detect_resolution', 'low_threshold', 'high_threshold',
-  'safety_checker', 'enhance_prompt', 'multi_lingual', 'tomesd', 'upscale', 'vae', 'lora_model', 'lora_strength',
-  'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale', 'ip_adapter_image', 'instant_response',
+  'key',
+  'model_id',
+  'controlnet_model',
+  'controlnet_type',
+  'auto_hint',
+  'guess_mode',
+  'prompt',
+  'negative_prompt',
+  'init_image',
+  'control_image',
+  'mask_image',
+  'control_images',
+  'width',
+  'height',
+  'samples',
+  'num_inference_steps',
+  'scheduler',
+  'use_karras_sigmas',
+  'algorithm_type',
+  'guidance_scale',
+  'strength',
+  'controlnet_conditioning_scale',
+  'seed',
+  'clip_skip',
+  'base64',
+  'temp',
+  'webhook',
+  'track_id',
+  'detect_resolution',
+  'low_threshold',
+  'high_threshold',
+  'safety_checker',
+  'enhance_prompt',
+  'multi_lingual',
+  'tomesd',
+  'upscale',
+  'vae',
+  'lora_model',
+  'lora_strength',
+  'embeddings_model',
+  'ip_adapter_id',
+  'ip_adapter_scale',
+  'ip_adapter_image',
+  'instant_response',
 ]);
 
 const sent = (raw: Record<string, unknown>, field: string) =>
   raw[field] !== undefined && raw[field] !== null && !(typeof raw[field] === 'string' && (raw[field] as string).trim() === '');
 
 const list = (values: Iterable<string>) => [...values].join(', ') || '(none installed)';
-const split = (s: string | null) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-const explicitlyYes = (raw: Record<string, unknown>, field: string) => ['yes', 'true', '1', true].includes(
-  typeof raw[field] === 'string' ? (raw[field] as string).trim().toLowerCase() : (raw[field] as never),
-);
+const split = (s: string | null) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const explicitlyYes = (raw: Record<string, unknown>, field: string) =>
+  ['yes', 'true', '1', true].includes(typeof raw[field] === 'string' ? (raw[field] as string).trim().toLowerCase() : (raw[field] as never));
 
-export function resolveModelId(
-  catalog: ModelCatalog,
-  requested: string | null,
-  defaultModel: string | null,
-  warnings: string[] = [],
-): BaseModelFiles {
+export function resolveModelId(catalog: ModelCatalog, requested: string | null, defaultModel: string | null, warnings: string[] = []): BaseModelFiles {
   const id = requested ?? defaultModel ?? catalog.models.keys().next().value ?? null;
   const model = id === null ? undefined : catalog.models.get(catalog.aliases.get(id) ?? id);
   if (!model) {
@@ -72,12 +108,7 @@ export function resolveModelId(
  * Checks everything about a request that can be checked without its images, so a bad request is
  * answered at once (and never occupies the queue).
  */
-export function planGeneration(
-  req: ControlNetRequest,
-  raw: Record<string, unknown>,
-  catalog: ModelCatalog,
-  defaultModel: string | null,
-): GenerationPlan {
+export function planGeneration(req: ControlNetRequest, raw: Record<string, unknown>, catalog: ModelCatalog, defaultModel: string | null): GenerationPlan {
   const warnings: string[] = [];
   rejectMissingFeatures(req);
 
@@ -177,8 +208,19 @@ export function planGeneration(
   const family = familyOfFiles(model);
   const width = sent(raw, 'width') ? req.width : FAMILY_DEFAULT_SIDE[family];
   const height = sent(raw, 'height') ? req.height : FAMILY_DEFAULT_SIDE[family];
-  return { model, units, useKarrasSigmas, algorithmType, vae: req.vae, family, width, height,
-    upscale: planUpscale(req.upscale, catalog), safetyChecker: req.safety_checker ? planSafetyChecker(model.id, catalog) : null, warnings };
+  return {
+    model,
+    units,
+    useKarrasSigmas,
+    algorithmType,
+    vae: req.vae,
+    family,
+    width,
+    height,
+    upscale: planUpscale(req.upscale, catalog),
+    safetyChecker: req.safety_checker ? planSafetyChecker(model.id, catalog) : null,
+    warnings,
+  };
 }
 
 /** The model's own checker, else the shared one; a 400 naming both folders when neither is installed. */
@@ -218,9 +260,7 @@ function unitType(types: string[], k: number, name: string, autoHint: boolean): 
   const type = given ?? (HINT_TYPES.includes(name) ? name : undefined);
   if (type) return type;
   if (!autoHint) return 'none';
-  throw badRequest(
-    `controlnet_type: give a controlnet_type for ControlNet "${name}" (auto_hint "yes" computes its hint); one of: ${HINT_TYPES.join(', ')}`,
-  );
+  throw badRequest(`controlnet_type: give a controlnet_type for ControlNet "${name}" (auto_hint "yes" computes its hint); one of: ${HINT_TYPES.join(', ')}`);
 }
 
 /** Features of the hosted API this server does not have: refused by name rather than silently skipped. */

@@ -6,7 +6,7 @@
 /** out = [src, src, ...] (`times` copies along the batch axis). */
 export function repeatBatch<T extends Float32Array | Uint16Array>(src: T, times: number, out?: T): T {
   const n = src.length;
-  const dst = out ?? (new (src.constructor as new (len: number) => T)(n * times));
+  const dst = out ?? new (src.constructor as new (len: number) => T)(n * times);
   for (let k = 0; k < times; k++) dst.set(src, k * n);
   return dst;
 }

@@ -66,11 +66,7 @@ export function parseMerges(text: string): string[] {
 }
 
 /** The tokenizer.json equivalent of a CLIP vocabulary, ready for `@huggingface/tokenizers`' Tokenizer. */
-export function buildClipTokenizerJson(
-  vocab: Record<string, number>,
-  merges: string[],
-  special: ClipSpecialTokenNames,
-): ClipTokenizerJson {
+export function buildClipTokenizerJson(vocab: Record<string, number>, merges: string[], special: ClipSpecialTokenNames): ClipTokenizerJson {
   const idOf = (token: string): number => {
     const id = Object.hasOwn(vocab, token) ? vocab[token] : undefined;
     if (id === undefined) throw new Error(`special token ${JSON.stringify(token)} is not in the vocabulary`);

@@ -76,11 +76,7 @@ export class ClipTokenizer {
   }
 
   /** From a parsed `vocab.json` and the text (or parsed lines) of `merges.txt`. */
-  static fromVocabAndMerges(
-    vocab: Record<string, number>,
-    merges: string | string[],
-    settings: TokenizerSettings = CLIP_DEFAULT_SETTINGS,
-  ): ClipTokenizer {
+  static fromVocabAndMerges(vocab: Record<string, number>, merges: string | string[], settings: TokenizerSettings = CLIP_DEFAULT_SETTINGS): ClipTokenizer {
     const json = buildClipTokenizerJson(vocab, typeof merges === 'string' ? parseMerges(merges) : merges, {
       bos: settings.bosToken,
       eos: settings.eosToken,
@@ -110,9 +106,7 @@ export class ClipTokenizer {
   /** Text of token ids, as CLIPTokenizerFast decodes it ("</w>" ends a word; trimmed). */
   decode(ids: ArrayLike<number>): string {
     if (ids.length === 0) return '';
-    return this.tokenizer
-      .decode(Array.from(ids), { clean_up_tokenization_spaces: this.cleanUpTokenizationSpaces })
-      .trim();
+    return this.tokenizer.decode(Array.from(ids), { clean_up_tokenization_spaces: this.cleanUpTokenizationSpaces }).trim();
   }
 }
 

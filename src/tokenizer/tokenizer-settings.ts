@@ -38,12 +38,8 @@ export function tokenContent(value: unknown): string | undefined {
 }
 
 /** Settings from parsed `tokenizer_config.json` and `special_tokens_map.json` contents (either may be absent). */
-export function resolveTokenizerSettings(
-  tokenizerConfig: Record<string, unknown> = {},
-  specialTokensMap: Record<string, unknown> = {},
-): TokenizerSettings {
-  const pick = (key: string, fallback: string): string =>
-    tokenContent(specialTokensMap[key]) ?? tokenContent(tokenizerConfig[key]) ?? fallback;
+export function resolveTokenizerSettings(tokenizerConfig: Record<string, unknown> = {}, specialTokensMap: Record<string, unknown> = {}): TokenizerSettings {
+  const pick = (key: string, fallback: string): string => tokenContent(specialTokensMap[key]) ?? tokenContent(tokenizerConfig[key]) ?? fallback;
   const maxLength = tokenizerConfig.model_max_length;
   const cleanUp = tokenizerConfig.clean_up_tokenization_spaces;
   return {
@@ -51,10 +47,7 @@ export function resolveTokenizerSettings(
     eosToken: pick('eos_token', CLIP_DEFAULT_SETTINGS.eosToken),
     unkToken: pick('unk_token', CLIP_DEFAULT_SETTINGS.unkToken),
     padToken: pick('pad_token', CLIP_DEFAULT_SETTINGS.padToken),
-    modelMaxLength:
-      typeof maxLength === 'number' && Number.isInteger(maxLength) && maxLength > 2 && maxLength <= 1_000_000
-        ? maxLength
-        : undefined,
+    modelMaxLength: typeof maxLength === 'number' && Number.isInteger(maxLength) && maxLength > 2 && maxLength <= 1_000_000 ? maxLength : undefined,
     cleanUpTokenizationSpaces: typeof cleanUp === 'boolean' ? cleanUp : CLIP_DEFAULT_SETTINGS.cleanUpTokenizationSpaces,
   };
 }

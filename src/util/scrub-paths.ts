@@ -11,7 +11,8 @@ export function pathRoots(): readonly string[] {
   return processRoots;
 }
 
-const SYSTEM_PATH = /(^|[\s"'(=:[])\/(?:home|root|tmp|var|usr|opt|srv|mnt|media|data|app|models|etc|proc|workspace|work|private|Users|nix|run)(?=[/\s"'),;\]]|$)(?:\/[^\s"'),;\]]*)?/g;
+const SYSTEM_PATH =
+  /(^|[\s"'(=:[])\/(?:home|root|tmp|var|usr|opt|srv|mnt|media|data|app|models|etc|proc|workspace|work|private|Users|nix|run)(?=[/\s"'),;\]]|$)(?:\/[^\s"'),;\]]*)?/g;
 
 /**
  * Replaces this machine's folders in a message sent to a client: a path under one of `roots` (the models

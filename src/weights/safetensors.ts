@@ -37,14 +37,16 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   if (bytes.byteLength < 8) throw new SafetensorsError('not a safetensors file (shorter than its 8-byte header length)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength) throw new SafetensorsError(`not a safetensors file (header length ${headerLength} does not fit the file)`);
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength)
+    throw new SafetensorsError(`not a safetensors file (header length ${headerLength} does not fit the file)`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch {
     throw new SafetensorsError('not a safetensors file (its header is not JSON)');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('not a safetensors file (its header is not a JSON object)');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new SafetensorsError('not a safetensors file (its header is not a JSON object)');
   const data = bytes.subarray(8 + headerLength);
   const tensors = new Map<string, SafetensorsTensor>();
   let metadata: Record<string, string> = {};
@@ -61,14 +63,17 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
 function readTensor(name: string, entry: unknown, data: Uint8Array): SafetensorsTensor {
   const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   const dtype = e?.dtype;
-  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new SafetensorsError(`tensor ${name}: dtype ${String(dtype)} is not supported (F32, F16, BF16)`);
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16')
+    throw new SafetensorsError(`tensor ${name}: dtype ${String(dtype)} is not supported (F32, F16, BF16)`);
   const shape = e.shape;
   const offsets = e.data_offsets;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`tensor ${name}: bad shape`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`tensor ${name}: bad data_offsets`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new SafetensorsError(`tensor ${name}: bad data_offsets`);
   const [begin, end] = offsets as [number, number];
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (end < begin || end > data.byteLength || end - begin !== count * BYTES[dtype]) throw new SafetensorsError(`tensor ${name}: data_offsets [${begin}, ${end}] do not match ${dtype}[${shape.join(',')}] within the file`);
+  if (end < begin || end > data.byteLength || end - begin !== count * BYTES[dtype])
+    throw new SafetensorsError(`tensor ${name}: data_offsets [${begin}, ${end}] do not match ${dtype}[${shape.join(',')}] within the file`);
   return { name, dtype, shape: [...(shape as number[])], values: decode(dtype, data.subarray(begin, end), count) };
 }
 
@@ -85,7 +90,10 @@ function decode(dtype: SafetensorsDType, raw: Uint8Array, count: number): Float3
 }
 
 /** Writes tensors as safetensors bytes (float32, or float16/bfloat16 bits given as Uint16Array); tests and tools. */
-export function encodeSafetensors(tensors: Record<string, { dtype: SafetensorsDType; shape: number[]; data: Float32Array | Uint16Array }>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, { dtype: SafetensorsDType; shape: number[]; data: Float32Array | Uint16Array }>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

@@ -60,7 +60,11 @@ port.on('message', async (message: ToWorker) => {
     }
     case 'warmup':
       try {
-        post({ type: 'reply', requestId: message.requestId, value: await gate.use(() => models.hold(() => warmUp(models, message.model, message.controlnets, message.sizes, log))) });
+        post({
+          type: 'reply',
+          requestId: message.requestId,
+          value: await gate.use(() => models.hold(() => warmUp(models, message.model, message.controlnets, message.sizes, log))),
+        });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });
       }

@@ -1,6 +1,16 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { BaseModelFiles, GenerationResult, GenerationSpec, HintReply, HintRequest, LoadedReport, ProgressEvent, WarmupReport, WarmupSize } from '../domain/index.js';
+import type {
+  BaseModelFiles,
+  GenerationResult,
+  GenerationSpec,
+  HintReply,
+  HintRequest,
+  LoadedReport,
+  ProgressEvent,
+  WarmupReport,
+  WarmupSize,
+} from '../domain/index.js';
 import type { SessionSettings } from '../runtime/session.js';
 import type { FromWorker, ToWorker, WorkerData } from './protocol.js';
 import { JobFailedError } from '../domain/index.js';

@@ -28,7 +28,11 @@ function cli(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
   });
 }
 
-const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+const lines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 async function pngSize(file: string) {
   const { info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
@@ -47,8 +51,15 @@ describe('controlnet-server generate (a real process on the tiny models)', { tim
   it('runs one JSON body from stdin (image path relative to the current folder) and writes its PNG and results line', async () => {
     const out = path.join(dir, 'single');
     const body = {
-      controlnet_model: 'canny', auto_hint: 'yes', init_image: 'test/fixtures/rocket.png', prompt: 'a rocket',
-      width: 96, height: 64, num_inference_steps: 2, seed: 7, track_id: 'batch-1',
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      init_image: 'test/fixtures/rocket.png',
+      prompt: 'a rocket',
+      width: 96,
+      height: 64,
+      num_inference_steps: 2,
+      seed: 7,
+      track_id: 'batch-1',
     };
     const run = await cli(['generate', '-', '--out', out], JSON.stringify(body, null, 2));
     expect(run.stderr).toContain('[1/1] line 1: 1 image in');
@@ -57,7 +68,16 @@ describe('controlnet-server generate (a real process on the tiny models)', { tim
     const [result] = lines(await readFile(path.join(out, 'results.jsonl'), 'utf8'));
     expect(lines(run.stdout)).toEqual([result]);
     expect(result).toMatchObject({ line: 1, status: 'success', track_id: 'batch-1', output: [path.join(out, '0001-0.png')], warnings: [] });
-    expect(result.meta).toMatchObject({ model: 'tiny-sd15', W: 96, H: 64, steps: 2, seed: 7, init_image: 'test/fixtures/rocket.png', mode: 'txt2img', denoising_steps: 2 });
+    expect(result.meta).toMatchObject({
+      model: 'tiny-sd15',
+      W: 96,
+      H: 64,
+      steps: 2,
+      seed: 7,
+      init_image: 'test/fixtures/rocket.png',
+      mode: 'txt2img',
+      denoising_steps: 2,
+    });
     expect(typeof result.id).toBe('number');
     expect(await pngSize(result.output[0])).toEqual([96, 64, 3]);
   });
@@ -71,7 +91,15 @@ describe('controlnet-server generate (a real process on the tiny models)', { tim
     const inline = `data:image/png;base64,${(await testPng(80, 80)).toString('base64')}`;
     const input = [
       // A path relative to the JSONL file's folder, and a delivery field that does not apply offline.
-      { controlnet_model: 'canny', auto_hint: 'yes', init_image: 'coffee.png', width: 72, height: 64, num_inference_steps: 2, webhook: 'http://127.0.0.1:9/hook' },
+      {
+        controlnet_model: 'canny',
+        auto_hint: 'yes',
+        init_image: 'coffee.png',
+        width: 72,
+        height: 64,
+        num_inference_steps: 2,
+        webhook: 'http://127.0.0.1:9/hook',
+      },
       { controlnet_model: 'canny', init_image: 'coffee.png', width: '97' },
       { controlnet_model: 'canny', control_image: inline, width: 64, height: 80, samples: 2, num_inference_steps: 2, scheduler: 'EulerDiscreteScheduler' },
     ];
@@ -81,7 +109,11 @@ describe('controlnet-server generate (a real process on the tiny models)', { tim
     const run = await cli(['generate', file, '--out', out]);
     expect(run.code).toBe(1);
     const results = lines(await readFile(path.join(out, 'results.jsonl'), 'utf8'));
-    expect(results.map((r) => [r.line, r.status])).toEqual([[1, 'success'], [2, 'error'], [3, 'success']]);
+    expect(results.map((r) => [r.line, r.status])).toEqual([
+      [1, 'success'],
+      [2, 'error'],
+      [3, 'success'],
+    ]);
     expect(results[1].message).toMatch(/^width: must be an integer from 64 to 1024 and a multiple of 8, got "97"$/);
     expect(results[0].warnings).toEqual(['webhook: the command line sends no webhooks; not used']);
     expect(results[0].meta.init_image).toBe('coffee.png');
@@ -108,8 +140,15 @@ describe('controlnet-server generate (a real process on the tiny models)', { tim
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('');
     const results = lines(run.stdout);
-    expect(results[0]).toEqual({ line: 1, status: 'error', message: `init_image: no such file: "no/such.png" (relative paths are read from ${ROOT.replace(/\/$/, '')})` });
-    expect(results.slice(1).map((r) => [r.line, r.status])).toEqual([[2, 'skipped'], [3, 'skipped']]);
+    expect(results[0]).toEqual({
+      line: 1,
+      status: 'error',
+      message: `init_image: no such file: "no/such.png" (relative paths are read from ${ROOT.replace(/\/$/, '')})`,
+    });
+    expect(results.slice(1).map((r) => [r.line, r.status])).toEqual([
+      [2, 'skipped'],
+      [3, 'skipped'],
+    ]);
   });
 
   it('usage errors exit with 2; --help explains inputs and paths', async () => {

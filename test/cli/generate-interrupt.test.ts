@@ -43,7 +43,10 @@ describe('controlnet-server generate, interrupted', { timeout: 120_000 }, () => 
     expect(await exited).toEqual({ code: null, signal: 'SIGINT' });
     expect(stderr).toContain('interrupted: the lines finished so far are in results.jsonl');
     expect(stderr).not.toMatch(/Napi|Aborted|terminate called/);
-    const results = (await readFile(path.join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const results = (await readFile(path.join(out, 'results.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(results.map((r) => [r.line, r.status])).toEqual([[1, 'success']]);
   });
 });

@@ -24,7 +24,14 @@ describe.skipIf(!existsSync(SCRIPT))('controlnet-server generate on a terminal',
   it('redraws one progress line with \\r (requests done, steps of the current one, ETA) and keeps results off the terminal', async () => {
     const input = path.join(dir, 'requests.jsonl');
     const out = path.join(dir, 'out');
-    const body = { controlnet_model: 'canny', auto_hint: 'yes', init_image: path.join(ROOT, 'test/fixtures/rocket.png'), width: 64, height: 64, num_inference_steps: 4 };
+    const body = {
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      init_image: path.join(ROOT, 'test/fixtures/rocket.png'),
+      width: 64,
+      height: 64,
+      num_inference_steps: 4,
+    };
     await writeFile(input, `${JSON.stringify(body)}\n${JSON.stringify({ ...body, num_inference_steps: 3 })}\n`);
     const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'generate', input, '--out', out].map(quote).join(' ');
     const terminal = await new Promise<{ code: number; text: string }>((resolve) => {

@@ -21,7 +21,17 @@ describe('controlnet-server serve', { timeout: 120_000 }, () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--role', 'both'], {
       cwd: ROOT,
-      env: { ...process.env, MODELS_DIR, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', ENSURE_TINY_MODELS: 'false', LOG_LEVEL: 'warn', PRELOAD_CONTROLNETS: 'none', THREADS: '1' },
+      env: {
+        ...process.env,
+        MODELS_DIR,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ENSURE_TINY_MODELS: 'false',
+        LOG_LEVEL: 'warn',
+        PRELOAD_CONTROLNETS: 'none',
+        THREADS: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -31,7 +41,10 @@ describe('controlnet-server serve', { timeout: 120_000 }, () => {
     try {
       let ready = false;
       for (const deadline = Date.now() + 90_000; !ready && Date.now() < deadline && child.exitCode === null; ) {
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (!ready) await new Promise((r) => setTimeout(r, 200));
       }
       expect(ready, output).toBe(true);
@@ -49,7 +62,11 @@ describe('controlnet-server serve', { timeout: 120_000 }, () => {
 
   it('--role reaches the server: a worker node without a shared queue is refused', async () => {
     const env = { ...process.env, MODELS_DIR, QUEUE: 'local', ENSURE_TINY_MODELS: 'false' };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--role', 'worker'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--role', 'worker'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -21,12 +21,16 @@ export function testPicture(width: number, height: number): Buffer {
 }
 
 export async function testPng(width = 96, height = 96): Promise<Buffer> {
-  return sharp(testPicture(width, height), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(testPicture(width, height), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** A mask PNG: white (repaint) in the right half, black elsewhere. */
 export async function halfMaskPng(width = 96, height = 96): Promise<Buffer> {
   const data = Buffer.alloc(width * height);
   for (let y = 0; y < height; y++) for (let x = width / 2; x < width; x++) data[y * width + x] = 255;
-  return sharp(data, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }

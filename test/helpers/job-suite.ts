@@ -17,7 +17,11 @@ export interface JobBackendUnderTest {
  * The job system's behaviour through the HTTP API (processing/fetch, failures, the queue bound, webhooks
  * with retries, temp expiry, SSE), run against each backend: the local queue and the Redis queue.
  */
-export function describeJobSystem(title: string, start: () => Promise<JobBackendUnderTest>, describeFn: (name: string, body: () => void) => void = describe): void {
+export function describeJobSystem(
+  title: string,
+  start: () => Promise<JobBackendUnderTest>,
+  describeFn: (name: string, body: () => void) => void = describe,
+): void {
   describeFn(title, () => {
     let server: TestServer;
     let images: Awaited<ReturnType<typeof startImageServer>>;
@@ -25,7 +29,14 @@ export function describeJobSystem(title: string, start: () => Promise<JobBackend
 
     beforeAll(async () => {
       backend = await start();
-      server = await startTestServer({ ...ALLOW_LOOPBACK_FETCHES, SYNC_TIMEOUT_S: '0', MAX_QUEUE: '3', WEBHOOK_BACKOFF_MS: '50', WEBHOOK_ATTEMPTS: '3', ...backend.env });
+      server = await startTestServer({
+        ...ALLOW_LOOPBACK_FETCHES,
+        SYNC_TIMEOUT_S: '0',
+        MAX_QUEUE: '3',
+        WEBHOOK_BACKOFF_MS: '50',
+        WEBHOOK_ATTEMPTS: '3',
+        ...backend.env,
+      });
       images = await startImageServer({ '/photo.png': { body: await testPng(64, 64) } });
     });
     afterAll(async () => {
@@ -35,8 +46,16 @@ export function describeJobSystem(title: string, start: () => Promise<JobBackend
     });
 
     const body = (extra: Record<string, unknown> = {}) => ({
-      key: API_KEY, model_id: 'tiny-sd15', controlnet_model: 'canny', auto_hint: 'yes', init_image: images.url('/photo.png'),
-      width: 64, height: 64, num_inference_steps: 3, seed: 5, ...extra,
+      key: API_KEY,
+      model_id: 'tiny-sd15',
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      init_image: images.url('/photo.png'),
+      width: 64,
+      height: 64,
+      num_inference_steps: 3,
+      seed: 5,
+      ...extra,
     });
     const post = (url: string, payload: unknown) => server.app.inject({ method: 'POST', url, payload: payload as object });
     const generate = (extra: Record<string, unknown> = {}) => post('/api/v1/enterprise/controlnet', body(extra));
@@ -120,7 +139,10 @@ export function describeJobSystem(title: string, start: () => Promise<JobBackend
         await expect.poll(async () => (await server.jobs.get(String(id)))?.webhookDeliveries.length).toBe(2);
         expect(record).not.toBeNull();
         const deliveries = (await server.jobs.get(String(id)))!.webhookDeliveries;
-        expect(deliveries.map((d) => [d.attempt, d.status, d.error])).toEqual([[1, 500, 'HTTP 500'], [2, 200, null]]);
+        expect(deliveries.map((d) => [d.attempt, d.status, d.error])).toEqual([
+          [1, 500, 'HTTP 500'],
+          [2, 200, null],
+        ]);
       } finally {
         await hook.close();
       }

@@ -57,7 +57,10 @@ export async function startRedisServer(port?: number) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const probe = new RedisClient(url);
-    const ok = await probe.connect().then(() => probe.send('PING'), () => null);
+    const ok = await probe.connect().then(
+      () => probe.send('PING'),
+      () => null,
+    );
     probe.close();
     if (ok === 'PONG') break;
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start:\n${output}`);

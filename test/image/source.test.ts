@@ -14,8 +14,12 @@ let png: Buffer;
 
 beforeAll(async () => {
   png = await testPng(40, 30);
-  const gray = await sharp(Buffer.alloc(16 * 8, 128), { raw: { width: 16, height: 8, channels: 1 } }).png().toBuffer();
-  const rgba = await sharp(Buffer.alloc(8 * 8 * 4, 200), { raw: { width: 8, height: 8, channels: 4 } }).png().toBuffer();
+  const gray = await sharp(Buffer.alloc(16 * 8, 128), { raw: { width: 16, height: 8, channels: 1 } })
+    .png()
+    .toBuffer();
+  const rgba = await sharp(Buffer.alloc(8 * 8 * 4, 200), { raw: { width: 8, height: 8, channels: 4 } })
+    .png()
+    .toBuffer();
   server = await startImageServer({
     '/ok.png': { body: png },
     '/gray.png': { body: gray },
@@ -31,7 +35,10 @@ afterAll(() => server.close());
 const load = (value: string, allowRawBase64 = false) => loadImageField('init_image', value, { allowRawBase64, limits, policy });
 
 async function rejection(p: Promise<unknown>): Promise<ClientError> {
-  const err = await p.then(() => null, (e) => e);
+  const err = await p.then(
+    () => null,
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(ClientError);
   expect((err as ClientError).statusCode).toBe(400);
   return err as ClientError;
@@ -95,10 +102,10 @@ describe('loadImageField', () => {
   });
 
   it('refuses images over the pixel limit', async () => {
-    const huge = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#000' } }).png().toBuffer();
-    const err = await rejection(
-      loadImageField('mask_image', `data:image/png;base64,${huge.toString('base64')}`, { allowRawBase64: false, limits, policy }),
-    );
+    const huge = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
+    const err = await rejection(loadImageField('mask_image', `data:image/png;base64,${huge.toString('base64')}`, { allowRawBase64: false, limits, policy }));
     expect(err.message).toBe(`mask_image: image is larger than the limit of ${1024 * 1024} pixels`);
   });
 });

@@ -14,8 +14,14 @@ beforeAll(async () => {
 afterAll(() => images?.close());
 
 const job = (extra: Record<string, unknown> = {}) => ({
-  key: API_KEY, controlnet_model: 'canny', init_image: images.url('/photo.png'), width: 128, height: 128,
-  num_inference_steps: 12, instant_response: 'yes', ...extra,
+  key: API_KEY,
+  controlnet_model: 'canny',
+  init_image: images.url('/photo.png'),
+  width: 128,
+  height: 128,
+  num_inference_steps: 12,
+  instant_response: 'yes',
+  ...extra,
 });
 
 describe('restarts lose nothing', () => {

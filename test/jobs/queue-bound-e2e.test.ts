@@ -26,7 +26,13 @@ async function burst(env: Record<string, string>) {
   const server = await startServerProcess({ DATA_DIR: dir, API_KEYS: 'client,other', ADMIN_API_KEYS: 'admin', MAX_QUEUE: '2', SYNC_TIMEOUT_S: '0', ...env });
   try {
     const body = JSON.stringify({
-      key: 'client', controlnet_model: 'canny', init_image: image, width: 512, height: 512, num_inference_steps: 50, instant_response: 'yes',
+      key: 'client',
+      controlnet_model: 'canny',
+      init_image: image,
+      width: 512,
+      height: 512,
+      num_inference_steps: 50,
+      instant_response: 'yes',
     });
     const answers = await Promise.all(
       Array.from({ length: 200 }, async () => {

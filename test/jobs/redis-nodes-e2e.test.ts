@@ -34,7 +34,21 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
     const node = (env: Record<string, string>, args: string[] = []) => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cn-node-'));
       dirs.push(dir);
-      return startServerProcess({ ...ALLOW_LOOPBACK_FETCHES, QUEUE: redis.url, DATA_DIR: dir, API_KEYS: API_KEY, ADMIN_API_KEYS: API_KEY, SYNC_TIMEOUT_S: '0', MAX_QUEUE: '2', JOB_LOCK_MS: '1500', STALLED_CHECK_MS: '500', ...env }, args);
+      return startServerProcess(
+        {
+          ...ALLOW_LOOPBACK_FETCHES,
+          QUEUE: redis.url,
+          DATA_DIR: dir,
+          API_KEYS: API_KEY,
+          ADMIN_API_KEYS: API_KEY,
+          SYNC_TIMEOUT_S: '0',
+          MAX_QUEUE: '2',
+          JOB_LOCK_MS: '1500',
+          STALLED_CHECK_MS: '500',
+          ...env,
+        },
+        args,
+      );
     };
     [api1, api2, workers.w1, workers.w2] = await Promise.all([
       node({}, ['--role', 'api']),
@@ -52,8 +66,14 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
   });
 
   const job = (extra: Record<string, unknown> = {}) => ({
-    key: API_KEY, controlnet_model: 'canny', init_image: images.url('/photo.png'), width: 256, height: 256,
-    num_inference_steps: 10, instant_response: 'yes', ...extra,
+    key: API_KEY,
+    controlnet_model: 'canny',
+    init_image: images.url('/photo.png'),
+    width: 256,
+    height: 256,
+    num_inference_steps: 10,
+    instant_response: 'yes',
+    ...extra,
   });
   const submit = async (via: Node, extra: Record<string, unknown> = {}) => {
     const res = await via.post('/api/v1/enterprise/controlnet', job(extra));
@@ -67,8 +87,12 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
       const record = await store.get(id);
       if (record && done(record)) return record;
       if (Date.now() > deadline) {
-        const logs = Object.entries(workers).map(([name, n]) => `--- ${name}\n${n.output()}`).join('\n');
-        throw new Error(`job ${id}: ${JSON.stringify(record && { state: record.state, node: record.node, attempts: record.attempts, error: record.error })}\n${logs}`);
+        const logs = Object.entries(workers)
+          .map(([name, n]) => `--- ${name}\n${n.output()}`)
+          .join('\n');
+        throw new Error(
+          `job ${id}: ${JSON.stringify(record && { state: record.state, node: record.node, attempts: record.attempts, error: record.error })}\n${logs}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -124,7 +148,10 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
 
   it('refuses work with 429 when the shared queue is full, on either API node, and completes everything it accepted', async () => {
     // Keep both workers busy, then fill the queue (MAX_QUEUE=2) through both API nodes.
-    const long = await Promise.all([submit(api1, { width: 512, height: 512, num_inference_steps: 15 }), submit(api2, { width: 512, height: 512, num_inference_steps: 15 })]);
+    const long = await Promise.all([
+      submit(api1, { width: 512, height: 512, num_inference_steps: 15 }),
+      submit(api2, { width: 512, height: 512, num_inference_steps: 15 }),
+    ]);
     await Promise.all(long.map((id) => until(id, (r) => r.state === 'running')));
     const queued = [await submit(api1, { seed: 7 }), await submit(api2, { seed: 8 })];
     for (const via of [api1, api2]) {

@@ -5,7 +5,7 @@ import { ALLOW_LOOPBACK_FETCHES, startImageServer } from '../helpers/image-serve
 import { testPng } from '../helpers/images.js';
 import { describeWithRedis, startRedisServer } from '../helpers/redis-server.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
-import { RedisJobService } from '../../src/jobs/redis-service.js';
+import type { RedisJobService } from '../../src/jobs/redis-service.js';
 
 describeJobSystem(
   'Redis queue, one node: processing, fetch, webhooks, temp outputs',
@@ -40,7 +40,11 @@ describeWithRedis('Redis queue roles: API nodes run nothing, worker nodes take t
   const call = (name: string, payload: Record<string, unknown> = {}) =>
     api.app.inject({ method: 'POST', url: `/api/v1/enterprise/${name}`, payload: { key: API_KEY, ...payload } });
   const submit = async (extra: Record<string, unknown> = {}) =>
-    String((await call('controlnet', { controlnet_model: 'canny', init_image: images.url('/photo.png'), width: 64, height: 64, num_inference_steps: 3, ...extra })).json().id);
+    String(
+      (
+        await call('controlnet', { controlnet_model: 'canny', init_image: images.url('/photo.png'), width: 64, height: 64, num_inference_steps: 3, ...extra })
+      ).json().id,
+    );
 
   it('an API node without workers queues jobs and reports them; clear_queue fails the waiting ones', async () => {
     const ids = [await submit({ seed: 1 }), await submit({ seed: 2 })];

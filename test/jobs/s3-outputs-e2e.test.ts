@@ -31,7 +31,15 @@ describe('outputs on S3-compatible storage', () => {
   });
 
   const job = (extra: Record<string, unknown> = {}) => ({
-    key: API_KEY, controlnet_model: 'canny', auto_hint: 'yes', init_image: image, width: 64, height: 64, num_inference_steps: 2, seed: 7, ...extra,
+    key: API_KEY,
+    controlnet_model: 'canny',
+    auto_hint: 'yes',
+    init_image: image,
+    width: 64,
+    height: 64,
+    num_inference_steps: 2,
+    seed: 7,
+    ...extra,
   });
   const post = (server: TestServer, url: string, payload: object) => server.app.inject({ method: 'POST', url, payload });
   const generate = (server: TestServer, extra: Record<string, unknown> = {}) => post(server, '/api/v1/enterprise/controlnet', job(extra));
@@ -56,7 +64,12 @@ describe('outputs on S3-compatible storage', () => {
     beforeAll(async () => {
       server = await startTestServer({
         ...ALLOW_LOOPBACK_FETCHES,
-        OUTPUT_STORE: 's3', S3_BUCKET: 'outputs', S3_PREFIX: 'cn', S3_ENDPOINT: s3.endpoint, S3_PRESIGN_S: '600', TEMP_TTL_S: '120',
+        OUTPUT_STORE: 's3',
+        S3_BUCKET: 'outputs',
+        S3_PREFIX: 'cn',
+        S3_ENDPOINT: s3.endpoint,
+        S3_PRESIGN_S: '600',
+        TEMP_TTL_S: '120',
         ...ALLOW_LOOPBACK_FETCHES, // the webhook receiver listens on 127.0.0.1
       });
     });
@@ -78,7 +91,9 @@ describe('outputs on S3-compatible storage', () => {
         expect(u.searchParams.has('X-Amz-Signature')).toBe(true);
         expect(await pngSize(await download(url))).toEqual(['png', 64, 64]);
       }
-      expect(await s3.keys('outputs')).toEqual(expect.arrayContaining([`cn/outputs/${body.id}-0-${await token(server, body.id)}.png`, `cn/outputs/${body.id}-1-${await token(server, body.id)}.png`]));
+      expect(await s3.keys('outputs')).toEqual(
+        expect.arrayContaining([`cn/outputs/${body.id}-0-${await token(server, body.id)}.png`, `cn/outputs/${body.id}-1-${await token(server, body.id)}.png`]),
+      );
       expect((await s3.object('outputs', `cn/outputs/${body.id}-0-${await token(server, body.id)}.png`)).contentType).toBe('image/png');
       // Nothing on the node's disk.
       expect(existsSync(path.join(server.config.outputDir, `${body.id}-0-${await token(server, body.id)}.png`))).toBe(false);
@@ -145,8 +160,15 @@ describe('outputs on S3-compatible storage', () => {
     it('system_details shows the store without credentials', async () => {
       const details = (await post(server, '/api/v1/enterprise/system_details', { key: API_KEY })).json();
       expect(details.output_store).toEqual({
-        type: 's3', bucket: 'outputs', prefix: 'cn/', region: 'us-east-1', endpoint: s3.endpoint, force_path_style: true,
-        public_url: null, presign_seconds: 600, credentials: 'default AWS credential chain',
+        type: 's3',
+        bucket: 'outputs',
+        prefix: 'cn/',
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        force_path_style: true,
+        public_url: null,
+        presign_seconds: 600,
+        credentials: 'default AWS credential chain',
       });
       expect(JSON.stringify(details)).not.toContain('S3RVER');
     });
@@ -163,8 +185,14 @@ describe('outputs on S3-compatible storage', () => {
     const updateS3 = (payload: Record<string, unknown>) => post(server, '/api/v1/enterprise/update_s3', { key: API_KEY, ...payload });
     // The hosted API's body, with s3rver's address and this server's `bucket` field.
     const hosted = (extra: Record<string, unknown> = {}) => ({
-      deploy_type: 'text_to_image', region_name: 'us-east-1', endpoint_url: s3.endpoint, aws_access_key_id: 'S3RVER',
-      aws_secret_access_key: 'S3RVER', image_directory: 'generations', bucket: 'outputs', ...extra,
+      deploy_type: 'text_to_image',
+      region_name: 'us-east-1',
+      endpoint_url: s3.endpoint,
+      aws_access_key_id: 'S3RVER',
+      aws_secret_access_key: 'S3RVER',
+      image_directory: 'generations',
+      bucket: 'outputs',
+      ...extra,
     });
 
     it('starts on local files', async () => {
@@ -174,7 +202,7 @@ describe('outputs on S3-compatible storage', () => {
       expect(details.output_store).toEqual({ type: 'local' });
     });
 
-    it('update_s3 is in the OpenAPI document with the hosted API\'s fields', async () => {
+    it("update_s3 is in the OpenAPI document with the hosted API's fields", async () => {
       const doc = (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json();
       const schema = doc.paths['/api/v1/enterprise/update_s3'].post.requestBody.content['application/json'].schema;
       for (const field of ['key', 'public_url', 'region_name', 'endpoint_url', 'aws_access_key_id', 'aws_secret_access_key', 'image_directory', 'bucket']) {
@@ -193,7 +221,10 @@ describe('outputs on S3-compatible storage', () => {
         [{ presign_seconds: 0 }, /^presign_seconds: must be an integer from 1 to 604800/],
         [{ deploy_type: 'video' }, /^deploy_type: this server has one deploy type/],
         [{ image_directory: '../x' }, /^image_directory: /],
-        [{ bucket: 'missing-bucket' }, /^update_s3: the S3 output store could not store an object \(NoSuchBucket, HTTP 404\) with these settings; nothing was changed/],
+        [
+          { bucket: 'missing-bucket' },
+          /^update_s3: the S3 output store could not store an object \(NoSuchBucket, HTTP 404\) with these settings; nothing was changed/,
+        ],
       ];
       for (const [extra, message] of cases) {
         const res = await updateS3(hosted(extra));
@@ -213,8 +244,15 @@ describe('outputs on S3-compatible storage', () => {
       expect(await pngSize(await download(body.output[1]))).toEqual(['png', 64, 64]);
       const details = (await post(server, '/api/v1/enterprise/system_details', { key: API_KEY })).json();
       expect(details.output_store).toEqual({
-        type: 's3', bucket: 'outputs', prefix: 'generations/', region: 'us-east-1', endpoint: s3.endpoint, force_path_style: true,
-        public_url: `${s3.endpoint}/outputs/generations`, presign_seconds: null, credentials: 'set by update_s3',
+        type: 's3',
+        bucket: 'outputs',
+        prefix: 'generations/',
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        force_path_style: true,
+        public_url: `${s3.endpoint}/outputs/generations`,
+        presign_seconds: null,
+        credentials: 'set by update_s3',
       });
       expect(JSON.stringify(details)).not.toContain('S3RVER');
       // upload_image links to the public copy.
@@ -227,7 +265,13 @@ describe('outputs on S3-compatible storage', () => {
       const before = (await generate(server)).json();
       const res = await updateS3({ bucket: 'other', public_url: '' });
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().output_store).toMatchObject({ bucket: 'other', prefix: 'generations/', public_url: null, presign_seconds: 3600, credentials: 'set by update_s3' });
+      expect(res.json().output_store).toMatchObject({
+        bucket: 'other',
+        prefix: 'generations/',
+        public_url: null,
+        presign_seconds: 3600,
+        credentials: 'set by update_s3',
+      });
       const after = (await generate(server)).json();
       expect(after.output[0]).toContain(`${s3.endpoint}/other/generations/outputs/${after.id}-0-${await token(server, after.id)}.png?`);
       expect(await pngSize(await download(after.output[0]))).toEqual(['png', 64, 64]);

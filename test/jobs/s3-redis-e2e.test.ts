@@ -17,7 +17,12 @@ describeWithRedis('Redis queue with outputs, inputs and uploads in S3', () => {
   let api: Server;
   let image: string;
   const env = () => ({
-    QUEUE: redis.url, SYNC_TIMEOUT_S: '0', OUTPUT_STORE: 's3', S3_BUCKET: 'shared', S3_PREFIX: 'cn', S3_ENDPOINT: s3.endpoint,
+    QUEUE: redis.url,
+    SYNC_TIMEOUT_S: '0',
+    OUTPUT_STORE: 's3',
+    S3_BUCKET: 'shared',
+    S3_PREFIX: 'cn',
+    S3_ENDPOINT: s3.endpoint,
   });
 
   beforeAll(async () => {
@@ -36,7 +41,9 @@ describeWithRedis('Redis queue with outputs, inputs and uploads in S3', () => {
     api.app.inject({ method: 'POST', url: `/api/v1/enterprise/${name}`, payload: { key: API_KEY, ...payload } });
 
   it('inputs wait in S3 for a worker node; its outputs are S3 objects; Redis holds no blobs', async () => {
-    const submitted = (await call('controlnet', { controlnet_model: 'canny', auto_hint: 'yes', init_image: image, width: 64, height: 64, num_inference_steps: 2 })).json();
+    const submitted = (
+      await call('controlnet', { controlnet_model: 'canny', auto_hint: 'yes', init_image: image, width: 64, height: 64, num_inference_steps: 2 })
+    ).json();
     expect(submitted.status).toBe('processing');
     const id = submitted.id;
     expect((await s3.keys('shared')).filter((k) => k.startsWith(`cn/inputs/${id}/`)).length).toBeGreaterThan(0);

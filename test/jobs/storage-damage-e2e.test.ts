@@ -25,7 +25,15 @@ beforeAll(async () => {
   const server = await startServerProcess({ ...env, DATA_DIR: seed });
   try {
     const image = `data:image/png;base64,${(await testPng(64, 64)).toString('base64')}`;
-    const res = await server.post('/api/v1/enterprise/controlnet', { key: 'client', controlnet_model: 'canny', init_image: image, width: 64, height: 64, num_inference_steps: 2, seed: 1 });
+    const res = await server.post('/api/v1/enterprise/controlnet', {
+      key: 'client',
+      controlnet_model: 'canny',
+      init_image: image,
+      width: 64,
+      height: 64,
+      num_inference_steps: 2,
+      seed: 1,
+    });
     expect(res.json.status, server.output()).toBe('success');
     seedJob = res.json as typeof seedJob;
   } finally {
@@ -51,7 +59,9 @@ const DAMAGE: Record<string, (file: string) => void> = {
   "another application's SQLite database": (file) => {
     rmSync(file);
     const db = new Database(file);
-    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL); INSERT INTO users (name) VALUES (\'ann\');');
+    db.exec(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL); INSERT INTO users (name) VALUES ('ann');",
+    );
     db.close();
   },
 };
@@ -73,10 +83,12 @@ function runUntilExit(extra: Record<string, string>): Promise<{ code: number | n
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) => child.on('exit', (code) => {
-    clearTimeout(timer);
-    resolve({ code, output });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
 }
 
 describe('a damaged or foreign job database is never used silently', () => {
@@ -107,7 +119,9 @@ describe('a damaged or foreign job database is never used silently', () => {
         const file = new URL(seedJob.output[0]).pathname;
         expect(existsSync(path.join(dir, 'generations', path.basename(file)))).toBe(true);
         expect((await fetch(`${server.base}${file}`)).status).toBe(404);
-        expect((await server.post('/api/v1/enterprise/upload_image', { key: 'client', base64_image: (await testPng(8, 8)).toString('base64') })).status).toBe(200);
+        expect((await server.post('/api/v1/enterprise/upload_image', { key: 'client', base64_image: (await testPng(8, 8)).toString('base64') })).status).toBe(
+          200,
+        );
       } finally {
         await server.kill('SIGKILL');
       }

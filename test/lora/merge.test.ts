@@ -34,8 +34,18 @@ function seeded(n: number, seed: number): Float32Array {
   return out;
 }
 
-const f32 = (shape: number[], seed: number) => ({ dtype: 'F32' as const, shape, data: seeded(shape.reduce((a, b) => a * b, 1), seed) });
-const values = (t: TensorProto) => (t.dataType === onnx.TensorProto.DataType.FLOAT16 ? float16ToFloat32(new Uint16Array(new Uint8Array(t.rawData!).buffer)) : new Float32Array(new Uint8Array(t.rawData!).buffer));
+const f32 = (shape: number[], seed: number) => ({
+  dtype: 'F32' as const,
+  shape,
+  data: seeded(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  ),
+});
+const values = (t: TensorProto) =>
+  t.dataType === onnx.TensorProto.DataType.FLOAT16
+    ? float16ToFloat32(new Uint16Array(new Uint8Array(t.rawData!).buffer))
+    : new Float32Array(new Uint8Array(t.rawData!).buffer);
 const initializer = (bytes: Uint8Array, name: string) => onnx.ModelProto.decode(bytes).graph!.initializer!.find((t) => t.name === name)!;
 
 describe('LoRA keys', () => {
@@ -73,14 +83,21 @@ describe('LoRA weight mapping and merge', () => {
   it('maps the torch-exported UNet by node names (onnx::MatMul_… weights, [in, out]) and every kind of layer', () => {
     const model = onnx.ModelProto.decode(readFileSync(PARITY_UNET));
     const t = weightTargets(model, 'unet');
-    expect(t.get('down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q')).toMatchObject({ initializer: expect.stringMatching(/^onnx::MatMul_/), layout: 'linear-in-out', dims: [8, 8] });
+    expect(t.get('down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q')).toMatchObject({
+      initializer: expect.stringMatching(/^onnx::MatMul_/),
+      layout: 'linear-in-out',
+      dims: [8, 8],
+    });
     expect(t.get('down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k')).toMatchObject({ layout: 'linear-in-out', dims: [32, 8] });
     expect(t.get('down_blocks_0_resnets_0_time_emb_proj')).toMatchObject({ layout: 'linear-out-in', dims: [4, 16] });
     expect(t.get('down_blocks_0_resnets_0_conv1')).toMatchObject({ layout: 'conv', dims: [4, 4, 3, 3] });
     expect(t.size).toBe(121);
   });
 
-  for (const [label, format] of [['float32', FP32_FORMAT], ['float16', FP16_FORMAT]] as const) {
+  for (const [label, format] of [
+    ['float32', FP32_FORMAT],
+    ['float16', FP16_FORMAT],
+  ] as const) {
     it(`merges W + strength·alpha/rank·up·down into a ${label} generated graph (through its Cast), and the graph opens from memory`, async () => {
       const unetPath = path.join(dir, `unet-${label}.onnx`);
       writeFileSync(unetPath, encodeModel(buildUNet(TINY, format)));
@@ -139,12 +156,16 @@ describe('LoRA weight mapping and merge', () => {
     const name = 'text_model.encoder.layers.0.self_attn.v_proj';
     const w = initializer(plain, `${name}.weight`);
     const [inF, outF] = w.dims!.map(Number) as [number, number];
-    const lora = parseLora(parseSafetensors(encodeSafetensors({
-      [`lora_te_${name.replace(/\./g, '_')}.lora_down.weight`]: f32([2, inF], 21),
-      [`lora_te_${name.replace(/\./g, '_')}.lora_up.weight`]: f32([outF, 2], 22),
-      'lora_te_text_model_encoder_layers_9_mlp_fc1.lora_down.weight': f32([2, inF], 23),
-      'lora_te_text_model_encoder_layers_9_mlp_fc1.lora_up.weight': f32([outF, 2], 24),
-    })));
+    const lora = parseLora(
+      parseSafetensors(
+        encodeSafetensors({
+          [`lora_te_${name.replace(/\./g, '_')}.lora_down.weight`]: f32([2, inF], 21),
+          [`lora_te_${name.replace(/\./g, '_')}.lora_up.weight`]: f32([outF, 2], 22),
+          'lora_te_text_model_encoder_layers_9_mlp_fc1.lora_down.weight': f32([2, inF], 23),
+          'lora_te_text_model_encoder_layers_9_mlp_fc1.lora_up.weight': f32([outF, 2], 24),
+        }),
+      ),
+    );
     const zero = mergeLoras(tePath, 'text_encoder', [{ name: 't', lora, strength: 0 }]);
     expect(Buffer.from(initializer(zero.bytes, `${name}.weight`).rawData!).equals(Buffer.from(w.rawData!))).toBe(true);
     const one = mergeLoras(tePath, 'text_encoder', [{ name: 't', lora, strength: 1 }]);

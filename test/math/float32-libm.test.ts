@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { numpyLogf } from '../../src/math/numpy-float32.js';
 import { fma32, torchExpf, torchExpm1f, torchLogf } from '../../src/math/sleef-float32.js';
 
-interface Cases { x: string[]; y: string[]; differs_from_correct_rounding: number }
+interface Cases {
+  x: string[];
+  y: string[];
+  differs_from_correct_rounding: number;
+}
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/float32-math.json', import.meta.url), 'utf8')) as Record<string, Cases>;
 
 const word = new DataView(new ArrayBuffer(4));

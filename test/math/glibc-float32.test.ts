@@ -8,7 +8,7 @@ function ulpF32(v: number): number {
 }
 
 describe('glibcLogf', () => {
-  it('stays within glibc\'s documented 0.818 ulp and returns float32 values', () => {
+  it("stays within glibc's documented 0.818 ulp and returns float32 values", () => {
     let worst = 0;
     let notCorrectlyRounded = 0;
     let notFloat32 = 0;
@@ -39,7 +39,7 @@ describe('glibcLogf', () => {
 });
 
 describe('glibcSincosf', () => {
-  it('stays within glibc\'s documented 0.561 ulp on [-8pi, 8pi]', () => {
+  it("stays within glibc's documented 0.561 ulp on [-8pi, 8pi]", () => {
     const out = new Float64Array(2);
     let worst = 0;
     let notFloat32 = 0;

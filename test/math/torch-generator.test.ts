@@ -100,20 +100,17 @@ function compareDraw(got: Float32Array, draw: Draw): Comparison {
 describe.each(CAPABILITIES)('TorchGenerator, capability %s, against torch', (capability) => {
   const caps = golden.capabilities[capability];
 
-  it.each(caps.cases.map((c) => [`seed ${c.seed}, shape [${c.shape.join(',')}]`, c] as const))(
-    'randn %s',
-    (_name, c) => {
-      const got = new TorchGenerator(c.seed, { capability }).randn(c.numel);
-      expect(got).toHaveLength(c.numel);
-      const { worst, inexact, compared, sum } = compareDraw(got, c);
-      expect(compared).toBeGreaterThanOrEqual(Math.min(c.numel, 16));
-      expect(worst).toBeLessThanOrEqual(TOLERANCE);
-      // Stronger than the tolerance: every element is torch's float32 value, bit for bit
-      // (the compared ones directly, the others through the exact sum).
-      expect(inexact).toBe(0);
-      expect(sum).toBe(c.sum);
-    },
-  );
+  it.each(caps.cases.map((c) => [`seed ${c.seed}, shape [${c.shape.join(',')}]`, c] as const))('randn %s', (_name, c) => {
+    const got = new TorchGenerator(c.seed, { capability }).randn(c.numel);
+    expect(got).toHaveLength(c.numel);
+    const { worst, inexact, compared, sum } = compareDraw(got, c);
+    expect(compared).toBeGreaterThanOrEqual(Math.min(c.numel, 16));
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
+    // Stronger than the tolerance: every element is torch's float32 value, bit for bit
+    // (the compared ones directly, the others through the exact sum).
+    expect(inexact).toBe(0);
+    expect(sum).toBe(c.sum);
+  });
 
   it('continues one stream over successive draws, scalar cache included', () => {
     for (const run of caps.sequential) {
@@ -209,7 +206,7 @@ describe('TorchGenerator API', () => {
     expect(generator.randn(40)).toEqual(new TorchGenerator(5).randn(40));
   });
 
-  it('shares the scalar cache between float32 and float64 draws, as torch\'s double cache is', () => {
+  it("shares the scalar cache between float32 and float64 draws, as torch's double cache is", () => {
     const a = new TorchGenerator(9);
     const b = new TorchGenerator(9);
     const f32 = a.randn(3);

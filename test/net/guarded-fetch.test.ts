@@ -12,7 +12,13 @@ beforeAll(async () => {
   server = await startImageServer({
     '/ok': { body: 'fine', type: 'text/plain' },
     '/to-ok': { status: 302, body: '', headers: { location: '/ok' } },
-    '/to-other-loopback': { status: 302, body: '', get headers() { return { location: `http://127.0.0.2:${port()}/ok` }; } },
+    '/to-other-loopback': {
+      status: 302,
+      body: '',
+      get headers() {
+        return { location: `http://127.0.0.2:${port()}/ok` };
+      },
+    },
     '/loop': { status: 301, body: '', headers: { location: '/loop' } },
     '/hook': { status: 302, body: '', headers: { location: '/landing' } },
     '/landing': { body: 'landed', type: 'text/plain' },
@@ -21,7 +27,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 async function failure(p: Promise<unknown>): Promise<OutboundError> {
-  const err = await p.then(() => null, (e) => e);
+  const err = await p.then(
+    () => null,
+    (e) => e,
+  );
   expect(err).toBeInstanceOf(OutboundError);
   return err as OutboundError;
 }

@@ -14,7 +14,8 @@ import { scanModels } from '../../src/runtime/catalog.js';
 import { pixels, spec, unit } from './helpers.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'parity', 'sd-tiny');
-const CASES = (JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as { cases: { name: string; request: Record<string, unknown>; expected: string[] }[] }).cases;
+const CASES = (JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as { cases: { name: string; request: Record<string, unknown>; expected: string[] }[] })
+  .cases;
 const fused = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, fusedStep: 'on' });
 const separate = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, fusedStep: 'off' });
 let model: BaseModelFiles;
@@ -32,7 +33,9 @@ afterAll(async () => {
 async function jobOf(name: string): Promise<GenerationSpec> {
   const r = CASES.find((c) => c.name === name)!.request;
   const names = String(r.controlnet_model).split(',');
-  const scales = String(r.controlnet_conditioning_scale ?? '1').split(',').map(Number);
+  const scales = String(r.controlnet_conditioning_scale ?? '1')
+    .split(',')
+    .map(Number);
   const files = (r.control_images as string[] | undefined) ?? [String(r.control_image)];
   const images = await Promise.all(files.map((p) => decodeToRgb(readFileSync(join(DIR, p)), 1 << 20)));
   const units = names.map((n, k) => unit(n, controlnets.get(n)!, { type: n, conditioningScale: scales[k] ?? scales[0]!, image: images[k]! }));

@@ -82,7 +82,9 @@ describe('fused vs separate step', () => {
     expect(one.graphs[0]).toBe('fused');
     expect(maxDiff(one.fusedPixels, one.separatePixels)).toBeLessThanOrEqual(1);
     const names = [...cn16.keys()];
-    const two = await both(spec(fp16, [unit(names[0]!, cn16.get(names[0]!)!, { type: 'canny' }), unit(names[1]!, cn16.get(names[1]!)!, { type: 'canny', conditioningScale: 0.4 })]));
+    const two = await both(
+      spec(fp16, [unit(names[0]!, cn16.get(names[0]!)!, { type: 'canny' }), unit(names[1]!, cn16.get(names[1]!)!, { type: 'canny', conditioningScale: 0.4 })]),
+    );
     expect(maxDiff(two.fusedPixels, two.separatePixels)).toBeLessThanOrEqual(1);
   });
 
@@ -102,7 +104,11 @@ describe('fused vs separate step', () => {
 
 describe('the fused graph', () => {
   it('covers only what it can (fixed batch, mixed float types, pooled)', async () => {
-    const [unet, canny, canny16] = await Promise.all([separate.unet(fp32.unet), separate.controlnet(cn32.get('canny')!), separate.controlnet(cn16.get([...cn16.keys()][0]!)!)]);
+    const [unet, canny, canny16] = await Promise.all([
+      separate.unet(fp32.unet),
+      separate.controlnet(cn32.get('canny')!),
+      separate.controlnet(cn16.get([...cn16.keys()][0]!)!),
+    ]);
     expect(fusedCoverage(unet.signature, [canny.signature])).toBeNull();
     expect(fusedCoverage(unet.signature, [canny16.signature])).toMatch(/float16, the UNet float32/);
     expect(fusedCoverage({ ...unet.signature, batch: 2 }, [canny.signature])).toMatch(/fixed batch/);
@@ -154,7 +160,11 @@ describe('the fused graph', () => {
 
   it('keeps at most its capacity of sessions, releasing the least recently used', async () => {
     const cache = new FusedStepSessions({ deviceId: 0, threads: 1 }, 1);
-    const [unet, canny, depth] = await Promise.all([separate.unet(fp32.unet), separate.controlnet(cn32.get('canny')!), separate.controlnet(cn32.get('depth')!)]);
+    const [unet, canny, depth] = await Promise.all([
+      separate.unet(fp32.unet),
+      separate.controlnet(cn32.get('canny')!),
+      separate.controlnet(cn32.get('depth')!),
+    ]);
     const variant = { guess: false, halfBatch: false, guessScales: [] };
     const first = await cache.get(unet, [canny], variant, 'cpu');
     expect(await cache.get(unet, [canny], variant, 'cpu')).toBe(first);

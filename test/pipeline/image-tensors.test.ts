@@ -30,9 +30,19 @@ describe('image ↔ tensor conversions (diffusers image processors)', () => {
   });
 
   it('masks binarise at 0.5 of PIL luma and downsample by nearest neighbour', () => {
-    const mask = rgb(4, 1, (x) => [[127, 127, 127], [128, 128, 128], [255, 0, 0], [0, 255, 0]][x] as [number, number, number]);
+    const mask = rgb(
+      4,
+      1,
+      (x) =>
+        [
+          [127, 127, 127],
+          [128, 128, 128],
+          [255, 0, 0],
+          [0, 255, 0],
+        ][x] as [number, number, number],
+    );
     expect(Array.from(binaryMask(mask))).toEqual([0, 1, 0, 1]);
-    const big = Uint8Array.from({ length: 16 * 8 }, (_, p) => ((p % 16) >= 8 ? 1 : 0));
+    const big = Uint8Array.from({ length: 16 * 8 }, (_, p) => (p % 16 >= 8 ? 1 : 0));
     expect(Array.from(latentMask(big, 16, 8, 2, 1))).toEqual([0, 1]);
   });
 });

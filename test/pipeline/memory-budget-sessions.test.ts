@@ -62,7 +62,11 @@ describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
     // Least recently used first: the idle ControlNet, or base-model parts the last job did not touch (txt2img leaves
     // the VAE encoder idle); they reopen when a job needs them again.
     let evictions = 0;
-    for (const [name, file] of [['depth', depth], ['canny', canny], ['depth', depth]] as const) {
+    for (const [name, file] of [
+      ['depth', depth],
+      ['canny', canny],
+      ['depth', depth],
+    ] as const) {
       const result = await s.hold(() => generate(spec(model, [unit(name, file)]), s));
       expect(result.images).toHaveLength(1);
       expect(await kinds(s)).toContain(file);
@@ -106,6 +110,8 @@ describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
     expect(err).toBeInstanceOf(SessionBudgetError);
     expect((err as Error).message).toMatch(/^controlnet needs .* but MODEL_MEMORY_BUDGET/);
     const tiny = sessions(1_000_000).s;
-    await expect(tiny.hold(() => generate(spec(model, [unit('canny', canny)]), tiny))).rejects.toThrow(/more than MODEL_MEMORY_BUDGET \(0\.00 GiB\) on its own/);
+    await expect(tiny.hold(() => generate(spec(model, [unit('canny', canny)]), tiny))).rejects.toThrow(
+      /more than MODEL_MEMORY_BUDGET \(0\.00 GiB\) on its own/,
+    );
   });
 });

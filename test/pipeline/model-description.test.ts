@@ -53,18 +53,23 @@ const describeId = (id: string) => sessions.describe(models.get(id)!);
 const spec = (name: string, shape: (number | string)[]): TensorSpec => ({ name, type: 'float32', shape });
 
 describe('model description', () => {
-  it('SD 1.5\'s shape: 12 + 1 residuals at levels 0-3, 4 latent channels, VAE factor 8, 77 tokens', async () => {
+  it("SD 1.5's shape: 12 + 1 residuals at levels 0-3, 4 latent channels, VAE factor 8, 77 tokens", async () => {
     const d = await describeId('tiny-sd15');
     expect(d.residuals.map((r) => r.level)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3]);
     expect(d.residuals.map((r) => r.channels)).toEqual([16, 16, 16, 16, 32, 32, 32, 32, 32, 32, 32, 32, 32]);
     expect(d).toMatchObject({ latentChannels: 4, vaeScaleFactor: 8, scalingFactor: 0.18215, textLength: 77, hiddenSize: 32, predictionType: 'epsilon' });
   });
 
-  it('diffusers\' tiny 2-block test UNet: 6 + 1 residuals, VAE factor 2', async () => {
+  it("diffusers' tiny 2-block test UNet: 6 + 1 residuals, VAE factor 2", async () => {
     const d = await describeId('tiny-2block');
     expect(d.residuals).toEqual([
-      { channels: 32, level: 0 }, { channels: 32, level: 0 }, { channels: 32, level: 0 },
-      { channels: 32, level: 1 }, { channels: 64, level: 1 }, { channels: 64, level: 1 }, { channels: 64, level: 1 },
+      { channels: 32, level: 0 },
+      { channels: 32, level: 0 },
+      { channels: 32, level: 0 },
+      { channels: 32, level: 1 },
+      { channels: 64, level: 1 },
+      { channels: 64, level: 1 },
+      { channels: 64, level: 1 },
     ]);
     expect(d.vaeScaleFactor).toBe(2);
     expect(Array.from(d.guessModeScales)).toEqual(TORCH_LOGSPACE_7);
@@ -97,10 +102,12 @@ describe('model description', () => {
     const inpainting = unetSignature(await session(buildUNet({ ...TINY, unet: { ...TINY.unet, inChannels: 9 } }, FP32_FORMAT)));
     const parts = { unet, textEncoder: textEncoder.signature, vaeDecoder: vae.signature, tokenizer };
     expect(() => describeModel(base, { ...parts, unet: inpainting })).toThrow(/model tiny-sd15: the UNet takes 9 channels and predicts 4 \(an inpainting UNet/);
-    expect(() => describeModel(base, { ...parts, textEncoder: sd2Text.signature })).toThrow('model tiny-sd15: the text encoder gives 1024-wide states but the UNet attends to 32');
+    expect(() => describeModel(base, { ...parts, textEncoder: sd2Text.signature })).toThrow(
+      'model tiny-sd15: the text encoder gives 1024-wide states but the UNet attends to 32',
+    );
   });
 
-  it('SDXL (tiny-sdxl): family sdxl, 9 + 1 residuals, both encoders\' widths, text_embeds and time_ids, VAE 0.13025', async () => {
+  it("SDXL (tiny-sdxl): family sdxl, 9 + 1 residuals, both encoders' widths, text_embeds and time_ids, VAE 0.13025", async () => {
     const d = await describeId('tiny-sdxl');
     expect(d).toMatchObject({ family: 'sdxl', hiddenSize: 64, scalingFactor: 0.13025, textLength: 77, latentChannels: 4 });
     expect(d.addedConditions).toEqual({ textEmbeds: 'text_embeds', timeIds: 'time_ids', pooledWidth: 32 });
@@ -109,7 +116,7 @@ describe('model description', () => {
     expect((await describeId('tiny-sd15')).addedConditions).toBeNull();
   });
 
-  it('refuses a UNet with SDXL\'s added conditions in a folder without the second text encoder', async () => {
+  it("refuses a UNet with SDXL's added conditions in a folder without the second text encoder", async () => {
     const base = models.get('tiny-sd15')!;
     const [textEncoder, vae, tokenizer] = await Promise.all([
       sessions.textEncoder(base.textEncoder),
@@ -140,17 +147,19 @@ describe('model description', () => {
     const model = { residuals: slotsFromBlocks([8, 8], [2, 2]) };
     const outputs = [0, 0, 0, 1, 1, 1, 1].map((_, i) => spec(`r${i}`, ['b', 8, i < 2 ? 'h' : 'h_div2', i < 2 ? 'w' : 'w_div2']));
     const cn = { sample: spec('sample', ['b', 4, 'h', 'w']), outputs, addedConditions: [], pooled: false } as unknown as ControlNetSignature;
-    expect(() => checkControlNetFits('m', model, cn, 'c')).toThrow(/its residual 2 \("r2"\) is at 1\/2 of the latent size where the UNet takes it at the latent size/);
+    expect(() => checkControlNetFits('m', model, cn, 'c')).toThrow(
+      /its residual 2 \("r2"\) is at 1\/2 of the latent size where the UNet takes it at the latent size/,
+    );
   });
 });
 
 describe('warm-up on another topology', () => {
-  it('runs the 2-block ControlNet, UNet and VAE decoder through the generation\'s own stages', async () => {
+  it("runs the 2-block ControlNet, UNet and VAE decoder through the generation's own stages", async () => {
     const [report] = await warmUp(sessions, models.get('tiny-2block')!, [controlnets.get('tiny-2block')!.get('canny')!], [{ width: 64, height: 48 }]);
     expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
   });
 
-  it('runs SDXL\'s ControlNets and UNet with zero text_embeds and time_ids', async () => {
+  it("runs SDXL's ControlNets and UNet with zero text_embeds and time_ids", async () => {
     const sdxl = controlnets.get('tiny-sdxl')!;
     const [report] = await warmUp(sessions, models.get('tiny-sdxl')!, [sdxl.get('canny')!, sdxl.get('depth')!], [{ width: 64, height: 48 }]);
     expect(Object.keys(report!.runMs).sort()).toEqual(['controlnet', 'unet', 'vae_decoder']);
@@ -162,16 +171,41 @@ describe('residual layout', () => {
   const shapes = (levels: number[], name: (l: number) => number | string) => levels.map((l, i) => spec(`r${i}`, ['batch', 8, name(l), name(l)]));
   const twoBlock = [0, 0, 0, 1, 1, 1, 1];
 
-  it('reads export_onnx.py\'s axis names, the generator\'s and static sizes', () => {
-    expect(residualLayout(shapes(twoBlock, (l) => (l === 0 ? 'height' : `height_div${2 ** l}`)), sample).map((s) => s.level)).toEqual(twoBlock);
-    expect(residualLayout(shapes(twoBlock, (l) => (l === 0 ? 'height' : `ceil(height/${2 ** l})`)), sample).map((s) => s.level)).toEqual(twoBlock);
+  it("reads export_onnx.py's axis names, the generator's and static sizes", () => {
+    expect(
+      residualLayout(
+        shapes(twoBlock, (l) => (l === 0 ? 'height' : `height_div${2 ** l}`)),
+        sample,
+      ).map((s) => s.level),
+    ).toEqual(twoBlock);
+    expect(
+      residualLayout(
+        shapes(twoBlock, (l) => (l === 0 ? 'height' : `ceil(height/${2 ** l})`)),
+        sample,
+      ).map((s) => s.level),
+    ).toEqual(twoBlock);
     const runs = ['height', 'height', 'height', 'h2', 'h2', 'h2', 'h2'];
-    expect(residualLayout(runs.map((h, i) => spec(`r${i}`, ['batch', 8, h, h])), sample).map((s) => s.level)).toEqual(twoBlock);
+    expect(
+      residualLayout(
+        runs.map((h, i) => spec(`r${i}`, ['batch', 8, h, h])),
+        sample,
+      ).map((s) => s.level),
+    ).toEqual(twoBlock);
     // Not in runs (and 11 down residuals fit no block structure): refused, not guessed.
     const broken = ['height', 'h2', 'height', ...Array<string>(9).fill('h2')];
-    expect(() => residualLayout(broken.map((h, i) => spec(`r${i}`, ['batch', 3, h, h])), sample)).toThrow(/cannot tell/);
+    expect(() =>
+      residualLayout(
+        broken.map((h, i) => spec(`r${i}`, ['batch', 3, h, h])),
+        sample,
+      ),
+    ).toThrow(/cannot tell/);
     const fixed = spec('sample', [2, 4, 64, 64]);
-    expect(residualLayout(shapes(twoBlock, (l) => 64 / 2 ** l), fixed).map((s) => s.level)).toEqual(twoBlock);
+    expect(
+      residualLayout(
+        shapes(twoBlock, (l) => 64 / 2 ** l),
+        fixed,
+      ).map((s) => s.level),
+    ).toEqual(twoBlock);
   });
 
   it('takes unet/config.json over the structure when the graph names nothing, and ignores a config of another count', () => {
@@ -184,15 +218,20 @@ describe('residual layout', () => {
 
   it('says why when nothing tells the levels', () => {
     // 11 down residuals fit no B blocks of L layers (B · (L + 1) = 11).
-    expect(() => residualLayout(shapes(Array(12).fill(0), () => 'unk'), sample)).toThrow(/cannot tell the resolution of its 12 residual inputs/);
+    expect(() =>
+      residualLayout(
+        shapes(Array(12).fill(0), () => 'unk'),
+        sample,
+      ),
+    ).toThrow(/cannot tell the resolution of its 12 residual inputs/);
   });
 });
 
 /** torch.logspace(-1, 0, n) in float32 (torch 1.13, CPU), as diffusers' guess mode computes it. */
 const TORCH_LOGSPACE_7 = [0.10000000149011612, 0.14677992463111877, 0.2154434621334076, 0.3162277638912201, 0.46415889263153076, 0.6812920570373535, 1];
 const TORCH_LOGSPACE_13 = [
-  0.10000000149011612, 0.12115276604890823, 0.14677992463111877, 0.17782793939113617, 0.2154434621334076, 0.26101571321487427,
-  0.3162277638912201, 0.3831186890602112, 0.46415889263153076, 0.5623413324356079, 0.6812920570373535, 0.825404167175293, 1,
+  0.10000000149011612, 0.12115276604890823, 0.14677992463111877, 0.17782793939113617, 0.2154434621334076, 0.26101571321487427, 0.3162277638912201,
+  0.3831186890602112, 0.46415889263153076, 0.5623413324356079, 0.6812920570373535, 0.825404167175293, 1,
 ];
 
 describe('guess-mode scales', () => {

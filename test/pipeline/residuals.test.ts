@@ -25,7 +25,7 @@ function outputs(b: number, f: (r: number, i: number) => number, opts: { pooled?
 const values = (t: ort.Tensor) => (t.type === 'float16' ? float16ToFloat32(t.data as Uint16Array) : (t.data as Float32Array));
 
 describe('ResidualMixer', () => {
-  it('passes one unscaled ControlNet\'s tensors through', async () => {
+  it("passes one unscaled ControlNet's tensors through", async () => {
     const outs = outputs(2, (r, i) => r + i);
     const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: outs, scale: 1 }]);
     mixed.forEach((t, r) => expect(t).toBe(outs[r]));
@@ -34,7 +34,10 @@ describe('ResidualMixer', () => {
   it('sums scaled ControlNets', async () => {
     const a = outputs(2, (r, i) => r + 0.5 * i);
     const b = outputs(2, (r, i) => 1 - i);
-    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: a, scale: 0.5 }, { outputs: b, scale: 2 }]);
+    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([
+      { outputs: a, scale: 0.5 },
+      { outputs: b, scale: 2 },
+    ]);
     mixed.forEach((t, r) => {
       expect(t.dims).toEqual(a[r]!.dims);
       values(t).forEach((v, i) => expect(v).toBeCloseTo(0.5 * (r + 0.5 * i) + 2 * (1 - i), 5));
@@ -53,10 +56,13 @@ describe('ResidualMixer', () => {
     });
   });
 
-  it('broadcasts a pooled ControlNet over each residual\'s height and width, beside a full-size one', async () => {
+  it("broadcasts a pooled ControlNet over each residual's height and width, beside a full-size one", async () => {
     const pooled = outputs(2, (r, i) => 10 * r + i, { pooled: true });
     const full = outputs(2, () => 0.25);
-    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: pooled, scale: 2 }, { outputs: full, scale: 1 }]);
+    const mixed = await new ResidualMixer('float32', false, 1, LATENT, SD).mix([
+      { outputs: pooled, scale: 2 },
+      { outputs: full, scale: 1 },
+    ]);
     mixed.forEach((t, r) => {
       const [b, c, h, w] = t.dims as number[];
       expect([b, c]).toEqual([2, CHANNELS[r]]);
@@ -85,7 +91,7 @@ describe('ResidualMixer', () => {
     });
   });
 
-  it('rejects an output whose size is neither the residual\'s nor 1x1', async () => {
+  it("rejects an output whose size is neither the residual's nor 1x1", async () => {
     const outs = outputs(1, () => 0);
     outs[4] = new ort.Tensor('float32', new Float32Array(3 * 2 * 2), [1, 3, 2, 2]);
     await expect(new ResidualMixer('float32', false, 1, LATENT, SD).mix([{ outputs: outs, scale: 1 }])).rejects.toThrow(/residual 4 is 1x3x2x2/);
@@ -96,7 +102,10 @@ describe('several ControlNets, summed by onnxruntime', () => {
   it('adds float16 and float32 ControlNets in guess mode: zeros first, then Σ scale · output · guess factor', async () => {
     const a = outputs(1, (r, i) => Math.sin(r + i), { half: true });
     const b = outputs(1, (r, i) => 0.5 - 0.01 * i);
-    const mixed = await new ResidualMixer('float16', true, 2, LATENT, SD).mix([{ outputs: a, scale: 0.9 }, { outputs: b, scale: 0.4 }]);
+    const mixed = await new ResidualMixer('float16', true, 2, LATENT, SD).mix([
+      { outputs: a, scale: 0.9 },
+      { outputs: b, scale: 0.4 },
+    ]);
     mixed.forEach((t, r) => {
       expect(t.type).toBe('float16');
       expect(t.dims).toEqual([2, ...a[r]!.dims.slice(1)]);
@@ -120,7 +129,12 @@ describe('residual kernels', () => {
     const table = halfScaleTable(0.37);
     const viaFloat32 = new Uint16Array(9001);
     mixIntoHalf(viaFloat32, 0, [{ data: src, scale: 0.37 }]);
-    for (const [from, offset] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+    for (const [from, offset] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ] as const) {
       const part = src.subarray(from);
       const out = new Uint16Array(part.length + offset);
       scaleHalfInto(out, part, table, offset);

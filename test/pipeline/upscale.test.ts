@@ -27,7 +27,13 @@ const untiled = { tile: 4096, overlap: 0 };
 
 describe('tile spans', () => {
   it('cover the axis with cores, each window inside it and with overlap context on inner sides', () => {
-    for (const [length, size, overlap] of [[300, 100, 10], [97, 40, 8], [64, 64, 16], [65, 64, 16], [33, 32, 1]] as const) {
+    for (const [length, size, overlap] of [
+      [300, 100, 10],
+      [97, 40, 8],
+      [64, 64, 16],
+      [65, 64, 16],
+      [33, 32, 1],
+    ] as const) {
       const spans = tileSpans(length, size, overlap);
       expect(spans[0]!.core0).toBe(0);
       expect(spans.at(-1)!.core1).toBe(length);
@@ -44,14 +50,18 @@ describe('tile spans', () => {
 });
 
 describe('upscale stage', () => {
-  it('a pixel-local 2× network: tiled equals untiled, and each pixel is the graph\'s function of its source pixel', async () => {
+  it("a pixel-local 2× network: tiled equals untiled, and each pixel is the graph's function of its source pixel", async () => {
     const up = await install('pixel', pixelUpscalerGraph());
     const image = testImage(70, 45);
     const a = await upscaleImage(up, image, 2, new SessionRunner(), untiled);
     const b = await upscaleImage(up, image, 2, new SessionRunner(), { tile: 24, overlap: 4 });
     expect([a.image.width, a.image.height, a.modelScale]).toEqual([140, 90, 2]);
     expect(Buffer.from(b.image.data).equals(Buffer.from(a.image.data))).toBe(true);
-    for (const [x, y, c] of [[0, 0, 0], [139, 89, 2], [77, 31, 1]] as const) {
+    for (const [x, y, c] of [
+      [0, 0, 0],
+      [139, 89, 2],
+      [77, 31, 1],
+    ] as const) {
       const src = image.data[(Math.floor(y / 2) * 70 + Math.floor(x / 2)) * 3 + c]! / 255;
       const k = (y % 2) * 2 + (x % 2);
       expect(a.image.data[(y * 140 + x) * 3 + c]).toBe(Math.round(Math.min(1, 0.8 * src + 0.1 + 0.02 * k) * 255));
@@ -68,7 +78,7 @@ describe('upscale stage', () => {
     expect(Buffer.from(c.image.data).equals(Buffer.from(a.image.data))).toBe(false);
   });
 
-  it('float16 I/O graphs give the float32 graph\'s result to float16 precision', async () => {
+  it("float16 I/O graphs give the float32 graph's result to float16 precision", async () => {
     const image = testImage(40, 24);
     const a = await upscaleImage(await install('conv32', convUpscalerGraph()), image, 2, new SessionRunner(), { tile: 16, overlap: 2 });
     const b = await upscaleImage(await install('conv16', convUpscalerGraph({ dtype: 'float16' })), image, 2, new SessionRunner(), { tile: 16, overlap: 2 });

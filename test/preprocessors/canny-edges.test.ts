@@ -7,7 +7,11 @@ describe('cannyEdges', () => {
     const w = 64;
     const h = 48;
     const inside = (x: number, y: number) => x >= 16 && x < 40 && y >= 12 && y < 36;
-    const edges = cannyEdges(paintRgb(w, h, (x, y) => (inside(x, y) ? 200 : 0)), 100, 200);
+    const edges = cannyEdges(
+      paintRgb(w, h, (x, y) => (inside(x, y) ? 200 : 0)),
+      100,
+      200,
+    );
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         if (edges[y * w + x] === 0) continue;
@@ -30,23 +34,39 @@ describe('cannyEdges', () => {
   });
 
   it('finds nothing in a flat image', () => {
-    expect(count(cannyEdges(paintRgb(32, 32, () => 77), 1, 2))).toBe(0);
+    expect(
+      count(
+        cannyEdges(
+          paintRgb(32, 32, () => 77),
+          1,
+          2,
+        ),
+      ),
+    ).toBe(0);
   });
 
   it('gives mirror-symmetric edges for a mirror-symmetric pattern, up to OpenCV tie-breaks at corners', () => {
     const w = 41;
     const h = 41;
     // A 1-px cross and a 1-px square outline centred at (20, 20).
-    const line = (x: number, y: number) =>
-      x === 20 || y === 20 || ((x === 8 || x === 32) && y >= 8 && y <= 32) || ((y === 8 || y === 32) && x >= 8 && x <= 32);
-    const edges = cannyEdges(paintRgb(w, h, (x, y) => (line(x, y) ? 180 : 20)), 100, 200);
+    const line = (x: number, y: number) => x === 20 || y === 20 || ((x === 8 || x === 32) && y >= 8 && y <= 32) || ((y === 8 || y === 32) && x >= 8 && x <= 32);
+    const edges = cannyEdges(
+      paintRgb(w, h, (x, y) => (line(x, y) ? 180 : 20)),
+      100,
+      200,
+    );
     const mirrored = mirrorX(edges, w, h);
     expect(count(edges)).toBeGreaterThan(300);
     // Equal magnitudes on both sides of a maximum are resolved towards one side (> on one, >= on the other),
     // which mirroring cannot preserve: only the square's four outer corners may differ.
     const differing: number[][] = [];
     for (let i = 0; i < edges.length; i++) if (edges[i] !== mirrored[i]) differing.push([i % w, Math.floor(i / w)]);
-    expect(differing).toEqual([[7, 8], [33, 8], [7, 32], [33, 32]]);
+    expect(differing).toEqual([
+      [7, 8],
+      [33, 8],
+      [7, 32],
+      [33, 32],
+    ]);
     expect(coveredFraction(edges, mirrored, w, h, 1)).toBe(1);
   });
 
@@ -66,7 +86,10 @@ describe('cannyEdges', () => {
     const loose = cannyEdges(img, 50, 150);
     const mid = cannyEdges(img, 100, 200);
     const strict = cannyEdges(img, 150, 300);
-    for (const [bigger, smaller] of [[loose, mid], [mid, strict]] as const) {
+    for (const [bigger, smaller] of [
+      [loose, mid],
+      [mid, strict],
+    ] as const) {
       for (let i = 0; i < smaller.length; i++) if (smaller[i]) expect(bigger[i]).toBe(255);
       expect(count(smaller)).toBeLessThan(count(bigger));
     }
@@ -81,14 +104,21 @@ describe('cannyEdges', () => {
     const rgb = await readRgb('coffee.png');
     const gray = channel0(rgb);
     const one = cannyEdges({ data: gray, width: rgb.width, height: rgb.height, channels: 1 }, 60, 120);
-    const three = cannyEdges(paintRgb(rgb.width, rgb.height, (x, y) => gray[y * rgb.width + x]), 60, 120);
+    const three = cannyEdges(
+      paintRgb(rgb.width, rgb.height, (x, y) => gray[y * rgb.width + x]),
+      60,
+      120,
+    );
     expect(count(one)).toBeGreaterThan(500);
     expect(one).toEqual(three);
   });
 
   // References made once with OpenCV 4.6's cv2.Canny on the RGB array (test/fixtures/make-fixtures.py).
   for (const name of ['astronaut', 'coffee', 'rocket']) {
-    for (const [low, high] of [[100, 200], [50, 150]] as const) {
+    for (const [low, high] of [
+      [100, 200],
+      [50, 150],
+    ] as const) {
       it(`matches OpenCV on ${name} with thresholds ${low}/${high}`, async () => {
         const img = await readRgb(`${name}.png`);
         const ref = await readGray(`${name}-canny-${low}-${high}.png`);

@@ -22,7 +22,14 @@ describe('inpaint hint', () => {
 
   it("thresholds the mask's PIL luma at 0.5 (128 and up)", async () => {
     const image = paintRgb(6, 1, () => 50);
-    const levels: [number, number, number][] = [[127, 127, 127], [128, 128, 128], [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+    const levels: [number, number, number][] = [
+      [127, 127, 127],
+      [128, 128, 128],
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [255, 255, 255],
+    ];
     const mask = rgbMask(6, 1, (x) => levels[x]);
     const hint = await makeHint('inpaint', image, { width: 6, height: 1, mask });
     // Luma: 127, 128, 76 (red), 150 (green), 29 (blue), 255.

@@ -40,7 +40,18 @@ describe('mlsd hint', () => {
 
   it('drops short and faint segments by thrD and thrV', async () => {
     // A strong long bar and a faint short one.
-    const image = paintPolygon(256, 256, [[20, 60], [230, 60], [230, 80], [20, 80]], 240, 20);
+    const image = paintPolygon(
+      256,
+      256,
+      [
+        [20, 60],
+        [230, 60],
+        [230, 80],
+        [20, 80],
+      ],
+      240,
+      20,
+    );
     for (let y = 150; y < 170; y++) for (let x = 100; x < 140; x++) image.data.fill(45, (y * 256 + x) * 3, (y * 256 + x) * 3 + 3);
     const lit = async (extra: object) => channel0((await makeHint('mlsd', image, { ...SIZE, ...extra })).image);
     const rows = (map: Uint8Array, y0: number, y1: number) => count(map.subarray(y0 * 256, y1 * 256));
@@ -65,7 +76,17 @@ describe('mlsd hint', () => {
         return [{ x1: 10.9, y1: 20.2, x2: 100.7, y2: 50.5, score: 1 }];
       },
     };
-    const input = paintPolygon(100, 50, [[0, 0], [10, 0], [10, 10]], 0, 0);
+    const input = paintPolygon(
+      100,
+      50,
+      [
+        [0, 0],
+        [10, 0],
+        [10, 10],
+      ],
+      0,
+      0,
+    );
     const hint = await makeHint('mlsd', input, { width: 256, height: 128, detectResolution: 128, lineDetector: fake, thrV: 0.3, thrD: 7 });
     expect(calls).toEqual([{ width: 256, height: 128, channels: 3, thrV: 0.3, thrD: 7 }]);
     const expected = new Uint8Array(256 * 128);
@@ -74,7 +95,17 @@ describe('mlsd hint', () => {
   });
 
   it('rejects thresholds out of range, naming the field', async () => {
-    const image = paintPolygon(64, 64, [[0, 0], [10, 0], [10, 10]], 0, 0);
+    const image = paintPolygon(
+      64,
+      64,
+      [
+        [0, 0],
+        [10, 0],
+        [10, 10],
+      ],
+      0,
+      0,
+    );
     await expect(makeHint('mlsd', image, { width: 64, height: 64, thrV: 1.5 })).rejects.toThrow(/thrV/);
     await expect(makeHint('mlsd', image, { width: 64, height: 64, thrD: -2 })).rejects.toThrow(HintError);
   });

@@ -1,17 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { RawImage } from '../../src/image/types.js';
-import {
-  AnnotatorMissingError,
-  HINT_TYPES,
-  HintError,
-  makeHint,
-  PURE_HINT_TYPES,
-} from '../../src/preprocessors/registry.js';
+import { AnnotatorMissingError, HINT_TYPES, HintError, makeHint, PURE_HINT_TYPES } from '../../src/preprocessors/registry.js';
 import { paintRgb } from './helpers.js';
 
 const CONTRACT_TYPES = [
-  'canny', 'depth', 'hed', 'mlsd', 'normal', 'openpose', 'scribble', 'segmentation', 'aesthetic-controlnet',
-  'inpaint', 'softedge', 'lineart', 'shuffle', 'tile', 'face_detector',
+  'canny',
+  'depth',
+  'hed',
+  'mlsd',
+  'normal',
+  'openpose',
+  'scribble',
+  'segmentation',
+  'aesthetic-controlnet',
+  'inpaint',
+  'softedge',
+  'lineart',
+  'shuffle',
+  'tile',
+  'face_detector',
 ];
 
 function withChannels(rgb: RawImage, channels: 1 | 3 | 4): RawImage {
@@ -62,7 +69,7 @@ describe('makeHint registry', () => {
   });
 
   it('gives an RGB image of the output size for every pure type and any input channel count', async () => {
-    const rgb = paintRgb(96, 64, (x, y) => ((x >> 4) + (y >> 4)) % 2 === 0 ? 30 : 220);
+    const rgb = paintRgb(96, 64, (x, y) => (((x >> 4) + (y >> 4)) % 2 === 0 ? 30 : 220));
     const mask = paintRgb(96, 64, (x) => (x < 48 ? 255 : 0));
     for (const type of PURE_HINT_TYPES) {
       for (const channels of [1, 3, 4] as const) {

@@ -22,12 +22,18 @@ describe('scribble hint', () => {
   it('draws the outline of a shape as a thick white band and leaves the rest black', async () => {
     const w = 128;
     const inside = (x: number, y: number) => x >= 32 && x < 96 && y >= 40 && y < 88;
-    const hint = channel0((await makeHint('scribble', paintRgb(w, w, (x, y) => (inside(x, y) ? 200 : 20)), { width: w, height: w, detectResolution: w })).image);
+    const hint = channel0(
+      (
+        await makeHint(
+          'scribble',
+          paintRgb(w, w, (x, y) => (inside(x, y) ? 200 : 20)),
+          { width: w, height: w, detectResolution: w },
+        )
+      ).image,
+    );
     // Distance from a pixel centre to the rectangle's border, which runs between pixels.
     const distanceToBorder = (x: number, y: number) =>
-      inside(x, y)
-        ? Math.min(x - 31.5, 95.5 - x, y - 39.5, 87.5 - y)
-        : Math.hypot(Math.max(31.5 - x, x - 95.5, 0), Math.max(39.5 - y, y - 87.5, 0));
+      inside(x, y) ? Math.min(x - 31.5, 95.5 - x, y - 39.5, 87.5 - y) : Math.hypot(Math.max(31.5 - x, x - 95.5, 0), Math.max(39.5 - y, y - 87.5, 0));
     const wrong: string[] = [];
     for (let y = 0; y < w; y++) {
       for (let x = 0; x < w; x++) {

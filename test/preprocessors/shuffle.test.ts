@@ -55,7 +55,7 @@ describe('shuffle hint', () => {
     // Left half red, right half blue: every shuffled pixel blends the two (bilinear sampling).
     const w = 128;
     const data = new Uint8Array(w * w * 3);
-    for (let i = 0; i < w * w; i++) data[i * 3 + ((i % w) < w / 2 ? 0 : 2)] = 255;
+    for (let i = 0; i < w * w; i++) data[i * 3 + (i % w < w / 2 ? 0 : 2)] = 255;
     const hint = await makeHint('shuffle', { data, width: w, height: w, channels: 3 }, { width: w, height: w, detectResolution: w, seed: 5 });
     let red = 0;
     let blue = 0;

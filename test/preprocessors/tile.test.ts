@@ -8,7 +8,8 @@ import { readRgb } from './helpers.js';
 function detail(image: RawImage): number {
   const { data, width: w, height: h } = image;
   let sum = 0;
-  for (let y = 0; y < h; y++) for (let x = 1; x < w; x++) for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * 3 + k] - data[(y * w + x - 1) * 3 + k]);
+  for (let y = 0; y < h; y++)
+    for (let x = 1; x < w; x++) for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * 3 + k] - data[(y * w + x - 1) * 3 + k]);
   return sum / ((w - 1) * h * 3);
 }
 

@@ -40,7 +40,7 @@ describe('createAnnotatorSessions', () => {
 
   it('feeds makeHint: a depth hint from the folder', async () => {
     const sessions = createAnnotatorSessions(dir, settings);
-    const image = { data: new Uint8Array(64 * 64 * 3).map((_, i) => Math.floor(i / 3) % 64 * 4), width: 64, height: 64, channels: 3 as const };
+    const image = { data: new Uint8Array(64 * 64 * 3).map((_, i) => (Math.floor(i / 3) % 64) * 4), width: 64, height: 64, channels: 3 as const };
     const hint = await makeHint('depth', image, { width: 64, height: 64, detectResolution: 64, annotators: sessions });
     expect(hint.image.data[0]).toBe(0);
     expect(hint.image.data[63 * 3]).toBe(255);

@@ -57,7 +57,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('scanModels', () => {
-  it('detects each folder\'s layout, a dedicated ControlNet UNet before unet/', () => {
+  it("detects each folder's layout, a dedicated ControlNet UNet before unet/", () => {
     const layouts = Object.fromEntries([...catalog.models].map(([id, m]) => [id, [m.layout, path.relative(m.dir, m.unet)]]));
     expect(layouts).toEqual({
       amuse: ['onnxstack', 'controlnet/model.onnx'],
@@ -87,7 +87,7 @@ describe('scanModels', () => {
     expect(catalog.models.get('ours')!.tokenizerDir).toBe(path.join(root, 'ours', 'tokenizer'));
   });
 
-  it('defaults the scheduler config to SD 1.5\'s when the folder has none', () => {
+  it("defaults the scheduler config to SD 1.5's when the folder has none", () => {
     expect(catalog.models.get('amuse')!.schedulerConfig).toMatchObject({ _class_name: 'PNDMScheduler', beta_start: 0.00085 });
   });
 });

@@ -49,7 +49,7 @@ async function run(catalog: ModelCatalog, id: string): Promise<{ image: Uint8Arr
   return { image: await pixels(result.images[0]!), warnings: result.warnings };
 }
 
-describe('other tools\' layouts', () => {
+describe("other tools' layouts", () => {
   it('reads onnx-web: cnet/ as the UNet, control/*.onnx as ControlNets; same image as ours (float32)', async () => {
     const catalog = await layoutCatalog('onnx-web');
     const model = catalog.models.get('diffusion-tiny')!;

@@ -17,10 +17,21 @@ function tokenizerGraph(vocab: string, merges: string): Uint8Array {
   const tensor = (name: string, elemType: number) => ({ name, type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'n' }] } } } });
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }, { domain: 'ai.onnx.contrib', version: 1 }],
+    opsetImport: [
+      { domain: '', version: 17 },
+      { domain: 'ai.onnx.contrib', version: 1 },
+    ],
     graph: {
       name: 'tokenizer',
-      node: [{ opType: 'CLIPTokenizer', domain: 'ai.onnx.contrib', input: ['string_input'], output: ['input_ids'], attribute: [str('vocab', vocab), str('merges', merges), { name: 'padding_length', type: T.INT, i: -1 }] }],
+      node: [
+        {
+          opType: 'CLIPTokenizer',
+          domain: 'ai.onnx.contrib',
+          input: ['string_input'],
+          output: ['input_ids'],
+          attribute: [str('vocab', vocab), str('merges', merges), { name: 'padding_length', type: T.INT, i: -1 }],
+        },
+      ],
       input: [tensor('string_input', onnx.TensorProto.DataType.STRING)],
       output: [tensor('input_ids', onnx.TensorProto.DataType.INT64)],
     },

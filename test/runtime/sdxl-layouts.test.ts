@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('SDXL folders', () => {
-  it('are read as SDXL in our, onnx-web\'s and OnnxStack\'s layouts, and described as the sdxl family', async () => {
+  it("are read as SDXL in our, onnx-web's and OnnxStack's layouts, and described as the sdxl family", async () => {
     const catalog = await scanModels(root);
     const layouts = Object.fromEntries([...catalog.models].map(([id, m]) => [id, m.layout]));
     expect(layouts).toEqual({ 'tiny-sdxl': 'native', 'web-sdxl': 'onnx-web', 'stack-sdxl': 'onnxstack', 'nozeros-sdxl': 'native' });
@@ -53,7 +53,12 @@ describe('SDXL folders', () => {
         forceZerosForEmptyPrompt: id !== 'nozeros-sdxl',
       });
       const d = await sessions.describe(model);
-      expect(d, id).toMatchObject({ family: 'sdxl', hiddenSize: 64, scalingFactor: 0.13025, addedConditions: { textEmbeds: 'text_embeds', timeIds: 'time_ids' } });
+      expect(d, id).toMatchObject({
+        family: 'sdxl',
+        hiddenSize: 64,
+        scalingFactor: 0.13025,
+        addedConditions: { textEmbeds: 'text_embeds', timeIds: 'time_ids' },
+      });
       expect(d.residuals, id).toHaveLength(10);
     }
     expect(catalog.rejected.map((r) => [path.basename(r.dir), r.reason])).toEqual([

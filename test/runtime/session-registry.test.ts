@@ -18,7 +18,12 @@ describe('SessionRegistry', () => {
     registry.use('a'); // b is now the least recently used
     await admit('c', 40);
     expect(closed).toEqual(['b']);
-    expect(registry.report().map((r) => r.key).sort()).toEqual(['a', 'c']);
+    expect(
+      registry
+        .report()
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['a', 'c']);
     expect(registry.usedBytes).toBe(80);
     expect(registry.evictions).toBe(1);
     expect(lines[0]).toMatch(/^closed controlnet b \(0\.00 GiB, least recently used\) to make room for controlnet c under MODEL_MEMORY_BUDGET/);
@@ -38,7 +43,9 @@ describe('SessionRegistry', () => {
     expect(registry.report().every((r) => r.held)).toBe(true);
     const refused = admit('depth', 30);
     await expect(refused).rejects.toBeInstanceOf(SessionBudgetError);
-    await expect(refused).rejects.toThrow(/controlnet needs 0\.00 GiB but MODEL_MEMORY_BUDGET \(0\.00 GiB\) has 0\.00 GiB left beside the sessions running work holds/);
+    await expect(refused).rejects.toThrow(
+      /controlnet needs 0\.00 GiB but MODEL_MEMORY_BUDGET \(0\.00 GiB\) has 0\.00 GiB left beside the sessions running work holds/,
+    );
     expect(closed).toEqual([]);
     finish();
     await job;

@@ -63,6 +63,8 @@ describe('openSession', () => {
   });
 
   it('reports every provider it tried when none opens the model', async () => {
-    await expect(openSession('/nonexistent/model.onnx', settings(['cpu']))).rejects.toThrow(/could not open \/nonexistent\/model.onnx on any execution provider \(cpu: /);
+    await expect(openSession('/nonexistent/model.onnx', settings(['cpu']))).rejects.toThrow(
+      /could not open \/nonexistent\/model.onnx on any execution provider \(cpu: /,
+    );
   });
 });

@@ -17,12 +17,26 @@ const named = (...list: string[]) => list.map((name) => ({ name }));
 
 describe('orderResiduals', () => {
   it('sorts names that all tell their index (a graph listing them alphabetically)', () => {
-    const alphabetical = ['down_block_0', 'down_block_1', 'down_block_10', 'down_block_11', ...Array.from({ length: 8 }, (_, i) => `down_block_${i + 2}`), 'mid_block_additional_residual'];
-    expect(names(orderResiduals(named(...alphabetical)))).toEqual([...Array.from({ length: 12 }, (_, i) => `down_block_${i}`), 'mid_block_additional_residual']);
+    const alphabetical = [
+      'down_block_0',
+      'down_block_1',
+      'down_block_10',
+      'down_block_11',
+      ...Array.from({ length: 8 }, (_, i) => `down_block_${i + 2}`),
+      'mid_block_additional_residual',
+    ];
+    expect(names(orderResiduals(named(...alphabetical)))).toEqual([
+      ...Array.from({ length: 12 }, (_, i) => `down_block_${i}`),
+      'mid_block_additional_residual',
+    ]);
   });
 
-  it('keeps the graph order when the names do not tell (onnx-web\'s ControlNet outputs)', () => {
-    const onnxWeb = ['down_block_res_samples', 'mid_block_res_sample', ...Array.from({ length: 11 }, (_, i) => `/controlnet_down_blocks.${i + 2}/Conv_output_0`)];
+  it("keeps the graph order when the names do not tell (onnx-web's ControlNet outputs)", () => {
+    const onnxWeb = [
+      'down_block_res_samples',
+      'mid_block_res_sample',
+      ...Array.from({ length: 11 }, (_, i) => `/controlnet_down_blocks.${i + 2}/Conv_output_0`),
+    ];
     expect(names(orderResiduals(named(...onnxWeb)))).toEqual(onnxWeb);
   });
 });
@@ -37,7 +51,13 @@ describe('signatures', () => {
     retypeInput(g, 'input_d', 'float64', [1]);
     reorderInputs(g, ['input_b', 'input_d', 'input_a', 'timestep', 'input_c']);
     const sig = controlNetSignature(await session(g));
-    expect([sig.sample.name, sig.cond.name, sig.hiddenStates.name, sig.timestep.name, sig.scale?.name]).toEqual(['input_a', 'input_b', 'input_c', 'timestep', 'input_d']);
+    expect([sig.sample.name, sig.cond.name, sig.hiddenStates.name, sig.timestep.name, sig.scale?.name]).toEqual([
+      'input_a',
+      'input_b',
+      'input_c',
+      'timestep',
+      'input_d',
+    ]);
     expect(sig.pooled).toBe(false);
     expect(sig.batch).toBeNull();
   });
@@ -50,7 +70,9 @@ describe('signatures', () => {
     expect(() => checkControlNetFits('tiny', model, pooled, 'shuffle')).not.toThrow();
     const wider = controlNetSignature(await session(buildControlNet({ ...TINY, unet: { ...TINY.unet, blockOutChannels: [16, 32, 32, 48] } }, FP32_FORMAT)));
     expect(() => checkControlNetFits('tiny', model, wider, 'sd21-depth')).toThrow(SignatureError);
-    expect(() => checkControlNetFits('tiny', model, wider, 'sd21-depth')).toThrow(/ControlNet "sd21-depth" does not fit model "tiny"'s UNet: its residual 10 .* has 48 channels where the UNet takes 32/);
+    expect(() => checkControlNetFits('tiny', model, wider, 'sd21-depth')).toThrow(
+      /ControlNet "sd21-depth" does not fit model "tiny"'s UNet: its residual 10 .* has 48 channels where the UNet takes 32/,
+    );
   });
 
   it('rejects a UNet input it has no role for', async () => {

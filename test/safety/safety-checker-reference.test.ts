@@ -70,7 +70,9 @@ describe('safety checker, against diffusers 0.27.2', () => {
       expect(safetyVerdict(c.image_embeds, concepts).nsfw).toBe(c.has_nsfw_concept);
       // The scores are diffusers' round(cos − threshold + adjustment, 3) of its float32 cosines.
       const adjustment = c.special_cos.some((cos, j) => round3(cos - Math.fround(concepts.special_care_embeds_weights[j]!)) > 0) ? 0.01 : 0;
-      c.concept_cos.forEach((cos, j) => expect(verdict.conceptScores[j]).toBeCloseTo(round3(cos - Math.fround(concepts.concept_embeds_weights[j]!) + adjustment), 3));
+      c.concept_cos.forEach((cos, j) =>
+        expect(verdict.conceptScores[j]).toBeCloseTo(round3(cos - Math.fround(concepts.concept_embeds_weights[j]!) + adjustment), 3),
+      );
       if (c.name.startsWith('gradient')) {
         // Special-care hit → concept 1's 1 − 1.005 becomes 0.005.
         expect(verdict.specialScores[0]).toBeGreaterThan(0);
@@ -85,7 +87,7 @@ describe('safety checker, against diffusers 0.27.2', () => {
     });
   }
 
-  it('round3 is numpy\'s round(x, 3): ties to even on the scaled value', () => {
+  it("round3 is numpy's round(x, 3): ties to even on the scaled value", () => {
     expect([round3(0.0005), round3(0.0015), round3(0.0025), round3(-0.0005), round3(0.00051)]).toEqual([0, 0.002, 0.002, -0, 0.001]);
   });
 });

@@ -57,8 +57,15 @@ function expectedFinal(name: string, s: Scheduler): Float32Array {
 }
 
 const DETERMINISTIC = [
-  'DDIMScheduler', 'PNDMScheduler', 'LMSDiscreteScheduler', 'EulerDiscreteScheduler', 'HeunDiscreteScheduler',
-  'KDPM2DiscreteScheduler', 'DPMSolverMultistepScheduler', 'DPMSolverSinglestepScheduler', 'UniPCMultistepScheduler',
+  'DDIMScheduler',
+  'PNDMScheduler',
+  'LMSDiscreteScheduler',
+  'EulerDiscreteScheduler',
+  'HeunDiscreteScheduler',
+  'KDPM2DiscreteScheduler',
+  'DPMSolverMultistepScheduler',
+  'DPMSolverSinglestepScheduler',
+  'UniPCMultistepScheduler',
   'DEISMultistepScheduler',
 ];
 const KARRAS = new Set(DETERMINISTIC.filter((n) => !['DDIMScheduler', 'PNDMScheduler'].includes(n)));
@@ -68,8 +75,16 @@ const sd15: SchedulerConfig = { ...golden.meta.sd15_config };
 delete sd15.timestep_spacing;
 /** stabilityai/stable-diffusion-2's scheduler_config.json: v-prediction. */
 const sd2: SchedulerConfig = {
-  beta_end: 0.012, beta_schedule: 'scaled_linear', beta_start: 0.00085, clip_sample: false, num_train_timesteps: 1000,
-  prediction_type: 'v_prediction', set_alpha_to_one: false, skip_prk_steps: true, steps_offset: 1, trained_betas: null,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  beta_start: 0.00085,
+  clip_sample: false,
+  num_train_timesteps: 1000,
+  prediction_type: 'v_prediction',
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  trained_betas: null,
 };
 
 /**
@@ -78,14 +93,21 @@ const sd2: SchedulerConfig = {
  */
 const STRIDE_BOUND = ['DDIMScheduler', 'PNDMScheduler'];
 const cases = DETERMINISTIC.flatMap((name) =>
-  [false, true].filter((k) => !k || KARRAS.has(name)).flatMap((karras) =>
-    (['leading', 'linspace', 'trailing'] as const)
-      .filter((spacing) => spacing === 'leading' || !STRIDE_BOUND.includes(name))
-      .map((spacing) => ({ name, karras, spacing }))));
+  [false, true]
+    .filter((k) => !k || KARRAS.has(name))
+    .flatMap((karras) =>
+      (['leading', 'linspace', 'trailing'] as const)
+        .filter((spacing) => spacing === 'leading' || !STRIDE_BOUND.includes(name))
+        .map((spacing) => ({ name, karras, spacing })),
+    ),
+);
 
 describe.each(cases)('$name karras=$karras $spacing', ({ name, karras, spacing }) => {
   it.each(STEPS)('%i steps, ε and v prediction, end on the trajectory', (steps) => {
-    const runs = [[sd15, 'epsilon'], [sd2, 'v_prediction']] as const;
+    const runs = [
+      [sd15, 'epsilon'],
+      [sd2, 'v_prediction'],
+    ] as const;
     for (const [config, prediction] of runs.filter(([, p]) => p === 'epsilon' || name !== 'PNDMScheduler')) {
       const s = createScheduler(name, config, { useKarrasSigmas: karras, timestepSpacing: spacing });
       s.setTimesteps(steps);
@@ -99,7 +121,11 @@ describe.each(cases)('$name karras=$karras $spacing', ({ name, karras, spacing }
 const IMG2IMG = DETERMINISTIC.filter((n) => n !== 'PNDMScheduler' && n !== 'LMSDiscreteScheduler');
 
 describe.each(IMG2IMG)('%s img2img (setBeginIndex, addNoise)', (name) => {
-  it.each([[10, 0.6], [25, 0.3], [7, 0.99]])('%i steps at strength %f end on the trajectory', (steps, strength) => {
+  it.each([
+    [10, 0.6],
+    [25, 0.3],
+    [7, 0.99],
+  ])('%i steps at strength %f end on the trajectory', (steps, strength) => {
     const s = createScheduler(name, sd15, { useKarrasSigmas: KARRAS.has(name) });
     s.setTimesteps(steps);
     const begin = (steps - Math.min(Math.floor(steps * strength), steps)) * s.order;

@@ -2,9 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { alphasCumprodOf, betasFromConfig, rescaleZeroTerminalSnr } from '../../src/schedulers/betas.js';
 import { SchedulerError } from '../../src/schedulers/errors.js';
-import {
-  interpAtIndex, numpyArange, numpyLinspace, roundHalfEven, torchLinspaceF32,
-} from '../../src/schedulers/reference-numerics.js';
+import { interpAtIndex, numpyArange, numpyLinspace, roundHalfEven, torchLinspaceF32 } from '../../src/schedulers/reference-numerics.js';
 import { karrasSigmas, sigmaToTimestep, logSigmasOf, trainingSigmas } from '../../src/schedulers/sigmas.js';
 import { spacedTimesteps, spacedTimestepsDroppingZero } from '../../src/schedulers/timesteps.js';
 import { golden, num } from './golden.js';

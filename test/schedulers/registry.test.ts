@@ -1,21 +1,39 @@
 /** The registry: names, info for schedulers_list, from_config semantics and request options. */
 import { describe, expect, it } from 'vitest';
 import { runFakeModelTrace } from '../../src/schedulers/fake-model-trace.js';
-import {
-  SCHEDULER_NAMES, SchedulerError, createScheduler, effectiveConfig, schedulerInfo,
-} from '../../src/schedulers/registry.js';
+import { SCHEDULER_NAMES, SchedulerError, createScheduler, effectiveConfig, schedulerInfo } from '../../src/schedulers/registry.js';
 import { golden, num, traceError, variants } from './golden.js';
 
 const CONTRACT_NAMES = [
-  'DDPMScheduler', 'DDIMScheduler', 'PNDMScheduler', 'LMSDiscreteScheduler', 'EulerDiscreteScheduler',
-  'EulerAncestralDiscreteScheduler', 'DPMSolverMultistepScheduler', 'HeunDiscreteScheduler', 'KDPM2DiscreteScheduler',
-  'DPMSolverSinglestepScheduler', 'KDPM2AncestralDiscreteScheduler', 'UniPCMultistepScheduler', 'DDIMInverseScheduler',
-  'DEISMultistepScheduler', 'IPNDMScheduler', 'KarrasVeScheduler', 'ScoreSdeVeScheduler', 'LCMScheduler',
+  'DDPMScheduler',
+  'DDIMScheduler',
+  'PNDMScheduler',
+  'LMSDiscreteScheduler',
+  'EulerDiscreteScheduler',
+  'EulerAncestralDiscreteScheduler',
+  'DPMSolverMultistepScheduler',
+  'HeunDiscreteScheduler',
+  'KDPM2DiscreteScheduler',
+  'DPMSolverSinglestepScheduler',
+  'KDPM2AncestralDiscreteScheduler',
+  'UniPCMultistepScheduler',
+  'DDIMInverseScheduler',
+  'DEISMultistepScheduler',
+  'IPNDMScheduler',
+  'KarrasVeScheduler',
+  'ScoreSdeVeScheduler',
+  'LCMScheduler',
 ];
 const KARRAS = [
-  'LMSDiscreteScheduler', 'EulerDiscreteScheduler', 'HeunDiscreteScheduler', 'KDPM2DiscreteScheduler',
-  'KDPM2AncestralDiscreteScheduler', 'DPMSolverSinglestepScheduler', 'DPMSolverMultistepScheduler',
-  'UniPCMultistepScheduler', 'DEISMultistepScheduler',
+  'LMSDiscreteScheduler',
+  'EulerDiscreteScheduler',
+  'HeunDiscreteScheduler',
+  'KDPM2DiscreteScheduler',
+  'KDPM2AncestralDiscreteScheduler',
+  'DPMSolverSinglestepScheduler',
+  'DPMSolverMultistepScheduler',
+  'UniPCMultistepScheduler',
+  'DEISMultistepScheduler',
 ];
 const NOT_FOR_GENERATION = ['DDIMInverseScheduler', 'IPNDMScheduler', 'KarrasVeScheduler', 'ScoreSdeVeScheduler'];
 
@@ -48,14 +66,22 @@ describe('names and info', () => {
 
 describe('from_config semantics', () => {
   it.each([
-    ['EulerDiscreteScheduler', 'linspace'], ['EulerAncestralDiscreteScheduler', 'linspace'], ['DPMSolverMultistepScheduler', 'linspace'],
-    ['UniPCMultistepScheduler', 'linspace'], ['DDIMScheduler', 'leading'], ['PNDMScheduler', 'leading'], ['DDPMScheduler', 'leading'],
+    ['EulerDiscreteScheduler', 'linspace'],
+    ['EulerAncestralDiscreteScheduler', 'linspace'],
+    ['DPMSolverMultistepScheduler', 'linspace'],
+    ['UniPCMultistepScheduler', 'linspace'],
+    ['DDIMScheduler', 'leading'],
+    ['PNDMScheduler', 'leading'],
+    ['DDPMScheduler', 'leading'],
   ])('%s without timestep_spacing in the config runs %s', (name, spacing) => {
     expect(effectiveConfig(name, sd15Real).timestep_spacing).toBe(spacing);
   });
 
   it("the real SD 1.5 config gives Euler the golden 'linspace' trace and DDIM the 'leading' one", () => {
-    for (const [name, key] of [['EulerDiscreteScheduler', 'EulerDiscreteScheduler+linspace'], ['DDIMScheduler', 'DDIMScheduler']]) {
+    for (const [name, key] of [
+      ['EulerDiscreteScheduler', 'EulerDiscreteScheduler+linspace'],
+      ['DDIMScheduler', 'DDIMScheduler'],
+    ]) {
       const run = variant(key).runs['20'];
       const trace = runFakeModelTrace({ scheduler: name, num_inference_steps: 20, config: sd15Real });
       expect(trace.timesteps).toEqual(run.timesteps.map(num));

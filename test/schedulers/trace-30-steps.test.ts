@@ -24,8 +24,16 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/scheduler-traces-30
 
 /** SD 1.5's scheduler_config.json, the config the traces were made with. */
 const SD15: SchedulerConfig = {
-  num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', trained_betas: null,
-  steps_offset: 1, set_alpha_to_one: false, clip_sample: false, skip_prk_steps: true, prediction_type: 'epsilon',
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  trained_betas: null,
+  steps_offset: 1,
+  set_alpha_to_one: false,
+  clip_sample: false,
+  skip_prk_steps: true,
+  prediction_type: 'epsilon',
   timestep_spacing: 'leading',
 };
 

@@ -34,19 +34,44 @@ describe('scripts/hint.ts', () => {
 
   it('writes the canny hint of a fixture as a PNG, equal to makeHint', async () => {
     const out = join(dir, 'canny.png');
-    const result = await hint('--type', 'canny', '--in', 'test/fixtures/rocket.png', '--out', out, '--low', '80', '--high', '160', '--resolution', '256', '--width', '320', '--height', '192');
+    const result = await hint(
+      '--type',
+      'canny',
+      '--in',
+      'test/fixtures/rocket.png',
+      '--out',
+      out,
+      '--low',
+      '80',
+      '--high',
+      '160',
+      '--resolution',
+      '256',
+      '--width',
+      '320',
+      '--height',
+      '192',
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([320, 192, 3]);
-    const expected = await makeHint('canny', await readRgb('rocket.png'), { width: 320, height: 192, detectResolution: 256, lowThreshold: 80, highThreshold: 160 });
+    const expected = await makeHint('canny', await readRgb('rocket.png'), {
+      width: 320,
+      height: 192,
+      detectResolution: 256,
+      lowThreshold: 80,
+      highThreshold: 160,
+    });
     expect(new Uint8Array(data)).toEqual(expected.image.data);
   });
 
   it('passes seed and mask through', async () => {
     const shuffled = join(dir, 'shuffle.png');
     const mask = join(dir, 'mask.png');
-    await sharp({ create: { width: 256, height: 171, channels: 3, background: '#ffffff' } }).png().toFile(mask);
+    await sharp({ create: { width: 256, height: 171, channels: 3, background: '#ffffff' } })
+      .png()
+      .toFile(mask);
     const [a, b] = await Promise.all([
       hint('--type', 'shuffle', '--in', 'test/fixtures/coffee.png', '--out', shuffled, '--seed', '9', '--resolution', '128'),
       hint('--type', 'inpaint', '--in', 'test/fixtures/coffee.png', '--out', join(dir, 'inpaint.png'), '--mask', mask),
@@ -84,7 +109,12 @@ describe('scripts/hint.ts', () => {
       const [code, message] = expectations[i];
       expect(result.code, result.stderr).toBe(code);
       expect(result.stderr).toMatch(message);
-      expect(result.stderr.trim().split('\n').filter((line) => !line.startsWith('npm warn'))).toHaveLength(1);
+      expect(
+        result.stderr
+          .trim()
+          .split('\n')
+          .filter((line) => !line.startsWith('npm warn')),
+      ).toHaveLength(1);
     });
     await expect(sharp(out).metadata()).rejects.toThrow();
   });

@@ -3,10 +3,14 @@ import { describe, expect, it } from 'vitest';
 
 describe('scripts/load-test.ts', () => {
   it('drives a real server with mixed requests and loses nothing', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/load-test.ts', '--requests', '30', '--concurrency', '6', '--max-queue', '2', '--json'], {
-      encoding: 'utf8',
-      timeout: 170_000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/load-test.ts', '--requests', '30', '--concurrency', '6', '--max-queue', '2', '--json'],
+      {
+        encoding: 'utf8',
+        timeout: 170_000,
+      },
+    );
     const r = JSON.parse(out.trim().split('\n').at(-1)!);
     expect(r.lost).toBe(0);
     expect(r.otherError).toBe(0);

@@ -69,7 +69,14 @@ function filled(size: number, seed: number): Float32Array {
 }
 
 function f32(dims: number[], seed: number): ort.Tensor {
-  return new ort.Tensor('float32', filled(dims.reduce((a, b) => a * b, 1), seed), dims);
+  return new ort.Tensor(
+    'float32',
+    filled(
+      dims.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    dims,
+  );
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -131,34 +138,17 @@ for (const family of ['sd', 'sd2', 'sdxl'] as const) {
       expect(shapeOf(unet, 'mid_block_res')).toEqual(['batch', 8, 'height_div2', 'width_div2']);
       for (const dir of fx.controlnetDirs) {
         const cn = await open(dir);
-        expect(cn.inputNames).toEqual([
-          'sample',
-          'timestep',
-          'encoder_hidden_states',
-          'controlnet_cond',
-          'conditioning_scale',
-          ...added,
-        ]);
+        expect(cn.inputNames).toEqual(['sample', 'timestep', 'encoder_hidden_states', 'controlnet_cond', 'conditioning_scale', ...added]);
         expect(cn.outputNames).toEqual(RESIDUALS);
       }
       const te = await open(join(fx.modelDir, 'text_encoder'));
       expect(te.inputNames).toEqual(['input_ids']);
       expect(shapeOf(te, 'input_ids')).toEqual(['batch', 77]);
-      expect(te.outputNames).toEqual([
-        'last_hidden_state',
-        'pooler_output',
-        ...hidden('hidden_states'),
-        ...hidden('normed_hidden_states'),
-      ]);
+      expect(te.outputNames).toEqual(['last_hidden_state', 'pooler_output', ...hidden('hidden_states'), ...hidden('normed_hidden_states')]);
       if (sdxl) {
         const te2 = await open(join(fx.modelDir, 'text_encoder_2'));
         // optimum's names: text_embeds (projected pooled output) first, then the hidden states.
-        expect(te2.outputNames).toEqual([
-          'text_embeds',
-          'last_hidden_state',
-          ...hidden('hidden_states'),
-          ...hidden('normed_hidden_states'),
-        ]);
+        expect(te2.outputNames).toEqual(['text_embeds', 'last_hidden_state', ...hidden('hidden_states'), ...hidden('normed_hidden_states')]);
         expect(shapeOf(te2, 'text_embeds', true)).toEqual(['batch', 32]);
       }
       const dec = await open(join(fx.modelDir, 'vae_decoder'));
@@ -205,8 +195,7 @@ for (const family of ['sd', 'sd2', 'sdxl'] as const) {
       const tok2 = sdxl ? await ClipTokenizer.fromFolder(join(fx.modelDir, 'tokenizer_2')) : null;
       const te = await open(join(fx.modelDir, 'text_encoder'));
       const te2 = sdxl ? await open(join(fx.modelDir, 'text_encoder_2')) : null;
-      const encode = async (session: ort.InferenceSession, ids: Int32Array) =>
-        session.run({ input_ids: new ort.Tensor('int32', ids, [1, 77]) });
+      const encode = async (session: ort.InferenceSession, ids: Int32Array) => session.run({ input_ids: new ort.Tensor('int32', ids, [1, 77]) });
       let worst = 0;
       for (const c of fx.cases) {
         const prompts = { prompt: String(c.request.prompt), negative_prompt: String(c.request.negative_prompt ?? '') };

@@ -26,11 +26,19 @@ afterAll(async () => {
   rmSync(models, { recursive: true, force: true });
 });
 
-const post = (url: string, payload: Record<string, unknown>) => server.app.inject({ method: 'POST', url, payload: { key: API_KEY, base64: 'yes', ...payload } });
+const post = (url: string, payload: Record<string, unknown>) =>
+  server.app.inject({ method: 'POST', url, payload: { key: API_KEY, base64: 'yes', ...payload } });
 
 describe('model-based hints with an installed annotator', () => {
   it('generates with auto_hint depth through the MiDaS session on the worker', async () => {
-    const res = await post('/api/v1/enterprise/controlnet', { controlnet_model: 'depth', auto_hint: 'yes', init_image: photo, width: 96, height: 64, num_inference_steps: 2 });
+    const res = await post('/api/v1/enterprise/controlnet', {
+      controlnet_model: 'depth',
+      auto_hint: 'yes',
+      init_image: photo,
+      width: 96,
+      height: 64,
+      num_inference_steps: 2,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().meta.controlnet_type).toBe('depth');
   });

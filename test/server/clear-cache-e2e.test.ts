@@ -10,7 +10,15 @@ it('clear_cache while a job runs: the job completes, then the sessions are relea
   const server = await startServerProcess({ DATA_DIR: dir, API_KEYS: 'client', ADMIN_API_KEYS: 'admin', SYNC_TIMEOUT_S: '0' });
   try {
     const image = `data:image/png;base64,${(await testPng(64, 64)).toString('base64')}`;
-    const job = (steps: number) => ({ key: 'client', controlnet_model: 'canny', init_image: image, width: 384, height: 384, num_inference_steps: steps, instant_response: 'yes' });
+    const job = (steps: number) => ({
+      key: 'client',
+      controlnet_model: 'canny',
+      init_image: image,
+      width: 384,
+      height: 384,
+      num_inference_steps: steps,
+      instant_response: 'yes',
+    });
     const { id } = (await server.post('/api/v1/enterprise/controlnet', job(40))).json;
     // Wait until it is really running (a step done), then pull the sessions from under it.
     const deadline = Date.now() + 60_000;

@@ -11,9 +11,20 @@ const errorOf = (body: Record<string, unknown>) => {
 describe('controlnet request contract', () => {
   it('coerces the hosted API loose types: numeric strings, yes/no, null as default', () => {
     const r = parse({
-      key: 'k', width: '512', height: 768, samples: '2', num_inference_steps: '30', guidance_scale: '7.5',
-      strength: 0.55, auto_hint: 'yes', guess_mode: 'no', negative_prompt: null, seed: '42', base64: true,
-      controlnet_conditioning_scale: '0.5,1', track_id: 7,
+      key: 'k',
+      width: '512',
+      height: 768,
+      samples: '2',
+      num_inference_steps: '30',
+      guidance_scale: '7.5',
+      strength: 0.55,
+      auto_hint: 'yes',
+      guess_mode: 'no',
+      negative_prompt: null,
+      seed: '42',
+      base64: true,
+      controlnet_conditioning_scale: '0.5,1',
+      track_id: 7,
     });
     expect(r.success).toBe(true);
     const d = r.data!;
@@ -45,7 +56,10 @@ describe('controlnet request contract', () => {
     [{ auto_hint: 'maybe' }, 'auto_hint: must be "yes" or "no", got "maybe"'],
     [{ seed: -1 }, 'seed: must be null or an integer from 0 to 18446744073709551615, got -1'],
     [{ seed: '1.5' }, 'seed: must be null or an integer from 0 to 18446744073709551615, got "1.5"'],
-    [{ controlnet_conditioning_scale: '1,x' }, 'controlnet_conditioning_scale: must be a number from 0 to 20, or a comma-separated list of such numbers, got "1,x"'],
+    [
+      { controlnet_conditioning_scale: '1,x' },
+      'controlnet_conditioning_scale: must be a number from 0 to 20, or a comma-separated list of such numbers, got "1,x"',
+    ],
     [{ prompt: { text: 'x' } }, 'prompt: must be a string'],
     [{ width: [512] }, 'width: must be an integer from 64 to 1024 and a multiple of 8'],
     [{ control_images: 'x' }, 'control_images: must be an array of image URLs or base64 strings'],

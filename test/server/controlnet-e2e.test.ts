@@ -6,11 +6,28 @@ import { API_KEY, startTestServer } from '../helpers/server.js';
 
 /** The seed example of the hosted API's docs, verbatim but for the key and the image URL. */
 const SEED_EXAMPLE = {
-  key: 'enterprise_api_key', controlnet_model: 'canny', controlnet_type: 'canny', model_id: 'midjourney', auto_hint: 'yes',
-  guess_mode: 'no', prompt: 'a model doing photoshoot, ultra high resolution, 4K image', negative_prompt: null,
-  init_image: '<url>', mask_image: null, width: '512', height: '512', samples: '1', scheduler: 'UniPCMultistepScheduler',
-  num_inference_steps: '30', safety_checker: 'no', enhance_prompt: 'yes', guidance_scale: 7.5, strength: 0.55, seed: null,
-  webhook: null, track_id: null,
+  key: 'enterprise_api_key',
+  controlnet_model: 'canny',
+  controlnet_type: 'canny',
+  model_id: 'midjourney',
+  auto_hint: 'yes',
+  guess_mode: 'no',
+  prompt: 'a model doing photoshoot, ultra high resolution, 4K image',
+  negative_prompt: null,
+  init_image: '<url>',
+  mask_image: null,
+  width: '512',
+  height: '512',
+  samples: '1',
+  scheduler: 'UniPCMultistepScheduler',
+  num_inference_steps: '30',
+  safety_checker: 'no',
+  enhance_prompt: 'yes',
+  guidance_scale: 7.5,
+  strength: 0.55,
+  seed: null,
+  webhook: null,
+  track_id: null,
 };
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -27,13 +44,21 @@ afterAll(async () => {
   await server?.close();
 });
 
-const post = (body: Record<string, unknown>) =>
-  server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: body });
+const post = (body: Record<string, unknown>) => server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: body });
 
 /** A small, quick request (tiny sizes and few steps keep the suite fast). */
 const small = (extra: Record<string, unknown> = {}) => ({
-  key: API_KEY, model_id: 'tiny-sd15', controlnet_model: 'canny', auto_hint: 'yes', prompt: 'a red cube',
-  init_image: images.url('/photo.png'), width: 128, height: 96, num_inference_steps: 4, seed: 7, ...extra,
+  key: API_KEY,
+  model_id: 'tiny-sd15',
+  controlnet_model: 'canny',
+  auto_hint: 'yes',
+  prompt: 'a red cube',
+  init_image: images.url('/photo.png'),
+  width: 128,
+  height: 96,
+  num_inference_steps: 4,
+  seed: 7,
+  ...extra,
 });
 
 async function fetchPng(url: string) {
@@ -56,12 +81,29 @@ describe('POST /api/v1/enterprise/controlnet', () => {
     expect(body.output[0]).toMatch(new RegExp(`^http://.+/generations/${body.id}-0-[0-9a-f]{32}\\.png$`));
     const meta = body.meta;
     expect(meta).toMatchObject({
-      model_id: 'midjourney', model: 'tiny-sd15', controlnet_model: 'canny', controlnet_type: 'canny', scheduler: 'UniPCMultistepScheduler',
-      W: 512, H: 512, steps: 30, denoising_steps: 16, guidance_scale: 7.5, strength: 0.55, n_samples: 1, mode: 'img2img',
-      auto_hint: 'yes', guess_mode: 'no', enhance_prompt: 'no', safety_checker: 'no', init_image: images.url('/photo.png'),
+      model_id: 'midjourney',
+      model: 'tiny-sd15',
+      controlnet_model: 'canny',
+      controlnet_type: 'canny',
+      scheduler: 'UniPCMultistepScheduler',
+      W: 512,
+      H: 512,
+      steps: 30,
+      denoising_steps: 16,
+      guidance_scale: 7.5,
+      strength: 0.55,
+      n_samples: 1,
+      mode: 'img2img',
+      auto_hint: 'yes',
+      guess_mode: 'no',
+      enhance_prompt: 'no',
+      safety_checker: 'no',
+      init_image: images.url('/photo.png'),
     });
     expect(Number.isInteger(meta.seed)).toBe(true);
-    expect(body.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^enhance_prompt: /), expect.stringMatching(/^model_id: "midjourney" is an alias/)]));
+    expect(body.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^enhance_prompt: /), expect.stringMatching(/^model_id: "midjourney" is an alias/)]),
+    );
     const png = await fetchPng(body.output[0]);
     const info = await sharp(png).metadata();
     expect([info.format, info.width, info.height]).toEqual(['png', 512, 512]);
@@ -93,10 +135,14 @@ describe('POST /api/v1/enterprise/controlnet', () => {
   });
 
   it('runs multi-ControlNet with one image and scale per ControlNet', async () => {
-    const res = await post(small({
-      controlnet_model: 'canny,depth', auto_hint: 'no', control_images: [images.url('/photo.png'), images.url('/photo.png')],
-      controlnet_conditioning_scale: '0.5,1',
-    }));
+    const res = await post(
+      small({
+        controlnet_model: 'canny,depth',
+        auto_hint: 'no',
+        control_images: [images.url('/photo.png'), images.url('/photo.png')],
+        controlnet_conditioning_scale: '0.5,1',
+      }),
+    );
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.meta).toMatchObject({ controlnet_model: 'canny,depth', controlnet_type: 'canny,depth', controlnet_conditioning_scale: [0.5, 1] });
@@ -131,19 +177,22 @@ describe('POST /api/v1/enterprise/controlnet', () => {
 
   it('inpaint keeps the unmasked half close to the source image', async () => {
     const res = (await post(small({ controlnet_model: 'inpaint', mask_image: images.url('/mask.png'), strength: 1, width: 160, height: 120 }))).json();
-    const out = await sharp(await fetchPng(res.output[0])).raw().toBuffer();
+    const out = await sharp(await fetchPng(res.output[0]))
+      .raw()
+      .toBuffer();
     const src = await sharp(photo).raw().toBuffer();
     const diff = (x0: number, x1: number) => {
       let sum = 0;
       let n = 0;
-      for (let y = 0; y < 120; y++) for (let x = x0; x < x1; x++) for (let c = 0; c < 3; c++, n++) sum += Math.abs(out[3 * (y * 160 + x) + c] - src[3 * (y * 160 + x) + c]);
+      for (let y = 0; y < 120; y++)
+        for (let x = x0; x < x1; x++) for (let c = 0; c < 3; c++, n++) sum += Math.abs(out[3 * (y * 160 + x) + c] - src[3 * (y * 160 + x) + c]);
       return sum / n;
     };
     // The known half is re-imposed every step (it went through the VAE once); the masked half is new.
     expect(diff(0, 72)).toBeLessThan(diff(88, 160));
   });
 
-  it('clip_skip takes an earlier CLIP layer (after the final norm), within the text encoder\'s depth', async () => {
+  it("clip_skip takes an earlier CLIP layer (after the final norm), within the text encoder's depth", async () => {
     const last = (await post(small({ clip_skip: 1 }))).json();
     const skip = await post(small({ clip_skip: 2 }));
     expect(skip.statusCode).toBe(200);

@@ -30,7 +30,8 @@ afterAll(async () => {
   rmSync(data, { recursive: true, force: true });
 });
 
-const remove = (model_id: string, model_type?: string) => server.post('/api/v1/enterprise/delete_model', { key: 'admin', model_id, ...(model_type ? { model_type } : {}) });
+const remove = (model_id: string, model_type?: string) =>
+  server.post('/api/v1/enterprise/delete_model', { key: 'admin', model_id, ...(model_type ? { model_type } : {}) });
 
 describe('delete_model deletes only models of the kind asked', () => {
   it('refuses files and folders that are not models, with a 4xx naming model_id, and deletes nothing', async () => {
@@ -49,7 +50,15 @@ describe('delete_model deletes only models of the kind asked', () => {
       expect(res.status, `${id} as ${type}`).toBe(status);
       expect(res.json).toEqual({ status: 'error', message: expect.stringMatching(/^model_id: /) });
     }
-    for (const file of ['README.md', 'aliases.json', 'notes/todo.txt', 'controlnet/drafts/ideas.txt', 'annotators', 'spare/unet/model.onnx', 'controlnet/canny/model.onnx']) {
+    for (const file of [
+      'README.md',
+      'aliases.json',
+      'notes/todo.txt',
+      'controlnet/drafts/ideas.txt',
+      'annotators',
+      'spare/unet/model.onnx',
+      'controlnet/canny/model.onnx',
+    ]) {
       expect(existsSync(path.join(models, file)), file).toBe(true);
     }
   });

@@ -54,6 +54,8 @@ describe('POST /api/v1/enterprise/controlnet/detect', () => {
     expect(depth.statusCode).toBe(400);
     expect(depth.json().message).toMatch(/annotators/);
     expect((await detect({ controlnet_type: 'canny', image: images.url('/missing.png') })).json().message).toMatch(/^image: could not fetch the image \(/);
-    expect((await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet/detect', payload: { key: 'x', controlnet_type: 'canny' } })).statusCode).toBe(401);
+    expect(
+      (await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet/detect', payload: { key: 'x', controlnet_type: 'canny' } })).statusCode,
+    ).toBe(401);
   });
 });

@@ -20,10 +20,54 @@ beforeAll(async () => {
 afterAll(() => server?.kill());
 
 const oddScalars = [
-  null, true, false, '', ' ', 'yes', 'no', 'YES', '0', '-1', 'NaN', 'Infinity', '-Infinity', '1e309', '0x40', ' 64 ', '6.4e1', '64px',
-  '\u0000', '\u202e', '💥', 'null', 'undefined', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '../../etc/passwd', '/etc/passwd',
-  'http://127.0.0.1:1/x.png', 'http://[::1]/x.png', 'http://169.254.169.254/latest', 'ftp://x/y', 'data:image/png;base64,AAAA',
-  'data:image/png;base64,', 'javascript:alert(1)', 0, -0, -5, 7, 65, 1e308, -1e308, 2 ** 53 + 1, 2 ** 31, 0.5, 1e-320, Number.MAX_SAFE_INTEGER,
+  null,
+  true,
+  false,
+  '',
+  ' ',
+  'yes',
+  'no',
+  'YES',
+  '0',
+  '-1',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e309',
+  '0x40',
+  ' 64 ',
+  '6.4e1',
+  '64px',
+  '\u0000',
+  '\u202e',
+  '💥',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '../../etc/passwd',
+  '/etc/passwd',
+  'http://127.0.0.1:1/x.png',
+  'http://[::1]/x.png',
+  'http://169.254.169.254/latest',
+  'ftp://x/y',
+  'data:image/png;base64,AAAA',
+  'data:image/png;base64,',
+  'javascript:alert(1)',
+  0,
+  -0,
+  -5,
+  7,
+  65,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  2 ** 31,
+  0.5,
+  1e-320,
+  Number.MAX_SAFE_INTEGER,
 ];
 
 /** Any JSON value, mostly wrong for the field: odd scalars, unicode, numbers of every size, arrays, nested objects. */
@@ -68,12 +112,55 @@ const validControlnet = fc.record({
 
 /** Every field of the contract (and an unknown one), each of which a mutation may set to a generated value. */
 const FIELDS = [
-  'key', 'model_id', 'controlnet_model', 'controlnet_type', 'auto_hint', 'guess_mode', 'prompt', 'negative_prompt', 'init_image',
-  'control_image', 'mask_image', 'control_images', 'width', 'height', 'samples', 'num_inference_steps', 'scheduler', 'use_karras_sigmas',
-  'algorithm_type', 'guidance_scale', 'strength', 'controlnet_conditioning_scale', 'seed', 'clip_skip', 'base64', 'temp', 'webhook',
-  'instant_response', 'track_id', 'detect_resolution', 'low_threshold', 'high_threshold', 'safety_checker', 'enhance_prompt',
-  'multi_lingual', 'tomesd', 'upscale', 'vae', 'lora_model', 'lora_strength', 'embeddings_model', 'ip_adapter_id', 'ip_adapter_scale',
-  'ip_adapter_image', 'some_unknown_field', '__proto__', 'constructor', 'prototype', 'toString',
+  'key',
+  'model_id',
+  'controlnet_model',
+  'controlnet_type',
+  'auto_hint',
+  'guess_mode',
+  'prompt',
+  'negative_prompt',
+  'init_image',
+  'control_image',
+  'mask_image',
+  'control_images',
+  'width',
+  'height',
+  'samples',
+  'num_inference_steps',
+  'scheduler',
+  'use_karras_sigmas',
+  'algorithm_type',
+  'guidance_scale',
+  'strength',
+  'controlnet_conditioning_scale',
+  'seed',
+  'clip_skip',
+  'base64',
+  'temp',
+  'webhook',
+  'instant_response',
+  'track_id',
+  'detect_resolution',
+  'low_threshold',
+  'high_threshold',
+  'safety_checker',
+  'enhance_prompt',
+  'multi_lingual',
+  'tomesd',
+  'upscale',
+  'vae',
+  'lora_model',
+  'lora_strength',
+  'embeddings_model',
+  'ip_adapter_id',
+  'ip_adapter_scale',
+  'ip_adapter_image',
+  'some_unknown_field',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
 ] as const;
 
 /** Width, height and steps are never deleted: a body that validates never falls back to 512² × 30 steps. */
@@ -83,7 +170,10 @@ const DELETE = Symbol('delete');
 
 /** A valid body with 0 to 3 fields set to generated values (or deleted). */
 const controlnetBody = fc
-  .tuple(validControlnet, fc.array(fc.tuple(fc.constantFrom(...FIELDS), fc.oneof({ weight: 1, arbitrary: fc.constant(DELETE) }, { weight: 8, arbitrary: weird })), { maxLength: 3 }))
+  .tuple(
+    validControlnet,
+    fc.array(fc.tuple(fc.constantFrom(...FIELDS), fc.oneof({ weight: 1, arbitrary: fc.constant(DELETE) }, { weight: 8, arbitrary: weird })), { maxLength: 3 }),
+  )
   .map(([base, mutations]) => {
     const body: Record<string, unknown> = { ...base };
     for (const [field, value] of mutations) {
@@ -97,7 +187,15 @@ const controlnetBody = fc
   });
 
 const detectBody = fc.record(
-  { key: fc.constant(API_KEY), controlnet_type: or(fc.constantFrom('canny', 'scribble', 'depth')), image: or(fc.constant('TINY')), width: or(small), height: or(small), detect_resolution: or(fc.constantFrom(64)), base64: weird },
+  {
+    key: fc.constant(API_KEY),
+    controlnet_type: or(fc.constantFrom('canny', 'scribble', 'depth')),
+    image: or(fc.constant('TINY')),
+    width: or(small),
+    height: or(small),
+    detect_resolution: or(fc.constantFrom(64)),
+    base64: weird,
+  },
   { requiredKeys: ['key', 'width', 'height', 'detect_resolution'] },
 );
 
@@ -156,7 +254,14 @@ describe('fuzzing the API with generated bodies (real server process)', () => {
     // The next valid request is served.
     expect((await server.post('/api/v1/enterprise/clear_queue', { key: API_KEY })).status).toBe(200);
     const ok = await server.post('/api/v1/enterprise/controlnet', {
-      key: API_KEY, model_id: 'tiny-sd15', controlnet_model: 'canny', auto_hint: 'yes', init_image: tinyPng, width: 64, height: 64, num_inference_steps: 1,
+      key: API_KEY,
+      model_id: 'tiny-sd15',
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      init_image: tinyPng,
+      width: 64,
+      height: 64,
+      num_inference_steps: 1,
     });
     expect(ok.status).toBe(200);
     let json = ok.json;

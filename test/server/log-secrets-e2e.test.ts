@@ -16,7 +16,14 @@ let images: Awaited<ReturnType<typeof startImageServer>>;
 beforeAll(async () => {
   hook = await startWebhookReceiver([500]);
   images = await startImageServer({});
-  server = await startServerProcess({ API_KEYS: KEY, LOG_LEVEL: 'info', ALLOWED_FETCH_HOSTS: '127.0.0.1', WEBHOOK_ATTEMPTS: '2', WEBHOOK_BACKOFF_MS: '50', SYNC_TIMEOUT_S: '30' });
+  server = await startServerProcess({
+    API_KEYS: KEY,
+    LOG_LEVEL: 'info',
+    ALLOWED_FETCH_HOSTS: '127.0.0.1',
+    WEBHOOK_ATTEMPTS: '2',
+    WEBHOOK_BACKOFF_MS: '50',
+    SYNC_TIMEOUT_S: '30',
+  });
 }, 90_000);
 afterAll(async () => {
   await server?.kill();
@@ -29,16 +36,29 @@ describe('secrets never reach the log (a full run of a real server process, LOG_
     const png = await testPng(64, 64);
     const b64 = png.toString('base64');
     const generation = {
-      key: KEY, model_id: 'tiny-sd15', controlnet_model: 'canny', auto_hint: 'yes', width: 64, height: 64, num_inference_steps: 1,
-      prompt: PROMPT, negative_prompt: PROMPT, init_image: `data:image/png;base64,${b64}`,
-      webhook: `http://127.0.0.1:${hook.url.split(':')[2]!.split('/')[0]}/hook?token=${WEBHOOK_TOKEN}`, track_id: 3,
+      key: KEY,
+      model_id: 'tiny-sd15',
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      width: 64,
+      height: 64,
+      num_inference_steps: 1,
+      prompt: PROMPT,
+      negative_prompt: PROMPT,
+      init_image: `data:image/png;base64,${b64}`,
+      webhook: `http://127.0.0.1:${hook.url.split(':')[2]!.split('/')[0]}/hook?token=${WEBHOOK_TOKEN}`,
+      track_id: 3,
     };
     const done = await server.post('/api/v1/enterprise/controlnet', generation);
     expect(done.json.status).toBe('success');
     await hook.waitFor(2);
     // A failed image URL (its query string carries a token), a refused one, SSE with ?key=, header keys, a 404 with ?key=.
-    expect((await server.post('/api/v1/enterprise/controlnet', { ...generation, webhook: null, init_image: images.url(`/missing.png?sig=${URL_TOKEN}`) })).status).toBe(400);
-    expect((await server.post('/api/v1/enterprise/controlnet', { ...generation, webhook: null, init_image: `http://10.0.0.1/x.png?sig=${URL_TOKEN}` })).status).toBe(400);
+    expect(
+      (await server.post('/api/v1/enterprise/controlnet', { ...generation, webhook: null, init_image: images.url(`/missing.png?sig=${URL_TOKEN}`) })).status,
+    ).toBe(400);
+    expect(
+      (await server.post('/api/v1/enterprise/controlnet', { ...generation, webhook: null, init_image: `http://10.0.0.1/x.png?sig=${URL_TOKEN}` })).status,
+    ).toBe(400);
     const sse = await fetch(`${server.base}/api/v1/enterprise/jobs/${done.json.id}/events?key=${KEY}`);
     expect(await sse.text()).toMatch(/event: done/);
     await fetch(`${server.base}/metrics`, { headers: { 'x-api-key': KEY, authorization: `Bearer ${KEY}` } });

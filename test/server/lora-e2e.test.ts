@@ -33,7 +33,10 @@ beforeAll(async () => {
   // A LoRA whose layers belong to another model, one with a part that matches nothing, and a pickle.
   const m = (n: number) => ({ dtype: 'F32' as const, shape: [1, n], data: new Float32Array(n).fill(0.1) });
   const u = (n: number) => ({ dtype: 'F32' as const, shape: [n, 1], data: new Float32Array(n).fill(0.1) });
-  writeFileSync(path.join(root, 'lora', 'foreign.safetensors'), encodeSafetensors({ 'lora_unet_no_such_layer.lora_down.weight': m(8), 'lora_unet_no_such_layer.lora_up.weight': u(8) }));
+  writeFileSync(
+    path.join(root, 'lora', 'foreign.safetensors'),
+    encodeSafetensors({ 'lora_unet_no_such_layer.lora_down.weight': m(8), 'lora_unet_no_such_layer.lora_up.weight': u(8) }),
+  );
   writeFileSync(
     path.join(root, 'lora', 'partial.safetensors'),
     encodeSafetensors({
@@ -109,13 +112,19 @@ describe('LoRA (lora_model, lora_strength)', () => {
   });
 
   it('load_model (model_type lora) installs a local safetensors file, get_all_models lists it, delete_model removes it', async () => {
-    const call = (name: string, payload: Record<string, unknown>) => server.app.inject({ method: 'POST', url: `/api/v1/enterprise/${name}`, payload: { key: API_KEY, ...payload } });
+    const call = (name: string, payload: Record<string, unknown>) =>
+      server.app.inject({ method: 'POST', url: `/api/v1/enterprise/${name}`, payload: { key: API_KEY, ...payload } });
     const file = path.join(FIXTURE, 'lora', 'peft_mix.safetensors');
     const loaded = await call('load_model', { model_id: 'installed', url: file, model_type: 'lora' });
     expect(loaded.statusCode, loaded.body).toBe(200);
     const models = (await call('get_all_models', {})).json().models as { model_id: string; model_type: string }[];
     expect(models).toContainEqual(expect.objectContaining({ model_id: 'installed', model_type: 'lora' }));
-    expect(models.filter((m) => m.model_type === 'lora').map((m) => m.model_id).sort()).toEqual(['broken', 'foreign', 'installed', 'kohya_mix', 'partial', 'peft_mix']);
+    expect(
+      models
+        .filter((m) => m.model_type === 'lora')
+        .map((m) => m.model_id)
+        .sort(),
+    ).toEqual(['broken', 'foreign', 'installed', 'kohya_mix', 'partial', 'peft_mix']);
     const c = byName('lora-peft');
     const res = await generate(body(c, { lora_model: 'installed' }));
     const want = await pixels(readFileSync(path.join(FIXTURE, c.expected[0]!)));
@@ -133,7 +142,8 @@ describe('LoRA (lora_model, lora_strength)', () => {
   it('warns when part of a LoRA matches nothing; refuses one that matches nothing, unknown ids, pickles and bad strengths', async () => {
     const partial = await generate(body(byName('lora-none'), { lora_model: 'partial' }));
     expect(partial.warnings).toContainEqual(expect.stringMatching(/^lora_model: 1 of 2 layers of LoRA "partial" match no weight of model sd-tiny/));
-    const post = (extra: Record<string, unknown>) => server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: body(byName('lora-none'), extra) });
+    const post = (extra: Record<string, unknown>) =>
+      server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: body(byName('lora-none'), extra) });
     const refused: [Record<string, unknown>, RegExp][] = [
       [{ lora_model: 'foreign' }, /^lora_model: no layer of LoRA "foreign" matches a weight of model sd-tiny/],
       [{ lora_model: 'nope' }, /^lora_model: unknown LoRA "nope"; available: .*kohya_mix/],

@@ -40,7 +40,19 @@ const generate = (extra: Record<string, unknown>) =>
 
 describe('management endpoints', () => {
   it('every endpoint needs the key', async () => {
-    for (const name of ['system_details', 'schedulers_list', 'get_all_models', 'load_model', 'verify_model', 'delete_model', 'load_vae', 'clear_cache', 'clear_queue', 'restart_server', 'upload_image']) {
+    for (const name of [
+      'system_details',
+      'schedulers_list',
+      'get_all_models',
+      'load_model',
+      'verify_model',
+      'delete_model',
+      'load_vae',
+      'clear_cache',
+      'clear_queue',
+      'restart_server',
+      'upload_image',
+    ]) {
       const res = await server.app.inject({ method: 'POST', url: `/api/v1/enterprise/${name}`, payload: { key: 'nope' } });
       expect(res.statusCode, name).toBe(401);
     }
@@ -50,9 +62,15 @@ describe('management endpoints', () => {
     const res = await call('system_details');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
-      status: 'ok', model_count: 1, queue: { waiting: 0, running: 0 }, models: ['tiny-sd15'],
-      controlnets: { 'tiny-sd15': ['canny'] }, execution_providers: { requested: ['cpu'] },
-      versions: { node: process.version }, role: 'both', queue_backend: 'local',
+      status: 'ok',
+      model_count: 1,
+      queue: { waiting: 0, running: 0 },
+      models: ['tiny-sd15'],
+      controlnets: { 'tiny-sd15': ['canny'] },
+      execution_providers: { requested: ['cpu'] },
+      versions: { node: process.version },
+      role: 'both',
+      queue_backend: 'local',
     });
   });
 
@@ -71,7 +89,9 @@ describe('management endpoints', () => {
     expect(load.json()).toMatchObject({ status: 'success', model_id: 'my-model', model_type: 'model' });
     const all = (await call('get_all_models')).json();
     expect(all.status).toBe('success');
-    expect(all.models).toEqual(expect.arrayContaining([expect.objectContaining({ model_id: 'my-model', model_type: 'stable-diffusion', load_data: expect.any(String) })]));
+    expect(all.models).toEqual(
+      expect.arrayContaining([expect.objectContaining({ model_id: 'my-model', model_type: 'stable-diffusion', load_data: expect.any(String) })]),
+    );
     expect((await call('verify_model', { model_id: 'my-model' })).json()).toMatchObject({ status: 'success', model_type: 'model' });
     const gen = await generate({ model_id: 'my-model' });
     expect(gen.statusCode).toBe(200);
@@ -196,18 +216,39 @@ describe('observability', () => {
 describe('logs', () => {
   it('never contain the API key, prompts or base64 image data', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const { default: pino } = await import('pino');
     const { assembleServer } = await import('../../src/assemble.js');
     const { loadConfig } = await import('../../src/config.js');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cn-logs-'));
-    const config = loadConfig({ MODELS_DIR: modelsCopy, DATA_DIR: dir, API_KEYS: 'secret-key-123', THREADS: '1', PRELOAD_CONTROLNETS: 'none' } as NodeJS.ProcessEnv);
+    const config = loadConfig({
+      MODELS_DIR: modelsCopy,
+      DATA_DIR: dir,
+      API_KEYS: 'secret-key-123',
+      THREADS: '1',
+      PRELOAD_CONTROLNETS: 'none',
+    } as NodeJS.ProcessEnv);
     const logged = await assembleServer(config, pino({ level: 'trace' }, sink));
     try {
       const b64 = (await testPng(64, 64)).toString('base64');
       const res = await logged.app.inject({
-        method: 'POST', url: '/api/v1/enterprise/controlnet',
-        payload: { key: 'secret-key-123', controlnet_model: 'canny', prompt: 'a very private prompt', base64: 'yes', init_image: b64, width: 64, height: 64, num_inference_steps: 2 },
+        method: 'POST',
+        url: '/api/v1/enterprise/controlnet',
+        payload: {
+          key: 'secret-key-123',
+          controlnet_model: 'canny',
+          prompt: 'a very private prompt',
+          base64: 'yes',
+          init_image: b64,
+          width: 64,
+          height: 64,
+          num_inference_steps: 2,
+        },
       });
       expect(res.statusCode).toBe(200);
       await logged.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload: { key: 'secret-key-123', width: 'x', init_image: b64 } });

@@ -19,7 +19,14 @@ it('serves every request that fits under MODEL_MEMORY_BUDGET by closing idle ses
   const files = [model.textEncoder, model.unet, model.vaeDecoder, model.vaeEncoder!, catalog.controlnets.get('tiny-sd15')!.get('canny')!];
   const budget = (await Promise.all(files.map(sessionBytes))).reduce((a, b) => a + b, 0) + 10_000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cn-budget-'));
-  const server = await startServerProcess({ DATA_DIR: dir, API_KEYS: 'client', ADMIN_API_KEYS: 'admin', MODEL_MEMORY_BUDGET: String(budget), PRELOAD: 'default', LOG_LEVEL: 'info' });
+  const server = await startServerProcess({
+    DATA_DIR: dir,
+    API_KEYS: 'client',
+    ADMIN_API_KEYS: 'admin',
+    MODEL_MEMORY_BUDGET: String(budget),
+    PRELOAD: 'default',
+    LOG_LEVEL: 'info',
+  });
   try {
     const details = async () => (await server.post('/api/v1/enterprise/system_details', { key: 'client' })).json;
     const first = await details();
@@ -31,8 +38,21 @@ it('serves every request that fits under MODEL_MEMORY_BUDGET by closing idle ses
     expect(server.output()).toMatch(/"start_to_ready_ms":\d+/);
 
     const image = `data:image/png;base64,${(await testPng(64, 64)).toString('base64')}`;
-    const job = (controlnet_model: string, model_id = 'tiny-sd15') => ({ key: 'client', model_id, controlnet_model, init_image: image, width: 64, height: 64, num_inference_steps: 2 });
-    for (const [cn, id] of [['depth', 'tiny-sd15'], ['canny', 'tiny-sd15'], ['canny', 'tiny-sd15-fp16'], ['depth', 'tiny-sd15']]) {
+    const job = (controlnet_model: string, model_id = 'tiny-sd15') => ({
+      key: 'client',
+      model_id,
+      controlnet_model,
+      init_image: image,
+      width: 64,
+      height: 64,
+      num_inference_steps: 2,
+    });
+    for (const [cn, id] of [
+      ['depth', 'tiny-sd15'],
+      ['canny', 'tiny-sd15'],
+      ['canny', 'tiny-sd15-fp16'],
+      ['depth', 'tiny-sd15'],
+    ]) {
       const res = await server.post('/api/v1/enterprise/controlnet', job(cn!, id));
       expect(res.json, server.output()).toMatchObject({ status: 'success' });
       const now = await details();

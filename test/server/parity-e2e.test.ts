@@ -138,9 +138,7 @@ for (const fixture of FIXTURES) {
     }
 
     const vPrediction = (fx?.cases ?? []).find((c) => c.request.scheduler === 'DDIMScheduler');
-    const scheduler = present
-      ? JSON.parse(readFileSync(path.join(dir, 'models', fx!.model_id, 'scheduler', 'scheduler_config.json'), 'utf8'))
-      : {};
+    const scheduler = present ? JSON.parse(readFileSync(path.join(dir, 'models', fx!.model_id, 'scheduler', 'scheduler_config.json'), 'utf8')) : {};
     it.skipIf(scheduler.prediction_type !== 'v_prediction' || !vPrediction)(
       'the v-prediction comes from the folder: the same graphs read as epsilon are far from diffusers',
       async () => {

@@ -9,7 +9,17 @@ const model = { id: 'sd', dir: 'sd', tokenizerDir: 't', textEncoder: 'te', unet:
 const catalog: ModelCatalog = {
   models: new Map([['sd', model]]),
   vaes: new Map(),
-  controlnets: new Map([['sd', new Map([['canny', 'c.onnx'], ['depth', 'd.onnx'], ['my-lines', 'l.onnx'], ['qr', 'q.onnx']])]]),
+  controlnets: new Map([
+    [
+      'sd',
+      new Map([
+        ['canny', 'c.onnx'],
+        ['depth', 'd.onnx'],
+        ['my-lines', 'l.onnx'],
+        ['qr', 'q.onnx'],
+      ]),
+    ],
+  ]),
   aliases: new Map(),
   rejected: [],
 };
@@ -44,7 +54,9 @@ describe('controlnet_type per ControlNet', () => {
   });
 
   it('an unknown type is refused even with auto_hint "no", and so are more types than ControlNets', () => {
-    expect(() => plan({ controlnet_model: 'qr', controlnet_type: 'edges', auto_hint: 'no' })).toThrow(/^controlnet_type: unknown controlnet_type "edges"; one of: canny/);
+    expect(() => plan({ controlnet_model: 'qr', controlnet_type: 'edges', auto_hint: 'no' })).toThrow(
+      /^controlnet_type: unknown controlnet_type "edges"; one of: canny/,
+    );
     expect(() => plan({ controlnet_model: 'qr', controlnet_type: 'canny,depth' })).toThrow(/^controlnet_type: 2 types given for 1 ControlNet\(s\)/);
   });
 });

@@ -28,10 +28,7 @@ describeWithChromium('the playground page in headless chromium, against a real s
     dir = mkdtempSync(path.join(os.tmpdir(), 'cn-playground-'));
     screenshots = path.join(dir, 'screenshots');
     mkdirSync(screenshots);
-    [server, browser] = await Promise.all([
-      startServerProcess({ DATA_DIR: path.join(dir, 'data'), API_KEYS: KEY, SYNC_TIMEOUT_S: '120' }),
-      launchChromium(),
-    ]);
+    [server, browser] = await Promise.all([startServerProcess({ DATA_DIR: path.join(dir, 'data'), API_KEYS: KEY, SYNC_TIMEOUT_S: '120' }), launchChromium()]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -43,7 +40,13 @@ describeWithChromium('the playground page in headless chromium, against a real s
 
   async function open(viewport: { width: number; height: number; phone?: boolean }) {
     const page = await browser.newPage();
-    await page.setViewport({ width: viewport.width, height: viewport.height, isMobile: viewport.phone, hasTouch: viewport.phone, deviceScaleFactor: viewport.phone ? 2 : 1 });
+    await page.setViewport({
+      width: viewport.width,
+      height: viewport.height,
+      isMobile: viewport.phone,
+      hasTouch: viewport.phone,
+      deviceScaleFactor: viewport.phone ? 2 : 1,
+    });
     const problems = await watchPage(page);
     const response = await page.goto(`${server.base}/`, { waitUntil: 'load' });
     expect(response?.url()).toBe(`${server.base}/playground/`);
@@ -60,25 +63,43 @@ describeWithChromium('the playground page in headless chromium, against a real s
   const fill = (page: Page, name: string, value: string) => page.locator(`[name="${name}"]`).fill(value);
   const text = (page: Page, selector: string) => page.$eval(selector, (el: any) => el.textContent as string);
   const visibleError = (page: Page, field: string) =>
-    page.waitForFunction((f: string) => {
-      const el = document.querySelector(`[data-error-for="${f}"]`);
-      return el && !el.hidden && el.textContent ? el.textContent : false;
-    }, { timeout: 30_000 }, field).then((h) => h.jsonValue() as Promise<string>);
+    page
+      .waitForFunction(
+        (f: string) => {
+          const el = document.querySelector(`[data-error-for="${f}"]`);
+          return el && !el.hidden && el.textContent ? el.textContent : false;
+        },
+        { timeout: 30_000 },
+        field,
+      )
+      .then((h) => h.jsonValue() as Promise<string>);
 
   async function waitDone(page: Page) {
-    await page.waitForFunction(() => {
-      const bar = document.getElementById('progress');
-      return (bar.value === bar.max && /done in/.test(document.getElementById('progress-text').textContent)) || !document.getElementById('job-error').hidden;
-    }, { timeout: 90_000 });
+    await page.waitForFunction(
+      () => {
+        const bar = document.getElementById('progress');
+        return (bar.value === bar.max && /done in/.test(document.getElementById('progress-text').textContent)) || !document.getElementById('job-error').hidden;
+      },
+      { timeout: 90_000 },
+    );
     expect(await page.$eval('#job-error', (el: any) => (el.hidden ? '' : el.textContent))).toBe('');
   }
 
   /** The output images as the page shows them: their natural sizes, once loaded. */
   const shownOutputs = (page: Page) =>
-    page.waitForFunction(() => {
-      const imgs = [...document.querySelectorAll('.outputs img')];
-      return imgs.length > 0 && imgs.every((i: any) => i.complete && i.naturalWidth > 0) && imgs.map((i: any) => ({ src: i.src, width: i.naturalWidth, height: i.naturalHeight }));
-    }, { timeout: 30_000 }).then((h) => h.jsonValue() as Promise<{ src: string; width: number; height: number }[]>);
+    page
+      .waitForFunction(
+        () => {
+          const imgs = [...document.querySelectorAll('.outputs img')];
+          return (
+            imgs.length > 0 &&
+            imgs.every((i: any) => i.complete && i.naturalWidth > 0) &&
+            imgs.map((i: any) => ({ src: i.src, width: i.naturalWidth, height: i.naturalHeight }))
+          );
+        },
+        { timeout: 30_000 },
+      )
+      .then((h) => h.jsonValue() as Promise<{ src: string; width: number; height: number }[]>);
 
   it('generates from an uploaded image with a hint preview, SSE progress to 100 %, meta and a working curl command', async () => {
     const { page, problems } = await open({ width: 1280, height: 900 });
@@ -104,25 +125,37 @@ describeWithChromium('the playground page in headless chromium, against a real s
     // The hint preview is the detect endpoint's answer, at the requested size, beside the input.
     await page.click('#preview-hint');
     const hint = await page
-      .waitForFunction(() => {
-        const img = document.querySelector('.hints img');
-        if (!img?.complete || img.naturalWidth === 0) return false;
-        const canvas = document.createElement('canvas');
-        canvas.width = img.naturalWidth;
-        canvas.height = img.naturalHeight;
-        const context = canvas.getContext('2d');
-        context.drawImage(img, 0, 0);
-        const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
-        return { width: img.naturalWidth, height: img.naturalHeight, caption: img.nextSibling.textContent, rgba: Array.from(rgba) };
-      }, { timeout: 30_000 })
+      .waitForFunction(
+        () => {
+          const img = document.querySelector('.hints img');
+          if (!img?.complete || img.naturalWidth === 0) return false;
+          const canvas = document.createElement('canvas');
+          canvas.width = img.naturalWidth;
+          canvas.height = img.naturalHeight;
+          const context = canvas.getContext('2d');
+          context.drawImage(img, 0, 0);
+          const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+          return { width: img.naturalWidth, height: img.naturalHeight, caption: img.nextSibling.textContent, rgba: Array.from(rgba) };
+        },
+        { timeout: 30_000 },
+      )
       .then((h) => h.jsonValue() as Promise<{ width: number; height: number; caption: string; rgba: number[] }>);
     expect(hint).toMatchObject({ width: 320, height: 256, caption: 'canny hint' });
     const detect = await fetch(`${server.base}/api/v1/enterprise/controlnet/detect`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ key: KEY, controlnet_type: 'canny', image: `data:image/png;base64,${readFileSync(FIXTURE).toString('base64')}`, width: 320, height: 256 }),
+      body: JSON.stringify({
+        key: KEY,
+        controlnet_type: 'canny',
+        image: `data:image/png;base64,${readFileSync(FIXTURE).toString('base64')}`,
+        width: 320,
+        height: 256,
+      }),
     });
-    const expected = await sharp(Buffer.from(await detect.arrayBuffer())).ensureAlpha().raw().toBuffer();
+    const expected = await sharp(Buffer.from(await detect.arrayBuffer()))
+      .ensureAlpha()
+      .raw()
+      .toBuffer();
     expect(Buffer.from(hint.rgba).equals(expected)).toBe(true);
 
     await page.click('#generate');
@@ -160,7 +193,7 @@ describeWithChromium('the playground page in headless chromium, against a real s
     await page.close();
   }, 180_000);
 
-  it('shows the server\'s errors next to the fields they name (a bad key, a bad width)', async () => {
+  it("shows the server's errors next to the fields they name (a bad key, a bad width)", async () => {
     const { page, problems } = await open({ width: 1280, height: 900 });
     await enterKey(page, 'not-the-key');
     expect(await visibleError(page, 'key')).toMatch(/^key: .*invalid/i);
@@ -238,7 +271,7 @@ describeWithChromium('the playground page in headless chromium, against a real s
     await page.close();
   }, 120_000);
 
-  it('works at a phone\'s width: a pasted image, the queue position while another job runs, no sideways scrolling', async () => {
+  it("works at a phone's width: a pasted image, the queue position while another job runs, no sideways scrolling", async () => {
     const { page, problems } = await open({ width: 390, height: 844, phone: true });
     await enterKey(page, KEY);
     await page.waitForSelector('select[name=unit_model] option[value="canny"]');
@@ -257,7 +290,14 @@ describeWithChromium('the playground page in headless chromium, against a real s
 
     // Another client's long job holds the only inference thread: this one waits in the queue.
     const busy = await server.post('/api/v1/enterprise/controlnet', {
-      key: KEY, controlnet_model: 'canny', auto_hint: 'yes', init_image: `data:image/png;base64,${png}`, width: 384, height: 384, num_inference_steps: 20, instant_response: 'yes',
+      key: KEY,
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      init_image: `data:image/png;base64,${png}`,
+      width: 384,
+      height: 384,
+      num_inference_steps: 20,
+      instant_response: 'yes',
     });
     expect(busy.json.status).toBe('processing');
     await page.click('#generate');

@@ -38,7 +38,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the playground\'s curl command', () => {
+describe("the playground's curl command", () => {
   it('sends, from bash, exactly the JSON the page sent, with inline images read from their files', async () => {
     const image = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 250, 251, 252]);
     const mask = Buffer.from('a mask, not really a PNG');

@@ -9,7 +9,7 @@ const { splitMessage } = (await import(pathToFileURL(path.join(PLAYGROUND_DIR, '
   splitMessage: (message: string) => { field: string; text: string }[];
 };
 
-describe('the playground reading the server\'s error messages', () => {
+describe("the playground reading the server's error messages", () => {
   it('finds every field the contract names in one 400, each with its own text', () => {
     const parsed = controlNetRequestSchema.safeParse({ width: '100', seed: 'x', guidance_scale: 99, controlnet_conditioning_scale: '1;2', auto_hint: 'maybe' });
     expect(parsed.success).toBe(false);
@@ -25,6 +25,8 @@ describe('the playground reading the server\'s error messages', () => {
       { field: 'image', text: 'image: fetching http://127.0.0.1:1/x.png failed: connection refused; retry later' },
     ]);
     expect(splitMessage('control_images.1: must be a string')).toEqual([{ field: 'control_images', text: 'control_images.1: must be a string' }]);
-    expect(splitMessage('controlnet_type "inpaint" needs a mask (mask_image)')).toEqual([{ field: '', text: 'controlnet_type "inpaint" needs a mask (mask_image)' }]);
+    expect(splitMessage('controlnet_type "inpaint" needs a mask (mask_image)')).toEqual([
+      { field: '', text: 'controlnet_type "inpaint" needs a mask (mask_image)' },
+    ]);
   });
 });

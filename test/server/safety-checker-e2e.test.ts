@@ -19,7 +19,9 @@ let without: Awaited<ReturnType<typeof startTestServer>>;
 let photo: string;
 
 const solid = (r: number, g: number, b: number) =>
-  sharp({ create: { width: 40, height: 30, channels: 3, background: { r, g, b } } }).png().toBuffer();
+  sharp({ create: { width: 40, height: 30, channels: 3, background: { r, g, b } } })
+    .png()
+    .toBuffer();
 /** The tiny checker's embedding of an image: the mean of each normalised channel, then 1. */
 async function embedding(png: Buffer): Promise<number[]> {
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -47,7 +49,18 @@ const generate = (server: typeof without, extra: Record<string, unknown>) =>
   server.app.inject({
     method: 'POST',
     url: '/api/v1/enterprise/controlnet',
-    payload: { key: API_KEY, base64: 'yes', controlnet_model: 'canny', auto_hint: 'yes', init_image: photo, width: 64, height: 64, num_inference_steps: 2, seed: 3, ...extra },
+    payload: {
+      key: API_KEY,
+      base64: 'yes',
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      init_image: photo,
+      width: 64,
+      height: 64,
+      num_inference_steps: 2,
+      seed: 3,
+      ...extra,
+    },
   });
 const check = (server: typeof without, payload: Record<string, unknown>) =>
   server.app.inject({ method: 'POST', url: '/api/v1/enterprise/nsfw_image_check', payload: { key: API_KEY, ...payload } });

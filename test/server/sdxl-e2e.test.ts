@@ -54,8 +54,20 @@ const post = (extra: Record<string, unknown>) =>
     method: 'POST',
     url: '/api/v1/enterprise/controlnet',
     payload: {
-      key: API_KEY, model_id: 'tiny-sdxl', controlnet_model: 'canny', auto_hint: 'yes', prompt: 'a red cube', negative_prompt: 'blurry',
-      init_image: photo, base64: 'yes', width: 96, height: 64, num_inference_steps: 3, seed: 11, scheduler: 'EulerDiscreteScheduler', ...extra,
+      key: API_KEY,
+      model_id: 'tiny-sdxl',
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      prompt: 'a red cube',
+      negative_prompt: 'blurry',
+      init_image: photo,
+      base64: 'yes',
+      width: 96,
+      height: 64,
+      num_inference_steps: 3,
+      seed: 11,
+      scheduler: 'EulerDiscreteScheduler',
+      ...extra,
     },
   });
 
@@ -124,24 +136,31 @@ describe('SDXL ControlNet generation (tiny SDXL set)', () => {
   it('a request without width/height gets 1024x1024 on SDXL (512x512 on SD)', async () => {
     const xl = await ok({ strength: 1, width: null, height: undefined, num_inference_steps: 1 }, [1024, 1024]);
     expect(xl.body.meta).toMatchObject({ W: 1024, H: 1024, family: 'sdxl' });
-    const sd = await ok({ strength: 1, model_id: 'tiny-sd15', width: undefined, height: undefined, num_inference_steps: 1, scheduler: 'DDIMScheduler' }, [512, 512]);
+    const sd = await ok(
+      { strength: 1, model_id: 'tiny-sd15', width: undefined, height: undefined, num_inference_steps: 1, scheduler: 'DDIMScheduler' },
+      [512, 512],
+    );
     expect(sd.body.meta).toMatchObject({ W: 512, H: 512, family: 'sd', model: 'tiny-sd15' });
   });
 
   it('a float16 VAE decoder on an SDXL model is named in warnings', async () => {
     const half = await ok({ strength: 1, model_id: 'tiny-sdxl-fp16vae', num_inference_steps: 1 });
-    expect(half.body.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^vae: model tiny-sdxl-fp16vae's VAE decoder is float16, where SDXL's VAE overflows/)]));
+    expect(half.body.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^vae: model tiny-sdxl-fp16vae's VAE decoder is float16, where SDXL's VAE overflows/)]),
+    );
     const full = await ok({ strength: 1, num_inference_steps: 1 });
     expect(JSON.stringify(full.body.warnings ?? [])).not.toContain('float16');
   });
 
-  it('get_all_models gives each base model\'s family', async () => {
+  it("get_all_models gives each base model's family", async () => {
     const res = await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/get_all_models', payload: { key: API_KEY } });
     const models = res.json().models as { model_id: string; family?: string }[];
-    expect(models).toEqual(expect.arrayContaining([
-      expect.objectContaining({ model_id: 'tiny-sdxl', model_type: 'stable-diffusion', family: 'sdxl' }),
-      expect.objectContaining({ model_id: 'tiny-sd15', model_type: 'stable-diffusion', family: 'sd' }),
-    ]));
+    expect(models).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ model_id: 'tiny-sdxl', model_type: 'stable-diffusion', family: 'sdxl' }),
+        expect.objectContaining({ model_id: 'tiny-sd15', model_type: 'stable-diffusion', family: 'sd' }),
+      ]),
+    );
   });
 
   it('an SD ControlNet on the SDXL UNet is a 400 naming both', async () => {
@@ -149,7 +168,9 @@ describe('SDXL ControlNet generation (tiny SDXL set)', () => {
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json()).toMatchObject({
       status: 'error',
-      message: expect.stringContaining('ControlNet "sd15-canny" does not fit model "tiny-sdxl"\'s UNet: it takes no text_embeds, time_ids (an SD 1.x/2.x ControlNet) and "tiny-sdxl" is an SDXL model'),
+      message: expect.stringContaining(
+        'ControlNet "sd15-canny" does not fit model "tiny-sdxl"\'s UNet: it takes no text_embeds, time_ids (an SD 1.x/2.x ControlNet) and "tiny-sdxl" is an SDXL model',
+      ),
     });
   });
 });

@@ -7,7 +7,13 @@ import { startServerProcess } from '../helpers/server-process.js';
 let server: Awaited<ReturnType<typeof startServerProcess>>;
 
 beforeAll(async () => {
-  server = await startServerProcess({ API_KEYS: API_KEY, HEADERS_TIMEOUT_MS: '800', REQUEST_TIMEOUT_MS: '1500', KEEP_ALIVE_TIMEOUT_MS: '500', IDLE_TIMEOUT_MS: '2000' });
+  server = await startServerProcess({
+    API_KEYS: API_KEY,
+    HEADERS_TIMEOUT_MS: '800',
+    REQUEST_TIMEOUT_MS: '1500',
+    KEEP_ALIVE_TIMEOUT_MS: '500',
+    IDLE_TIMEOUT_MS: '2000',
+  });
 }, 90_000);
 afterAll(() => server?.kill());
 
@@ -61,7 +67,14 @@ describe('slow clients are cut off (real server process)', () => {
 
   it('still answers normal requests, and SSE streams (long responses, not slow requests) work under these timeouts', async () => {
     const job = await server.post('/api/v1/enterprise/controlnet', {
-      key: API_KEY, model_id: 'tiny-sd15', controlnet_model: 'canny', auto_hint: 'no', width: 64, height: 64, num_inference_steps: 1, instant_response: 'yes',
+      key: API_KEY,
+      model_id: 'tiny-sd15',
+      controlnet_model: 'canny',
+      auto_hint: 'no',
+      width: 64,
+      height: 64,
+      num_inference_steps: 1,
+      instant_response: 'yes',
       control_image: `data:image/png;base64,${(await testPng(64, 64)).toString('base64')}`,
     });
     expect(job.json.status).toBe('processing');

@@ -16,7 +16,13 @@ beforeAll(async () => {
   inline = `data:image/png;base64,${png.toString('base64')}`;
   images = await startImageServer({
     '/photo.png': { body: png },
-    '/to-other-loopback': { status: 302, body: '', get headers() { return { location: `http://127.0.0.2:${images.port}/photo.png` }; } },
+    '/to-other-loopback': {
+      status: 302,
+      body: '',
+      get headers() {
+        return { location: `http://127.0.0.2:${images.port}/photo.png` };
+      },
+    },
     '/to-photo': { status: 302, body: '', headers: { location: '/photo.png' } },
     '/hook': { status: 302, body: '', headers: { location: '/landing' } },
     '/landing': { body: 'ok', type: 'text/plain' },
@@ -29,22 +35,49 @@ afterAll(async () => {
   await images?.close();
 });
 
-const detect = (node: Node, image: string) => node.post('/api/v1/enterprise/controlnet/detect', { key: API_KEY, controlnet_type: 'canny', image, base64: 'yes' });
+const detect = (node: Node, image: string) =>
+  node.post('/api/v1/enterprise/controlnet/detect', { key: API_KEY, controlnet_type: 'canny', image, base64: 'yes' });
 const generate = (node: Node, extra: Record<string, unknown>) =>
   node.post('/api/v1/enterprise/controlnet', {
-    key: API_KEY, model_id: 'tiny-sd15', controlnet_model: 'canny', auto_hint: 'yes', init_image: inline, width: 64, height: 64, num_inference_steps: 1, seed: 1, ...extra,
+    key: API_KEY,
+    model_id: 'tiny-sd15',
+    controlnet_model: 'canny',
+    auto_hint: 'yes',
+    init_image: inline,
+    width: 64,
+    height: 64,
+    num_inference_steps: 1,
+    seed: 1,
+    ...extra,
   });
 
 describe('outbound requests (SSRF) against a real server process', () => {
   it('refuses every loopback, private and metadata address, in every form, with one neutral message and no connection', async () => {
     const port = images.port;
-    const hosts = ['127.0.0.1', '[::1]', '0.0.0.0', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', 'localhost', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '127.0.0.2'];
+    const hosts = [
+      '127.0.0.1',
+      '[::1]',
+      '0.0.0.0',
+      '2130706433',
+      '0x7f000001',
+      '0177.0.0.1',
+      '127.1',
+      'localhost',
+      '[::ffff:127.0.0.1]',
+      '[::ffff:7f00:1]',
+      '127.0.0.2',
+    ];
     const urls = [
       ...hosts.map((h) => `http://${h}:${port}/photo.png`),
       `http://127.0.0.1:${port}/to-photo`,
       'http://169.254.169.254/latest/meta-data/',
-      'http://[fd00::1]/x.png', 'http://10.0.0.1/x.png', 'http://192.168.0.1/x.png', 'http://100.64.0.1/x.png', 'http://[fe80::1]/x.png',
-      'https://127.0.0.1/x.png', `http://127.0.0.1:${port}/photo.png?token=abc`,
+      'http://[fd00::1]/x.png',
+      'http://10.0.0.1/x.png',
+      'http://192.168.0.1/x.png',
+      'http://100.64.0.1/x.png',
+      'http://[fe80::1]/x.png',
+      'https://127.0.0.1/x.png',
+      `http://127.0.0.1:${port}/photo.png?token=abc`,
     ];
     const messages = new Set<string>();
     for (const url of urls) {

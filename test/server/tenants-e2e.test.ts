@@ -20,7 +20,15 @@ const dataDir = () => {
   return dir;
 };
 const job = (key: string, extra: Record<string, unknown> = {}) => ({
-  key, controlnet_model: 'canny', init_image: image, width: 64, height: 64, num_inference_steps: 2, seed: 1, prompt: 'k1 secret prompt', ...extra,
+  key,
+  controlnet_model: 'canny',
+  init_image: image,
+  width: 64,
+  height: 64,
+  num_inference_steps: 2,
+  seed: 1,
+  prompt: 'k1 secret prompt',
+  ...extra,
 });
 
 beforeAll(async () => {
@@ -67,7 +75,11 @@ describe('tenants: API_KEYS=k1,k2 and ADMIN_API_KEYS=adm', () => {
     // The output URL is the capability: served as given, not with a guessed name.
     const png = await fetch(`${server.base}${new URL(output[0]).pathname}`);
     expect(png.status).toBe(200);
-    expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(await png.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     expect((await fetch(`${server.base}/generations/${id}-0.png`)).status).toBe(404);
     const wrongToken = new URL(output[0]).pathname.replace(/-([0-9a-f])([0-9a-f]{31})\.png$/, (_, c, rest) => `-${c === 'a' ? 'b' : 'a'}${rest}.png`);
     expect((await fetch(`${server.base}${wrongToken}`)).status).toBe(404);
@@ -79,8 +91,10 @@ describe('tenants: API_KEYS=k1,k2 and ADMIN_API_KEYS=adm', () => {
     for (let k = 1; k < ids.length; k++) expect(Math.abs(ids[k] - ids[k - 1])).toBeGreaterThan(1_000_000);
   });
 
-  it("clear_queue with a request_id: the owner removes its waiting job; another key gets the 404 of a missing job", async () => {
-    const running = (await server.post('/api/v1/enterprise/controlnet', job('k1', { instant_response: 'yes', width: 384, height: 384, num_inference_steps: 40 }))).json.id;
+  it('clear_queue with a request_id: the owner removes its waiting job; another key gets the 404 of a missing job', async () => {
+    const running = (
+      await server.post('/api/v1/enterprise/controlnet', job('k1', { instant_response: 'yes', width: 384, height: 384, num_inference_steps: 40 }))
+    ).json.id;
     const waiting = (await server.post('/api/v1/enterprise/controlnet', job('k1', { instant_response: 'yes' }))).json.id;
     const stranger = await server.post('/api/v1/enterprise/clear_queue', { key: 'k2', request_id: waiting });
     expect(stranger.status).toBe(404);
@@ -88,7 +102,10 @@ describe('tenants: API_KEYS=k1,k2 and ADMIN_API_KEYS=adm', () => {
     expect((await server.post(`/api/v1/enterprise/fetch/${waiting}`, { key: 'k1' })).json.status).toBe('processing');
     const own = await server.post('/api/v1/enterprise/clear_queue', { key: 'k1', request_id: String(waiting) });
     expect(own.json).toEqual({ status: 'success', message: `removed queued job ${waiting}` });
-    expect((await server.post(`/api/v1/enterprise/fetch/${waiting}`, { key: 'k1' })).json).toMatchObject({ status: 'failed', message: 'removed from the queue by clear_queue' });
+    expect((await server.post(`/api/v1/enterprise/fetch/${waiting}`, { key: 'k1' })).json).toMatchObject({
+      status: 'failed',
+      message: 'removed from the queue by clear_queue',
+    });
     await expect.poll(async () => (await server.post(`/api/v1/enterprise/fetch/${running}`, { key: 'k1' })).json.state, { timeout: 30_000 }).toBe('running');
     const busy = await server.post('/api/v1/enterprise/clear_queue', { key: 'k1', request_id: running });
     expect(busy.status).toBe(409);

@@ -52,8 +52,18 @@ const post = (extra: Record<string, unknown>) =>
     method: 'POST',
     url: '/api/v1/enterprise/controlnet',
     payload: {
-      key: API_KEY, controlnet_model: 'canny', auto_hint: 'yes', prompt: 'a red cube', init_image: photo, base64: 'yes',
-      width: 96, height: 64, num_inference_steps: 3, seed: 11, scheduler: 'DDIMScheduler', ...extra,
+      key: API_KEY,
+      controlnet_model: 'canny',
+      auto_hint: 'yes',
+      prompt: 'a red cube',
+      init_image: photo,
+      base64: 'yes',
+      width: 96,
+      height: 64,
+      num_inference_steps: 3,
+      seed: 11,
+      scheduler: 'DDIMScheduler',
+      ...extra,
     },
   });
 
@@ -74,7 +84,7 @@ async function ok(extra: Record<string, unknown>) {
 
 const differ = (a: Buffer, b: Buffer) => a.some((v, i) => v !== b[i]);
 
-describe('diffusers\' tiny 2-block topology (6 + 1 residuals, VAE factor 2)', () => {
+describe("diffusers' tiny 2-block topology (6 + 1 residuals, VAE factor 2)", () => {
   it('txt2img, reproducible by seed, and the hint changes the image', async () => {
     const a = await ok({ model_id: 'tiny-2block', strength: 1 });
     const b = await ok({ model_id: 'tiny-2block', strength: 1 });
@@ -85,7 +95,14 @@ describe('diffusers\' tiny 2-block topology (6 + 1 residuals, VAE factor 2)', ()
   });
 
   it('multi-ControlNet and guess mode, with two samples', async () => {
-    const multi = await ok({ model_id: 'tiny-2block', controlnet_model: 'canny,depth', controlnet_type: 'canny,scribble', controlnet_conditioning_scale: '0.7,0.5', samples: 2, strength: 1 });
+    const multi = await ok({
+      model_id: 'tiny-2block',
+      controlnet_model: 'canny,depth',
+      controlnet_type: 'canny,scribble',
+      controlnet_conditioning_scale: '0.7,0.5',
+      samples: 2,
+      strength: 1,
+    });
     expect(multi.images).toHaveLength(2);
     const guess = await ok({ model_id: 'tiny-2block', guess_mode: 'yes', strength: 1 });
     expect(guess.body.meta.guess_mode).toBe('yes');

@@ -29,11 +29,18 @@ afterAll(async () => {
 });
 
 const body = (extra: Record<string, unknown>) => ({
-  key: API_KEY, base64: 'yes', controlnet_model: 'canny', auto_hint: 'yes', init_image: photo, width: 64, height: 72,
-  num_inference_steps: 2, seed: 7, ...extra,
+  key: API_KEY,
+  base64: 'yes',
+  controlnet_model: 'canny',
+  auto_hint: 'yes',
+  init_image: photo,
+  width: 64,
+  height: 72,
+  num_inference_steps: 2,
+  seed: 7,
+  ...extra,
 });
-const post = (server: typeof without, payload: Record<string, unknown>) =>
-  server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
+const post = (server: typeof without, payload: Record<string, unknown>) => server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
 const sizeOf = async (b64: string) => {
   const { width, height } = await sharp(Buffer.from(b64, 'base64')).metadata();
   return [width, height];

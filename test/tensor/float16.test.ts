@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  float16BitsToNumber,
-  float16ToFloat32,
-  float32ToFloat16,
-  numberToFloat16Bits,
-} from '../../src/tensor/float16.js';
+import { float16BitsToNumber, float16ToFloat32, float32ToFloat16, numberToFloat16Bits } from '../../src/tensor/float16.js';
 
 // ---- An independent, slow reference: decode by the formula, encode by searching the sorted halves.
 
@@ -53,9 +48,7 @@ describe('float16ToFloat32', () => {
     for (let h = 0; h < 65536; h++) {
       const expected = referenceDecode(h);
       const single = float16BitsToNumber(h);
-      const ok = Number.isNaN(expected)
-        ? Number.isNaN(decoded[h]) && Number.isNaN(single)
-        : Object.is(decoded[h], expected) && Object.is(single, expected);
+      const ok = Number.isNaN(expected) ? Number.isNaN(decoded[h]) && Number.isNaN(single) : Object.is(decoded[h], expected) && Object.is(single, expected);
       if (!ok) wrong++;
     }
     expect(wrong).toBe(0);

@@ -50,7 +50,10 @@ beforeAll(() => {
 
 describe('generateModelSets (tiny)', () => {
   it('writes the tiny fp32 and fp16 sets in the documented layout', () => {
-    expect(first.map((s) => [s.key, s.folder, s.skipped])).toEqual([['tiny/fp32', 'tiny-sd15', false], ['tiny/fp16', 'tiny-sd15-fp16', false]]);
+    expect(first.map((s) => [s.key, s.folder, s.skipped])).toEqual([
+      ['tiny/fp32', 'tiny-sd15', false],
+      ['tiny/fp16', 'tiny-sd15-fp16', false],
+    ]);
     const files = [...digest(outA).keys()].sort();
     const expected = [
       STAMP_FILE,
@@ -65,28 +68,39 @@ describe('generateModelSets (tiny)', () => {
   it('writes models onnxruntime loads, with the fp16 set in float16', async () => {
     const paths = first.flatMap((s) => s.files.map((f) => f.path)).filter((p) => p.endsWith('.onnx'));
     expect(paths).toHaveLength(2 * (4 + CONTROLNET_NAMES.length));
-    await Promise.all(paths.map(async (path) => {
-      // Loading validates the graph (types, shapes); optimising it is the slow part and not under test here.
-      const s = await ort.InferenceSession.create(join(outA, path), { graphOptimizationLevel: 'disabled' });
-      const sample = s.inputMetadata.find((m) => m.name === 'sample' || m.name === 'latent_sample' || m.name === 'input_ids');
-      expect(sample?.isTensor, path).toBe(true);
-      if (sample?.isTensor && sample.name !== 'input_ids') expect(sample.type, path).toBe(path.includes('-fp16') ? 'float16' : 'float32');
-      await s.release();
-    }));
+    await Promise.all(
+      paths.map(async (path) => {
+        // Loading validates the graph (types, shapes); optimising it is the slow part and not under test here.
+        const s = await ort.InferenceSession.create(join(outA, path), { graphOptimizationLevel: 'disabled' });
+        const sample = s.inputMetadata.find((m) => m.name === 'sample' || m.name === 'latent_sample' || m.name === 'input_ids');
+        expect(sample?.isTensor, path).toBe(true);
+        if (sample?.isTensor && sample.name !== 'input_ids') expect(sample.type, path).toBe(path.includes('-fp16') ? 'float16' : 'float32');
+        await s.release();
+      }),
+    );
   });
 
-  it('sizes the text encoder\'s embedding to the tokenizer\'s vocabulary', () => {
+  it("sizes the text encoder's embedding to the tokenizer's vocabulary", () => {
     const vocab = JSON.parse(readFileSync(join(outA, 'tiny-sd15/tokenizer/vocab.json'), 'utf8')) as Record<string, number>;
     const model = onnx.ModelProto.decode(readFileSync(join(outA, 'tiny-sd15/text_encoder/model.onnx')));
     const table = model.graph!.initializer!.find((t) => t.name === 'text_model.embeddings.token_embedding.weight')!;
     expect(table.dims!.map(Number)).toEqual([Object.keys(vocab).length, 32]);
   });
 
-  it('writes SD 1.5\'s scheduler config, the VAE scaling factor and a diffusers model index', () => {
+  it("writes SD 1.5's scheduler config, the VAE scaling factor and a diffusers model index", () => {
     const json = (path: string) => JSON.parse(readFileSync(join(outA, path), 'utf8')) as Record<string, unknown>;
     expect(json('tiny-sd15/scheduler/scheduler_config.json')).toEqual({
-      _class_name: 'PNDMScheduler', _diffusers_version: '0.6.0', beta_end: 0.012, beta_schedule: 'scaled_linear', beta_start: 0.00085,
-      num_train_timesteps: 1000, set_alpha_to_one: false, skip_prk_steps: true, steps_offset: 1, trained_betas: null, clip_sample: false,
+      _class_name: 'PNDMScheduler',
+      _diffusers_version: '0.6.0',
+      beta_end: 0.012,
+      beta_schedule: 'scaled_linear',
+      beta_start: 0.00085,
+      num_train_timesteps: 1000,
+      set_alpha_to_one: false,
+      skip_prk_steps: true,
+      steps_offset: 1,
+      trained_betas: null,
+      clip_sample: false,
     });
     expect(json('tiny-sd15-fp16/vae_decoder/config.json').scaling_factor).toBe(0.18215);
     expect(json('tiny-sd15/model_index.json')).toMatchObject({ unet: ['diffusers', 'OnnxRuntimeModel'], tokenizer: ['transformers', 'CLIPTokenizer'] });

@@ -21,11 +21,12 @@ describe('linear', () => {
     const w = initializerValues(g, 'fc.weight');
     const b = initializerValues(g, 'fc.bias');
     const ref = new Float32Array(24);
-    for (let r = 0; r < 6; r++) for (let o = 0; o < 4; o++) {
-      let s = b[o]!;
-      for (let i = 0; i < 5; i++) s += x[r * 5 + i]! * w[i * 4 + o]!;
-      ref[r * 4 + o] = s;
-    }
+    for (let r = 0; r < 6; r++)
+      for (let o = 0; o < 4; o++) {
+        let s = b[o]!;
+        for (let i = 0; i < 5; i++) s += x[r * 5 + i]! * w[i * 4 + o]!;
+        ref[r * 4 + o] = s;
+      }
     expect(maxAbsDiff(y, ref)).toBeLessThan(TOL);
   });
 
@@ -57,15 +58,19 @@ describe('conv2d', () => {
     const w = initializerValues(g, 'c.weight');
     const b = initializerValues(g, 'c.bias');
     const ref = new Float32Array(18);
-    for (let o = 0; o < 3; o++) for (let oy = 0; oy < 2; oy++) for (let ox = 0; ox < 3; ox++) {
-      let s = b[o]!;
-      for (let c = 0; c < 2; c++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
-        const iy = oy * 2 + ky;
-        const ix = ox * 2 + kx;
-        if (iy < 5 && ix < 6) s += x[(c * 5 + iy) * 6 + ix]! * w[((o * 2 + c) * 3 + ky) * 3 + kx]!;
-      }
-      ref[(o * 2 + oy) * 3 + ox] = s;
-    }
+    for (let o = 0; o < 3; o++)
+      for (let oy = 0; oy < 2; oy++)
+        for (let ox = 0; ox < 3; ox++) {
+          let s = b[o]!;
+          for (let c = 0; c < 2; c++)
+            for (let ky = 0; ky < 3; ky++)
+              for (let kx = 0; kx < 3; kx++) {
+                const iy = oy * 2 + ky;
+                const ix = ox * 2 + kx;
+                if (iy < 5 && ix < 6) s += x[(c * 5 + iy) * 6 + ix]! * w[((o * 2 + c) * 3 + ky) * 3 + kx]!;
+              }
+          ref[(o * 2 + oy) * 3 + ox] = s;
+        }
     expect(maxAbsDiff(floats(y), ref)).toBeLessThan(TOL);
   });
 });
@@ -105,25 +110,35 @@ describe('normalisation', () => {
   });
 });
 
-function referenceAttention(q: Float32Array, k: Float32Array, v: Float32Array, lq: number, lk: number, heads: number, d: number, mask?: Float32Array): Float32Array {
+function referenceAttention(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  lq: number,
+  lk: number,
+  heads: number,
+  d: number,
+  mask?: Float32Array,
+): Float32Array {
   const width = heads * d;
   const out = new Float32Array(lq * width);
-  for (let h = 0; h < heads; h++) for (let i = 0; i < lq; i++) {
-    const scores = new Float64Array(lk);
-    for (let j = 0; j < lk; j++) {
-      let s = 0;
-      for (let c = 0; c < d; c++) s += q[i * width + h * d + c]! * k[j * width + h * d + c]!;
-      scores[j] = s / Math.sqrt(d) + (mask?.[i * lk + j] ?? 0);
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < lq; i++) {
+      const scores = new Float64Array(lk);
+      for (let j = 0; j < lk; j++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += q[i * width + h * d + c]! * k[j * width + h * d + c]!;
+        scores[j] = s / Math.sqrt(d) + (mask?.[i * lk + j] ?? 0);
+      }
+      const max = Math.max(...scores);
+      const exps = scores.map((s) => Math.exp(s - max));
+      const total = exps.reduce((a, b) => a + b);
+      for (let c = 0; c < d; c++) {
+        let s = 0;
+        for (let j = 0; j < lk; j++) s += (exps[j]! / total) * v[j * width + h * d + c]!;
+        out[i * width + h * d + c] = s;
+      }
     }
-    const max = Math.max(...scores);
-    const exps = scores.map((s) => Math.exp(s - max));
-    const total = exps.reduce((a, b) => a + b);
-    for (let c = 0; c < d; c++) {
-      let s = 0;
-      for (let j = 0; j < lk; j++) s += (exps[j]! / total) * v[j * width + h * d + c]!;
-      out[i * width + h * d + c] = s;
-    }
-  }
   return out;
 }
 
@@ -164,7 +179,8 @@ describe('resampling', () => {
     const y = (await runGraph(g, { x: f32(xv, [1, 2, 2, 3]), like: f32(new Float32Array(15), [1, 1, 3, 5]) })).y!;
     expect(y.dims).toEqual([1, 2, 3, 5]);
     const ref: number[] = [];
-    for (let c = 0; c < 2; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 5; j++) ref.push(xv[c * 6 + Math.floor((i * 2) / 3) * 3 + Math.floor((j * 3) / 5)]!);
+    for (let c = 0; c < 2; c++)
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 5; j++) ref.push(xv[c * 6 + Math.floor((i * 2) / 3) * 3 + Math.floor((j * 3) / 5)]!);
     expect(Array.from(floats(y))).toEqual(ref);
   });
 
@@ -188,8 +204,23 @@ describe('activations', () => {
     const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
     // erf(x / sqrt2) at the sample points, from the normal CDF: Phi(x) = (1 + erf(x / sqrt2)) / 2.
     const phi = [3.167124183e-5, 0.02275013195, 0.1586552539, 0.3085375387, 0.5, 0.6914624613, 0.8413447461, 0.9772498681, 0.9999683288];
-    expect(maxAbsDiff(floats(out.silu), Array.from(xv, (v) => v * sigmoid(v)))).toBeLessThan(1e-6);
-    expect(maxAbsDiff(floats(out.gelu), Array.from(xv, (v, i) => v * phi[i]!))).toBeLessThan(1e-6);
-    expect(maxAbsDiff(floats(out.quick), Array.from(xv, (v) => v * sigmoid(1.702 * v)))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        floats(out.silu),
+        Array.from(xv, (v) => v * sigmoid(v)),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        floats(out.gelu),
+        Array.from(xv, (v, i) => v * phi[i]!),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        floats(out.quick),
+        Array.from(xv, (v) => v * sigmoid(1.702 * v)),
+      ),
+    ).toBeLessThan(1e-6);
   });
 });

@@ -88,7 +88,15 @@ function levelSize(size: number, level: number): number {
 }
 
 /** UNet feeds with the given residuals (zeros when absent). */
-function unetFeeds(format: ExportFormat, x: StepInputs, batch: number, h: number, w: number, residuals?: Record<string, ort.Tensor>, t = 500): Record<string, ort.Tensor> {
+function unetFeeds(
+  format: ExportFormat,
+  x: StepInputs,
+  batch: number,
+  h: number,
+  w: number,
+  residuals?: Record<string, ort.Tensor>,
+  t = 500,
+): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {
     sample: floatTensor(format, x.sample, [batch, 4, h, w]),
     timestep: timestep(format, t, batch),
@@ -111,10 +119,18 @@ function describeIo(meta: readonly ort.InferenceSession.ValueMetadata[]): [strin
 }
 
 describe('I/O conventions', () => {
-  const residualDims = RESIDUALS.map((s) => ['batch', s.channels, s.level === 0 ? 'height' : `ceil(height/${2 ** s.level})`, s.level === 0 ? 'width' : `ceil(width/${2 ** s.level})`]);
+  const residualDims = RESIDUALS.map((s) => [
+    'batch',
+    s.channels,
+    s.level === 0 ? 'height' : `ceil(height/${2 ** s.level})`,
+    s.level === 0 ? 'width' : `ceil(width/${2 ** s.level})`,
+  ]);
   const midDims = ['batch', 32, 'ceil(height/8)', 'ceil(width/8)'];
 
-  for (const [format, get] of [[FP32_FORMAT, () => fp32], [FP16_FORMAT, () => fp16]] as const) {
+  for (const [format, get] of [
+    [FP32_FORMAT, () => fp32],
+    [FP16_FORMAT, () => fp16],
+  ] as const) {
     const fl = format.float;
     it(`${format.variant}: text encoder`, () => {
       expect(describeIo(get().text.inputMetadata)).toEqual([['input_ids', format.inputIds, ['batch', 77]]]);
@@ -141,7 +157,13 @@ describe('I/O conventions', () => {
 
     it(`${format.variant}: ControlNet outputs exactly the UNet's residual inputs`, () => {
       const inputs = describeIo(get().controlnet.inputMetadata);
-      expect(inputs.map(([name]) => name)).toEqual(['sample', 'timestep', 'encoder_hidden_states', 'controlnet_cond', ...(format.conditioningScale ? ['conditioning_scale'] : [])]);
+      expect(inputs.map(([name]) => name)).toEqual([
+        'sample',
+        'timestep',
+        'encoder_hidden_states',
+        'controlnet_cond',
+        ...(format.conditioningScale ? ['conditioning_scale'] : []),
+      ]);
       expect(inputs[3]).toEqual(['controlnet_cond', fl, ['batch', 3, 'image_height', 'image_width']]);
       if (format.conditioningScale) expect(inputs[4]).toEqual(['conditioning_scale', 'float32', []]);
       expect(describeIo(get().controlnet.outputMetadata)).toEqual(describeIo(get().unet.inputMetadata).slice(3));
@@ -151,19 +173,28 @@ describe('I/O conventions', () => {
       expect(describeIo(get().vaeDecoder.inputMetadata)).toEqual([['latent_sample', fl, ['batch', 4, 'height', 'width']]]);
       expect(describeIo(get().vaeDecoder.outputMetadata)).toEqual([['sample', fl, ['batch', 3, 'image_height', 'image_width']]]);
       expect(describeIo(get().vaeEncoder.inputMetadata)).toEqual([['sample', fl, ['batch', 3, 'image_height', 'image_width']]]);
-      const out = format.vaeEncoderOutput === 'latent_parameters' ? ['latent_parameters', fl, ['batch', 8, 'height', 'width']] : ['latent_sample', fl, ['batch', 4, 'height', 'width']];
+      const out =
+        format.vaeEncoderOutput === 'latent_parameters'
+          ? ['latent_parameters', fl, ['batch', 8, 'height', 'width']]
+          : ['latent_sample', fl, ['batch', 4, 'height', 'width']];
       expect(describeIo(get().vaeEncoder.outputMetadata)).toEqual([out]);
     });
   }
 
   it('the two formats differ where real exports differ', () => {
     expect([FP32_FORMAT.inputIds, FP16_FORMAT.inputIds]).toEqual(['int32', 'int64']);
-    expect([FP32_FORMAT.timestep, FP16_FORMAT.timestep]).toEqual([{ dtype: 'float32', rank: 1 }, { dtype: 'int64', rank: 0 }]);
+    expect([FP32_FORMAT.timestep, FP16_FORMAT.timestep]).toEqual([
+      { dtype: 'float32', rank: 1 },
+      { dtype: 'int64', rank: 0 },
+    ]);
   });
 });
 
 describe('ControlNet + UNet step', () => {
-  for (const [h, w] of [[5, 7], [8, 8]] as const) {
+  for (const [h, w] of [
+    [5, 7],
+    [8, 8],
+  ] as const) {
     it(`runs at latent ${h}x${w} (${8 * h}x${8 * w} pixels), batch 2, with the ControlNet's residuals`, async () => {
       const x = stepInputs(2, h, w);
       const residuals = await fp32.controlnet.run(controlnetFeeds(FP32_FORMAT, x, 2, h, w));
@@ -216,7 +247,13 @@ describe('ControlNet + UNet step', () => {
     for (const name of Object.keys(one)) {
       expect(maxAbs(values(zero[name])), name).toBe(0);
       expect(maxAbs(values(one[name])), name).toBeGreaterThan(1e-3);
-      expect(maxAbsDiff(values(half[name]), values(one[name]).map((v) => v / 2)), name).toBeLessThan(1e-6);
+      expect(
+        maxAbsDiff(
+          values(half[name]),
+          values(one[name]).map((v) => v / 2),
+        ),
+        name,
+      ).toBeLessThan(1e-6);
     }
   });
 
@@ -227,7 +264,10 @@ describe('ControlNet + UNet step', () => {
       context: Float32Array.from([...one.context, ...one.context]),
       cond: Float32Array.from([...one.cond, ...one.cond]),
     };
-    for (const [format, s] of [[FP32_FORMAT, fp32], [FP16_FORMAT, fp16]] as const) {
+    for (const [format, s] of [
+      [FP32_FORMAT, fp32],
+      [FP16_FORMAT, fp16],
+    ] as const) {
       const single = values((await s.unet.run(unetFeeds(format, one, 1, 5, 7))).out_sample);
       const pair = values((await s.unet.run(unetFeeds(format, two, 2, 5, 7))).out_sample);
       expect(maxAbsDiff(pair.subarray(0, single.length), single)).toBeLessThan(1e-5);
@@ -241,11 +281,20 @@ describe('text encoder', () => {
     const flat = rows.flatMap((r) => [...r, ...new Array<number>(77 - r.length).fill(VOCAB - 1)]);
     return format.inputIds === 'int32'
       ? new ort.Tensor('int32', Int32Array.from(flat), [rows.length, 77])
-      : new ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [rows.length, 77]);
+      : new ort.Tensor(
+          'int64',
+          BigInt64Array.from(flat, (v) => BigInt(v)),
+          [rows.length, 77],
+        );
   };
 
   it('pools the state at the end-of-text token (the first largest id)', async () => {
-    const out = await fp32.text.run({ input_ids: ids(FP32_FORMAT, [[VOCAB - 2, 5, 6, 7], [VOCAB - 2, 9]]) });
+    const out = await fp32.text.run({
+      input_ids: ids(FP32_FORMAT, [
+        [VOCAB - 2, 5, 6, 7],
+        [VOCAB - 2, 9],
+      ]),
+    });
     const last = values(out.last_hidden_state);
     const pooled = values(out.pooler_output);
     expect(out.last_hidden_state!.dims).toEqual([2, 77, D]);
@@ -273,7 +322,15 @@ describe('text encoder', () => {
 
 describe('VAE', () => {
   it('decodes latent 5x7 to 40x56 pixels, mostly inside [-1, 1]', async () => {
-    const out = (await fp32.vaeDecoder.run({ latent_sample: floatTensor(FP32_FORMAT, wave(4 * 35).map((v) => 3 * v), [1, 4, 5, 7]) })).sample!;
+    const out = (
+      await fp32.vaeDecoder.run({
+        latent_sample: floatTensor(
+          FP32_FORMAT,
+          wave(4 * 35).map((v) => 3 * v),
+          [1, 4, 5, 7],
+        ),
+      })
+    ).sample!;
     expect(out.dims).toEqual([1, 3, 40, 56]);
     const px = values(out);
     expect(allFinite(px)).toBe(true);

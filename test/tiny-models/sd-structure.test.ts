@@ -34,10 +34,18 @@ describe('SD 1.5 structure (built without weights)', () => {
   it('has the 12 down-block residuals of SD', () => {
     const slots = downResidualSlots(SD15.unet).map((s) => [s.channels, s.level]);
     expect(slots).toEqual([
-      [320, 0], [320, 0], [320, 0], [320, 1],
-      [640, 1], [640, 1], [640, 2],
-      [1280, 2], [1280, 2], [1280, 3],
-      [1280, 3], [1280, 3],
+      [320, 0],
+      [320, 0],
+      [320, 0],
+      [320, 1],
+      [640, 1],
+      [640, 1],
+      [640, 2],
+      [1280, 2],
+      [1280, 2],
+      [1280, 3],
+      [1280, 3],
+      [1280, 3],
     ]);
   });
 });
@@ -56,7 +64,8 @@ describe('tiny structure', () => {
       'up_blocks.0.resnets.2.conv_shortcut.weight',
       'up_blocks.2.upsamplers.0.conv.weight',
       'conv_norm_out.weight',
-    ]) expect(names.has(key), key).toBe(true);
+    ])
+      expect(names.has(key), key).toBe(true);
     expect(names.has('up_blocks.3.upsamplers.0.conv.weight')).toBe(false);
     expect(names.has('down_blocks.3.attentions.0.proj_in.weight')).toBe(false); // DownBlock2D: no attention
   });

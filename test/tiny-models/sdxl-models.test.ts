@@ -91,10 +91,9 @@ describe('tiny SDXL generator', () => {
     try {
       const first = generateSdxlSet({ out });
       expect(first).toMatchObject({ key: 'tiny-sdxl/fp32', folder: 'tiny-sdxl', skipped: false });
-      expect(first.files.map((f) => f.path)).toEqual(expect.arrayContaining([
-        join('tiny-sdxl', 'controlnet', 'canny', 'model.onnx'),
-        join('tiny-sdxl', 'controlnet', 'depth', 'model.onnx'),
-      ]));
+      expect(first.files.map((f) => f.path)).toEqual(
+        expect.arrayContaining([join('tiny-sdxl', 'controlnet', 'canny', 'model.onnx'), join('tiny-sdxl', 'controlnet', 'depth', 'model.onnx')]),
+      );
       expect(JSON.parse(readFileSync(join(out, '.generated.json'), 'utf8')).sets['tiny-sdxl/fp32'].files).toEqual(first.files);
       expect(generateSdxlSet({ out })).toMatchObject({ skipped: true, files: first.files });
     } finally {

@@ -23,13 +23,33 @@ function clipTokenizer(vocabJson: string, mergesTxt: string): Tokenizer {
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [
-        { type: 'Split', pattern: { Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: 'Removed', invert: true },
+        {
+          type: 'Split',
+          pattern: { Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" },
+          behavior: 'Removed',
+          invert: true,
+        },
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
       ],
     },
-    post_processor: { type: 'RobertaProcessing', sep: ['<|endoftext|>', vocab['<|endoftext|>']], cls: ['<|startoftext|>', vocab['<|startoftext|>']], trim_offsets: false, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['<|endoftext|>', vocab['<|endoftext|>']],
+      cls: ['<|startoftext|>', vocab['<|startoftext|>']],
+      trim_offsets: false,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: '<|endoftext|>', continuing_subword_prefix: '', end_of_word_suffix: '</w>', fuse_unk: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<|endoftext|>',
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '</w>',
+      fuse_unk: false,
+      vocab,
+      merges,
+    },
   };
   return new Tokenizer(json, { model_max_length: 77 });
 }
@@ -38,7 +58,7 @@ const golden = JSON.parse(readFileSync(`${SHARED}/golden.json`, 'utf8')) as { ca
 const builtin = builtinTokenizerFiles();
 
 describe('the tokenizer.json recipe', () => {
-  it('reproduces the real CLIP vocabulary\'s golden ids', () => {
+  it("reproduces the real CLIP vocabulary's golden ids", () => {
     const real = clipTokenizer(readFileSync(`${SHARED}/vocab.json`, 'utf8'), readFileSync(`${SHARED}/merges.txt`, 'utf8'));
     for (const { prompt, ids } of golden.cases) expect(real.encode(prompt).ids, prompt).toEqual(ids);
   });
@@ -47,9 +67,12 @@ describe('the tokenizer.json recipe', () => {
 describe('built-in CLIP tokenizer files', () => {
   const vocab = JSON.parse(builtin.files['vocab.json']!) as Record<string, number>;
 
-  it('has CLIP\'s layout: byte tokens, their </w> forms, merges, then start/end of text', () => {
+  it("has CLIP's layout: byte tokens, their </w> forms, merges, then start/end of text", () => {
     const real = JSON.parse(readFileSync(`${SHARED}/vocab.json`, 'utf8')) as Record<string, number>;
-    const firstIds = (v: Record<string, number>) => Object.entries(v).filter(([, id]) => id < 512).sort((a, b) => a[1] - b[1]);
+    const firstIds = (v: Record<string, number>) =>
+      Object.entries(v)
+        .filter(([, id]) => id < 512)
+        .sort((a, b) => a[1] - b[1]);
     expect(firstIds(vocab)).toEqual(firstIds(real));
     const size = Object.keys(vocab).length;
     expect(builtin.vocabSize).toBe(size);
@@ -88,10 +111,18 @@ describe('built-in CLIP tokenizer files', () => {
 });
 
 describe('BPE training', () => {
-  it('merges the most frequent pair first, ties by the pair\'s text', () => {
+  it("merges the most frequent pair first, ties by the pair's text", () => {
     // Sennrich et al.'s example. "e s" and "s t</w>" tie at 9 ("e s" sorts first); later "e w", "n e" and
     // "w est</w>" tie at 6.
-    const merges = trainBpe(new Map([['low', 5], ['lower', 2], ['newest', 6], ['widest', 3]]), 4);
+    const merges = trainBpe(
+      new Map([
+        ['low', 5],
+        ['lower', 2],
+        ['newest', 6],
+        ['widest', 3],
+      ]),
+      4,
+    );
     expect(merges).toEqual(['e s', 'es t</w>', 'l o', 'e w']);
   });
 

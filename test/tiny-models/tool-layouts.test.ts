@@ -111,7 +111,10 @@ describe('tool layouts', () => {
     expect(existsSync(join(written.modelDir, 'unpaint.json'))).toBe(true);
     expect(existsSync(join(written.modelDir, 'tokenizer'))).toBe(false);
     const unet = await ort.InferenceSession.create(join(written.modelDir, 'controlnet', 'model.onnx'));
-    expect(unet.inputMetadata.slice(0, 2)).toMatchObject([{ name: 'sample', type: 'float16' }, { name: 'timestep', type: 'float16', shape: ['batch'] }]);
+    expect(unet.inputMetadata.slice(0, 2)).toMatchObject([
+      { name: 'sample', type: 'float16' },
+      { name: 'timestep', type: 'float16', shape: ['batch'] },
+    ]);
     await unet.release();
   });
 });

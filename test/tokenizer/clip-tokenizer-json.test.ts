@@ -7,7 +7,7 @@ describe('parseMerges', () => {
     expect(parseMerges('i n\nt h')).toEqual(['i n', 't h']);
   });
 
-  it('keeps at most CLIP\'s 48894 merges, as HF\'s CLIPTokenizer does', () => {
+  it("keeps at most CLIP's 48894 merges, as HF's CLIPTokenizer does", () => {
     const lines = Array.from({ length: CLIP_MERGE_COUNT + 10 }, (_, i) => `a${i} b`);
     const merges = parseMerges(['#version: 0.2', ...lines].join('\n'));
     expect(CLIP_MERGE_COUNT).toBe(48894);
@@ -19,7 +19,7 @@ describe('parseMerges', () => {
 describe('buildClipTokenizerJson', () => {
   const vocab = { '!': 0, a: 1, 'a</w>': 4, '<|startoftext|>': 2, '<|endoftext|>': 3 };
 
-  it('wires the special tokens and CLIP\'s BPE settings', () => {
+  it("wires the special tokens and CLIP's BPE settings", () => {
     const json = buildClipTokenizerJson(vocab, [], { bos: '<|startoftext|>', eos: '<|endoftext|>', unk: '<|endoftext|>' });
     expect(json.added_tokens.map((t) => [t.content, t.id, t.special])).toEqual([
       ['<|startoftext|>', 2, true],

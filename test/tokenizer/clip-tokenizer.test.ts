@@ -96,7 +96,7 @@ describe('ClipTokenizer from vocab.json + merges.txt', () => {
     }
   });
 
-  it('recognises the special tokens inside a prompt, as OpenAI\'s tokenizer does', () => {
+  it("recognises the special tokens inside a prompt, as OpenAI's tokenizer does", () => {
     expect(tokenizer.tokenIds('a <|endoftext|> b')).toEqual([320, EOS, 321]);
   });
 
@@ -211,10 +211,7 @@ describe('ClipTokenizer from other folder layouts', () => {
   });
 
   it('rejects special tokens the vocabulary lacks', async () => {
-    const dir = await tempFolder({ 'special_tokens_map.json': JSON.stringify({ pad_token: '<pad>' }) }, [
-      'vocab.json',
-      'merges.txt',
-    ]);
+    const dir = await tempFolder({ 'special_tokens_map.json': JSON.stringify({ pad_token: '<pad>' }) }, ['vocab.json', 'merges.txt']);
     await expect(ClipTokenizer.fromFolder(dir)).rejects.toThrow(/"<pad>" is not in the vocabulary/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLIP_DEFAULT_SETTINGS, resolveTokenizerSettings, tokenContent } from '../../src/tokenizer/tokenizer-settings.js';
 
 describe('resolveTokenizerSettings', () => {
-  it('falls back to CLIP\'s tokens when the folder names none', () => {
+  it("falls back to CLIP's tokens when the folder names none", () => {
     expect(resolveTokenizerSettings()).toEqual(CLIP_DEFAULT_SETTINGS);
     expect(CLIP_DEFAULT_SETTINGS.padToken).toBe('<|endoftext|>');
   });

@@ -48,7 +48,9 @@ describe('safetensors reader', () => {
   it('refuses what is not a safetensors file, or a dtype it cannot read', () => {
     expect(() => parseSafetensors(new Uint8Array(4))).toThrow(SafetensorsError);
     expect(() => parseSafetensors(new TextEncoder().encode('PK\x03\x04 a zip or pickle file'))).toThrow(/header length/);
-    expect(() => parseSafetensors(handBuilt({ a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, [0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/I64 is not supported/);
+    expect(() => parseSafetensors(handBuilt({ a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, [0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(
+      /I64 is not supported/,
+    );
     expect(() => parseSafetensors(handBuilt({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, [0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/do not match/);
     expect(() => parseSafetensors(handBuilt({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, [0, 0, 0, 0]))).toThrow(/do not match/);
   });

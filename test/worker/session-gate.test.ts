@@ -23,12 +23,30 @@ describe('SessionGate', () => {
     const gate = new SessionGate();
     let inside = 0;
     let most = 0;
-    const use = () => gate.use(async () => { inside++; most = Math.max(most, inside); await tick(); inside--; });
+    const use = () =>
+      gate.use(async () => {
+        inside++;
+        most = Math.max(most, inside);
+        await tick();
+        inside--;
+      });
     await Promise.all([use(), use(), use()]);
     expect(most).toBe(3);
-    await expect(gate.use(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      gate.use(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     const order: number[] = [];
-    await Promise.all([1, 2].map((n) => gate.exclusive(async () => { order.push(n); await tick(); order.push(n); })));
+    await Promise.all(
+      [1, 2].map((n) =>
+        gate.exclusive(async () => {
+          order.push(n);
+          await tick();
+          order.push(n);
+        }),
+      ),
+    );
     expect(order).toEqual([1, 1, 2, 2]);
   });
 });

@@ -17,7 +17,14 @@ describe('InferenceWorker', () => {
     const reports = await worker.warmUp(model, controlnets, [{ width: 64, height: 64 }]);
     expect(reports).toMatchObject([{ width: 64, height: 64, runMs: { controlnet: expect.any(Number), unet: expect.any(Number) } }]);
     const loaded = await worker.loaded();
-    expect(loaded.find((l) => l.kind === 'unet')).toEqual({ kind: 'unet', path: model.unet, provider: 'cpu', fallbacks: [], bytes: statSync(model.unet).size, held: false });
+    expect(loaded.find((l) => l.kind === 'unet')).toEqual({
+      kind: 'unet',
+      path: model.unet,
+      provider: 'cpu',
+      fallbacks: [],
+      bytes: statSync(model.unet).size,
+      held: false,
+    });
   });
 
   it('answers a warm-up it cannot do with the reason', async () => {

@@ -37,7 +37,17 @@ export function depthGraph(options: ImageGraphOptions = {}): GraphBuilder {
 export function normalBaeGraph(): GraphBuilder {
   const g = fixedGraph('tiny-normalbae');
   const x = g.input('input', 'float32', IMAGE);
-  const out = channelMix(g, x, [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]], [0, 0, 0, 30]);
+  const out = channelMix(
+    g,
+    x,
+    [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [0, 0, 0],
+    ],
+    [0, 0, 0, 30],
+  );
   g.output(out, 'normal', 'float32', [1, 4, 'height', 'width']);
   return g;
 }

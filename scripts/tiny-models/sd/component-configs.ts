@@ -4,7 +4,6 @@ import { SD15_SCHEDULER_CONFIG } from '../../../src/runtime/layouts/sd15-schedul
 
 export { SD15_SCHEDULER_CONFIG };
 
-
 const ONNX_MODEL = ['diffusers', 'OnnxRuntimeModel'];
 
 /** diffusers' model_index.json of an ONNX Stable Diffusion folder. */

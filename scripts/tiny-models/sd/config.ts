@@ -63,8 +63,20 @@ export interface ModelSetConfig {
 
 /** The ControlNet names written for each set (they differ only by seed). */
 export const CONTROLNET_NAMES = [
-  'canny', 'depth', 'hed', 'mlsd', 'normal', 'openpose', 'scribble', 'segmentation', 'inpaint', 'softedge',
-  'lineart', 'shuffle', 'tile', 'face_detector',
+  'canny',
+  'depth',
+  'hed',
+  'mlsd',
+  'normal',
+  'openpose',
+  'scribble',
+  'segmentation',
+  'inpaint',
+  'softedge',
+  'lineart',
+  'shuffle',
+  'tile',
+  'face_detector',
 ] as const;
 export type ControlNetName = (typeof CONTROLNET_NAMES)[number];
 

@@ -45,10 +45,7 @@ export function buildSdxlGraphs(set: SdxlSetConfig, vocabSize: number): Record<s
     vae_decoder: buildVaeDecoder(set, format),
     vae_encoder: buildVaeEncoder(set, format),
     ...Object.fromEntries(
-      set.controlnets.map((name, i) => [
-        `controlnet/${name}`,
-        buildControlNet(set, format, { seed: set.seeds.controlnet + i, addedConditioning: added }),
-      ]),
+      set.controlnets.map((name, i) => [`controlnet/${name}`, buildControlNet(set, format, { seed: set.seeds.controlnet + i, addedConditioning: added })]),
     ),
   };
 }

@@ -48,7 +48,13 @@ export interface ModelFamily {
   /** The size a request without width/height would get. */
   readonly defaultSize: { width: number; height: number };
   /** Tokenizes and encodes prompt and negative prompt (diffusers' `encode_prompt`). */
-  encodePrompt(models: ModelSessions, model: BaseModelFiles, description: ModelDescription, request: PromptRequest, runner: SessionRunner): Promise<TextConditioning>;
+  encodePrompt(
+    models: ModelSessions,
+    model: BaseModelFiles,
+    description: ModelDescription,
+    request: PromptRequest,
+    runner: SessionRunner,
+  ): Promise<TextConditioning>;
   /** All-zero conditioning of `batch` items: warm-up needs only the shapes. */
   zeroConditioning(description: ModelDescription, batch: number, floatType: FloatType): TextConditioning;
 }

@@ -12,7 +12,17 @@ export const SD_FAMILY: ModelFamily = {
   async encodePrompt(models, model, description, request, runner) {
     const [tokenizer, textEncoder] = await Promise.all([models.tokenizer(model.tokenizerDir), models.textEncoder(model.textEncoder, model.loras)]);
     const run = runner.run.bind(runner);
-    const e = await encodePrompts(tokenizer, textEncoder, request.prompt, request.negativePrompt ?? '', request.samples, request.guided, request.floatType, run, request.clipSkip);
+    const e = await encodePrompts(
+      tokenizer,
+      textEncoder,
+      request.prompt,
+      request.negativePrompt ?? '',
+      request.samples,
+      request.guided,
+      request.floatType,
+      run,
+      request.clipSkip,
+    );
     return {
       hidden: e.unet,
       condHidden: e.cond,

@@ -156,8 +156,7 @@ export const SDXL_FAMILY: ModelFamily = {
           [added.timeIds]: floatTensor(type, condIds.slice(), [n, TIME_IDS]),
         },
       },
-      truncated:
-        first.positive.truncated === null ? null : `longer than the text encoders' ${L} tokens; this part was ignored: "${first.positive.truncated}"`,
+      truncated: first.positive.truncated === null ? null : `longer than the text encoders' ${L} tokens; this part was ignored: "${first.positive.truncated}"`,
       providers: { text_encoder: encoder.provider, text_encoder_2: encoder2.provider },
     };
   },

@@ -27,7 +27,14 @@ export async function* decodeLatents(
   for (let b = 0; b < samples; b++) {
     const z = latents.slice(b * grid.size, (b + 1) * grid.size);
     for (let i = 0; i < z.length; i++) z[i] *= inv;
-    const out = await runner.runBatched('vae_decoder', decoder.session, { [dec.input.name]: floatTensor(dec.floatType, z, grid.dims(1)) }, [dec.input], 1, dec.batch);
+    const out = await runner.runBatched(
+      'vae_decoder',
+      decoder.session,
+      { [dec.input.name]: floatTensor(dec.floatType, z, grid.dims(1)) },
+      [dec.input],
+      1,
+      dec.batch,
+    );
     yield vaeOutputToImages(toFloat32(out[dec.output.name] as ort.Tensor), 1, width, height)[0]!;
   }
 }

@@ -68,9 +68,7 @@ export class DenoiseStep {
     this.guidedPred = new Float32Array(n * grid.size);
     this.cnHidden = controlnets.map((c) => hiddenFor(guessMode ? text.condHidden : text.hidden, c.loaded.signature.floatType));
     const extra = guessMode ? text.extra.cond : text.extra.all;
-    this.cnExtra = controlnets.map((c) =>
-      Object.fromEntries(Object.entries(extra).map(([name, t]) => [name, hiddenFor(t, c.loaded.signature.floatType)])),
-    );
+    this.cnExtra = controlnets.map((c) => Object.fromEntries(Object.entries(extra).map(([name, t]) => [name, hiddenFor(t, c.loaded.signature.floatType)])));
     this.mixer = new ResidualMixer(unet.signature.floatType, guessMode, guessMode && this.guided ? 2 : 1, grid, {
       levels: description.residuals.map((r) => r.level),
       guessScales: description.guessModeScales,
@@ -108,9 +106,10 @@ export class DenoiseStep {
       let sample: ort.Tensor;
       if (guessMode) {
         // Guess mode: the ControlNet sees only the conditional batch.
-        sample = sig.floatType === 'float16'
-          ? new ort.Tensor('float16', float32ToFloat16(scaled, this.guessHalf!), grid.dims(n))
-          : new ort.Tensor('float32', scaled, grid.dims(n));
+        sample =
+          sig.floatType === 'float16'
+            ? new ort.Tensor('float16', float32ToFloat16(scaled, this.guessHalf!), grid.dims(n))
+            : new ort.Tensor('float32', scaled, grid.dims(n));
       } else {
         sample = sig.floatType === unetSig.floatType ? unetSample : floatTensor(sig.floatType, unetInput, grid.dims(this.unetBatch));
       }

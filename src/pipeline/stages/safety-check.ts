@@ -8,6 +8,8 @@ import type { Loaded } from '../model-sessions.js';
 import type { SessionRunner } from '../session-runner.js';
 
 export async function safetyCheck(checker: Loaded<SafetyCheckerSignature>, conceptsPath: string, image: RawImage, runner: SessionRunner): Promise<boolean> {
-  const [verdict] = await checkImages(checker.session, checker.signature, conceptsPath, [image], (feeds) => runner.run('safety_checker', checker.session, feeds));
+  const [verdict] = await checkImages(checker.session, checker.signature, conceptsPath, [image], (feeds) =>
+    runner.run('safety_checker', checker.session, feeds),
+  );
   return verdict!.nsfw;
 }

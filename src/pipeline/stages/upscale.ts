@@ -87,7 +87,9 @@ export async function upscaleImage(
       const [, oc, oh, ow] = tensor.dims as number[];
       const s = ow! / x.size;
       if (oc !== 3 || !Number.isInteger(s) || s < 1 || oh !== y.size * s) {
-        throw new GenerationError(`upscale: the upscaler ${upscaler.path} returned [${tensor.dims.join(',')}] for a [1,3,${y.size},${x.size}] input; expected [1,3,${y.size}×s,${x.size}×s]`);
+        throw new GenerationError(
+          `upscale: the upscaler ${upscaler.path} returned [${tensor.dims.join(',')}] for a [1,3,${y.size},${x.size}] input; expected [1,3,${y.size}×s,${x.size}×s]`,
+        );
       }
       if (scale === 0) {
         scale = s;
@@ -97,7 +99,9 @@ export async function upscaleImage(
     }
   }
   if (scale < factor) {
-    throw new GenerationError(`upscale: the installed upscaler enlarges ${scale}×, so it cannot give ${factor}×; install a ${factor}× model or send upscale "${scale}"`);
+    throw new GenerationError(
+      `upscale: the installed upscaler enlarges ${scale}×, so it cannot give ${factor}×; install a ${factor}× model or send upscale "${scale}"`,
+    );
   }
   const full: RawImage = { data: out!, width: W * scale, height: H * scale, channels: 3 };
   const image2 = scale === factor ? full : resizeOpenCv(full, W * factor, H * factor, 'lanczos4');

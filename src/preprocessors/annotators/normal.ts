@@ -23,7 +23,10 @@ export async function normalBaeMap(detect: RawImage, session: InferenceSession):
   const fed = await resizeImage(detect, size.width, size.height, 'cubic');
   const outputs = await runImage(session, input, imageTensor(fed, input, IMAGENET));
   // NNET returns its refinement steps in order; the last 3+ channel output is the final normal map.
-  const planes = outputs.map((t) => toPlanes(t, 'normalbae')).filter((p) => p.channels >= 3).pop();
+  const planes = outputs
+    .map((t) => toPlanes(t, 'normalbae'))
+    .filter((p) => p.channels >= 3)
+    .pop();
   if (planes === undefined) throw new Error('normalbae annotator: no output with 3 channels');
   const { width: w, height: h } = planes;
   const n = w * h;

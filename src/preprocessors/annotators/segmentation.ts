@@ -102,9 +102,6 @@ export async function segmentationHint(image: RawImage, options: HintOptions): P
   const fed = await resizeImage(detect, size.width, size.height, 'cubic');
   const [output] = await runImage(session, input, imageTensor(fed, input, IMAGENET));
   const { width: w, height: h } = detect;
-  const labels =
-    output.type === 'int64' || output.type === 'int32'
-      ? labelsFromIndices(output, w, h)
-      : argmaxClasses(toPlanes(output, 'upernet'), w, h);
+  const labels = output.type === 'int64' || output.type === 'int32' ? labelsFromIndices(output, w, h) : argmaxClasses(toPlanes(output, 'upernet'), w, h);
   return { image: await resizeImage(paletteImage(labels, w, h), options.width, options.height, 'linear') };
 }

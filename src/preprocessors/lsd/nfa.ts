@@ -5,8 +5,8 @@ import type { Rect } from './rectangle.js';
 // Lanczos approximation of ln Γ (g = 7, nine terms): ~15 significant digits for x > 0.
 const LANCZOS_G = 7;
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 const HALF_LN_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -27,8 +27,7 @@ export function logNfa(n: number, k: number, p: number, logNT: number): number {
   if (n === 0 || k === 0) return -logNT;
   if (n === k) return -logNT - n * Math.log10(p);
   const pOdds = p / (1 - p);
-  const logFirst =
-    logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log(1 - p);
+  const logFirst = logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log(1 - p);
   let term = Math.exp(logFirst);
   if (term < 1e-300) {
     // The first term underflows: it alone is the tail's order of magnitude (when k is above the mean).
@@ -41,7 +40,7 @@ export function logNfa(n: number, k: number, p: number, logNT: number): number {
     term *= factor;
     tail += term;
     if (ratio < 1) {
-      const rest = term * ((1 - Math.pow(factor, n - i + 1)) / (1 - factor) - 1);
+      const rest = term * ((1 - factor ** (n - i + 1)) / (1 - factor) - 1);
       if (rest < 0.1 * Math.abs(-Math.log10(tail) - logNT) * tail) break;
     }
   }

@@ -100,13 +100,7 @@ function alignedDensity(region: Region, rect: Rect): number {
  * regrow from the seed with a tolerance estimated from the angles near the seed; if still too sparse, shrink
  * the region's radius around the seed. Returns the rectangle, or null when the region falls apart.
  */
-export function refineRegion(
-  region: Region,
-  rect: Rect,
-  lines: LevelLines,
-  used: Uint8Array,
-  densityThreshold: number,
-): Rect | null {
+export function refineRegion(region: Region, rect: Rect, lines: LevelLines, used: Uint8Array, densityThreshold: number): Rect | null {
   if (alignedDensity(region, rect) >= densityThreshold) return rect;
   const { xs, ys } = region;
   const w = lines.width;

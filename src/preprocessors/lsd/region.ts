@@ -19,14 +19,7 @@ export class Region {
  * Grows `region` from (x, y): 8-neighbours not yet used whose level-line angle is within `tolerance` of
  * the region's running mean angle join it and are marked in `used`.
  */
-export function growRegion(
-  x: number,
-  y: number,
-  lines: LevelLines,
-  used: Uint8Array,
-  tolerance: number,
-  region: Region,
-): void {
+export function growRegion(x: number, y: number, lines: LevelLines, used: Uint8Array, tolerance: number, region: Region): void {
   const { width: w, height: h, angles } = lines;
   const { xs, ys } = region;
   const seed = y * w + x;

@@ -18,15 +18,19 @@ export const controlNetRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       loadImage: (field, value) => loadImageField(field, value, { allowRawBase64: req.base64, limits: ctx.config.image, policy: ctx.config.outbound }),
       newId: () => ctx.jobs.newId(),
     });
-    const record = await ctx.jobs.submit(spec, {
-      baseUrl: baseUrlOf(ctx, request),
-      base64: req.base64,
-      temp: req.temp,
-      webhook: req.webhook,
-      trackId: req.track_id,
-      warnings: plan.warnings,
-      meta: requestMeta(req, plan, spec),
-    }, caller.tenant);
+    const record = await ctx.jobs.submit(
+      spec,
+      {
+        baseUrl: baseUrlOf(ctx, request),
+        base64: req.base64,
+        temp: req.temp,
+        webhook: req.webhook,
+        trackId: req.track_id,
+        warnings: plan.warnings,
+        meta: requestMeta(req, plan, spec),
+      },
+      caller.tenant,
+    );
     const finished = req.instant_response ? null : await ctx.jobs.waitFinished(record.id, ctx.config.jobs.syncTimeoutMs);
     if (!finished) {
       const current = (await ctx.jobs.get(record.id)) ?? record;
@@ -46,7 +50,8 @@ export function baseUrlOf(ctx: AppContext, _request?: FastifyRequest): string {
 /** A finished job as the contract answers it: success body, or the failure as an error. */
 export async function finishedResponse(ctx: AppContext, record: JobRecord, reply: FastifyReply) {
   if (record.state === 'succeeded') {
-    if (record.expired) throw new ClientError(410, `job ${record.id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+    if (record.expired)
+      throw new ClientError(410, `job ${record.id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
     return successBody(record, ctx.jobs);
   }
   const status = record.error?.clientError ? 400 : 500;

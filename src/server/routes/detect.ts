@@ -58,7 +58,8 @@ export const detectRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     });
     if (!result.ok) throw new ClientError(result.clientError ? 400 : 500, result.clientError ? scrubPaths(result.message) : 'hint failed; see the server log');
     const png = await encodePng(result.image);
-    if (req.base64) return { status: 'success', controlnet_type: type, width: result.image.width, height: result.image.height, output: [png.toString('base64')] };
+    if (req.base64)
+      return { status: 'success', controlnet_type: type, width: result.image.width, height: result.image.height, output: [png.toString('base64')] };
     return reply.header('content-type', 'image/png').send(png);
   });
 };

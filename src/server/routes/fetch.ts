@@ -27,7 +27,8 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
   const answer = async (caller: Caller, id: string, reply: FastifyReply) => {
     const record = await jobFor(caller, id, 'request_id');
     if (record.state === 'succeeded') {
-      if (record.expired) throw new ClientError(410, `job ${id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
+      if (record.expired)
+        throw new ClientError(410, `job ${id}: its outputs expired (temp: "yes" outputs are kept ${ctx.config.jobs.tempTtlMs / 3_600_000} h)`);
       return successBody(record, ctx.jobs);
     }
     if (record.state === 'failed') return reply.send(failedBody(record));
@@ -92,6 +93,12 @@ export const fetchRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     const current = (await ctx.jobs.get(id)) ?? first;
     if (FINISHED.includes(current.state)) return finish();
     const status = await ctx.jobs.status(current);
-    send('state', { id: Number(id), state: current.state, queue_position: status.position === -1 ? 0 : status.position, eta: Math.round(status.etaSeconds), progress: current.progress });
+    send('state', {
+      id: Number(id),
+      state: current.state,
+      queue_position: status.position === -1 ? 0 : status.position,
+      eta: Math.round(status.etaSeconds),
+      progress: current.progress,
+    });
   });
 };

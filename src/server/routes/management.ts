@@ -16,28 +16,33 @@ import type { ModelKind } from '../../runtime/model-registry.js';
 import { familyOfFiles } from '../../domain/index.js';
 import { decodeToRgb, ImageDecodeError } from '../../image/codec.js';
 
-const required = (name: string, max = 4096) =>
-  textField(name, null, max).refine((v) => v !== null && v !== '', { message: `${name}: required` });
+const required = (name: string, max = 4096) => textField(name, null, max).refine((v) => v !== null && v !== '', { message: `${name}: required` });
 
 /** Request bodies of the management endpoints (the hosted enterprise API's names and fields). */
 export const managementSchemas = {
   key: z.object({ key: z.unknown() }).loose(),
-  loadModel: z.object({
-    model_id: required('model_id', 100),
-    url: required('url'),
-    model_type: textField('model_type', 'huggingface', 40),
-    webhook: textField('webhook', null, 2048),
-  }).loose(),
+  loadModel: z
+    .object({
+      model_id: required('model_id', 100),
+      url: required('url'),
+      model_type: textField('model_type', 'huggingface', 40),
+      webhook: textField('webhook', null, 2048),
+    })
+    .loose(),
   modelId: z.object({ model_id: required('model_id', 100), model_type: textField('model_type', null, 40) }).loose(),
-  loadVae: z.object({
-    vae_id: required('vae_id', 100),
-    vae_url: required('vae_url'),
-    vae_type: textField('vae_type', 'diffusers', 40),
-  }).loose(),
-  uploadImage: z.object({
-    base64_image: required('base64_image', 60_000_000),
-    image_type: textField('image_type', 'png', 10),
-  }).loose(),
+  loadVae: z
+    .object({
+      vae_id: required('vae_id', 100),
+      vae_url: required('vae_url'),
+      vae_type: textField('vae_type', 'diffusers', 40),
+    })
+    .loose(),
+  uploadImage: z
+    .object({
+      base64_image: required('base64_image', 60_000_000),
+      image_type: textField('image_type', 'png', 10),
+    })
+    .loose(),
 };
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
@@ -210,7 +215,15 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     const req = parse(managementSchemas.modelId, body);
     const id = req.model_id!;
     const catalog = ctx.models.catalog();
-    const kind: ModelKind = req.model_type ? kindOf(req.model_type) : catalog.models.has(id) ? 'model' : catalog.vaes.has(id) ? 'vae' : catalog.loras?.get(id) ? 'lora' : 'controlnet';
+    const kind: ModelKind = req.model_type
+      ? kindOf(req.model_type)
+      : catalog.models.has(id)
+        ? 'model'
+        : catalog.vaes.has(id)
+          ? 'vae'
+          : catalog.loras?.get(id)
+            ? 'lora'
+            : 'controlnet';
     if (kind === 'model' && id === ctx.defaultModel()) {
       throw badRequest(`model_id: "${id}" is the default model (DEFAULT_MODEL); make another model the default first`);
     }
@@ -238,7 +251,8 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     if (!/^\d{1,20}$/.test(id)) throw badRequest(`request_id: must be a job id, got ${JSON.stringify(body.request_id)}`);
     const record = await ctx.jobs.get(id);
     if (!record || !mayRead(caller, record.owner)) throw new ClientError(404, `request_id: no job ${id} on this server`);
-    if (!(await ctx.jobs.cancel(id))) throw new ClientError(409, `request_id: job ${id} is ${record.state === 'queued' ? 'starting' : record.state}; only waiting jobs can be removed`);
+    if (!(await ctx.jobs.cancel(id)))
+      throw new ClientError(409, `request_id: job ${id} is ${record.state === 'queued' ? 'starting' : record.state}; only waiting jobs can be removed`);
     return { status: 'success', message: `removed queued job ${id}` };
   });
 

@@ -33,10 +33,12 @@ export const nsfwCheckRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
   const open = (modelPath: string) => {
     let s = sessions.get(modelPath);
     if (!s) {
-      s = openSession(modelPath, { providers: ctx.config.executionProviders, deviceId: ctx.config.deviceId, threads: ctx.config.threads }).then(({ session }) => ({
-        session,
-        signature: safetyCheckerSignature(session),
-      }));
+      s = openSession(modelPath, { providers: ctx.config.executionProviders, deviceId: ctx.config.deviceId, threads: ctx.config.threads }).then(
+        ({ session }) => ({
+          session,
+          signature: safetyCheckerSignature(session),
+        }),
+      );
       sessions.set(modelPath, s);
       s.catch(() => sessions.delete(modelPath));
     }
@@ -45,7 +47,14 @@ export const nsfwCheckRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
   app.addHook('onClose', async () => {
     const all = [...sessions.values()];
     sessions.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.session.release(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (s) => s.session.release(),
+          () => undefined,
+        ),
+      ),
+    );
   });
 
   app.post('/api/v1/enterprise/nsfw_image_check', async (request) => {

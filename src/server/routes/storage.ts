@@ -74,7 +74,9 @@ export const storageRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     }
     const hasKeyId = !!req.aws_access_key_id;
     if (hasKeyId !== !!req.aws_secret_access_key) {
-      throw badRequest(`${hasKeyId ? 'aws_secret_access_key' : 'aws_access_key_id'}: required with ${hasKeyId ? 'aws_access_key_id' : 'aws_secret_access_key'}`);
+      throw badRequest(
+        `${hasKeyId ? 'aws_secret_access_key' : 'aws_access_key_id'}: required with ${hasKeyId ? 'aws_access_key_id' : 'aws_secret_access_key'}`,
+      );
     }
 
     // Fields left out (or null) keep their current value.

@@ -59,7 +59,11 @@ describe('normal hint', () => {
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
     const expected = [100, 120, 140].map((v, c) => Math.trunc((((v / 255 - mean[c]) / std[c] + 1) / 2) * 255));
-    for (const [x, y] of [[0, 0], [64, 32], [127, 63]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [64, 32],
+      [127, 63],
+    ]) {
       pixel(hint.image, x, y).forEach((v, c) => expect(Math.abs(v - expected[c])).toBeLessThanOrEqual(1));
     }
     expect(annotators.asked).toEqual(['normalbae']);
@@ -118,7 +122,7 @@ describe('hed and softedge hints', () => {
     expect(row[W / 2 - 1]).toBeGreaterThan(row[0] + 3);
   });
 
-  it("softedge feeds PiDiNet BGR in [0, 1] and takes its last (fused) output", async () => {
+  it('softedge feeds PiDiNet BGR in [0, 1] and takes its last (fused) output', async () => {
     const annotators = graphAnnotators({ pidinet: pidinetGraph(), hed: hedGraph() });
     const hint = channel0((await makeHint('softedge', uniform(200, 50, 30), { ...SAME, annotators })).image);
     for (const v of hint) expect(Math.abs(v - 30)).toBeLessThanOrEqual(1);

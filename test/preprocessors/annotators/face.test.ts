@@ -41,7 +41,11 @@ describe('face_detector hint', () => {
     }
     expect(pixel(hint, Math.floor(96 * K), Math.floor(130 * K))).toEqual([10, 180, 10]);
     // Right pupil (landmark 468) at (60, 70) → (80, 93.3): rows 91..94, columns 78..81.
-    for (const [x, y] of [[78, 91], [81, 94]]) expect(pixel(hint, x, y)).toEqual([250, 200, 10]);
+    for (const [x, y] of [
+      [78, 91],
+      [81, 94],
+    ])
+      expect(pixel(hint, x, y)).toEqual([250, 200, 10]);
     expect(pixel(hint, 82, 93)).toEqual([0, 0, 0]);
     expect(pixel(hint, 10, 10)).toEqual([0, 0, 0]);
     expect(pixel(hint, 128, 60)).toEqual([0, 0, 0]);

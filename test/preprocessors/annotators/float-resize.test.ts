@@ -31,7 +31,12 @@ describe('float map resizing (OpenCV semantics)', () => {
     const src = Float32Array.from({ length: 2 * 6 * 5 }, (_, i) => Math.sin(i * 0.7));
     const all = resizePlanes(src, 2, 6, 5, 17, 13, 'lanczos4');
     const lazy = new LazyResize(src, 6, 5, 17, 13, 'lanczos4');
-    for (const [c, x, y] of [[0, 0, 0], [1, 16, 12], [1, 7, 5], [0, 3, 11]]) {
+    for (const [c, x, y] of [
+      [0, 0, 0],
+      [1, 16, 12],
+      [1, 7, 5],
+      [0, 3, 11],
+    ]) {
       expect(lazy.at(c, x, y)).toBeCloseTo(all[c * 17 * 13 + y * 17 + x], 5);
     }
     expect(resizePlane(src.subarray(0, 30), 6, 5, 17, 13, 'lanczos4')).toEqual(all.subarray(0, 17 * 13));

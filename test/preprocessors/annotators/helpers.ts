@@ -24,7 +24,11 @@ export function graphAnnotators(graphs: Record<string, GraphBuilder>): Annotator
 }
 
 /** A w×h RGB image with `paint(x, y)` giving the [r, g, b] of each pixel. */
-export function paintColour(w: number, h: number, paint: (x: number, y: number) => readonly [number, number, number]): import('../../../src/image/types.js').RawImage {
+export function paintColour(
+  w: number,
+  h: number,
+  paint: (x: number, y: number) => readonly [number, number, number],
+): import('../../../src/image/types.js').RawImage {
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(paint(x, y), (y * w + x) * 3);
   return { data, width: w, height: h, channels: 3 };

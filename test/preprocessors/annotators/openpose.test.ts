@@ -8,8 +8,24 @@ import { graphAnnotators, paintColour, pixel } from './helpers.js';
 // A standing person in a 256×256 image (detect size 256): nose, neck, right arm, left arm, right leg,
 // left leg, eyes, ears.
 const PERSON: [number, number][] = [
-  [128, 50], [128, 82], [100, 82], [88, 118], [80, 152], [156, 82], [168, 118], [176, 152],
-  [110, 150], [106, 196], [104, 236], [146, 150], [150, 196], [152, 236], [120, 42], [136, 42], [110, 50], [146, 50],
+  [128, 50],
+  [128, 82],
+  [100, 82],
+  [88, 118],
+  [80, 152],
+  [156, 82],
+  [168, 118],
+  [176, 152],
+  [110, 150],
+  [106, 196],
+  [104, 236],
+  [146, 150],
+  [150, 196],
+  [152, 236],
+  [120, 42],
+  [136, 42],
+  [110, 50],
+  [146, 50],
 ];
 const SIZE = 256;
 // Detect 256 → network input 184×184 (0.5 · 368 px high) → maps of 23×23 cells.
@@ -25,7 +41,13 @@ describe('openpose hint', () => {
     const hint = (await makeHint('openpose', image, { ...options, annotators })).image;
     // Each keypoint's circle (radius 4) is in its colour, within a pixel of where it was put.
     PERSON.forEach(([x, y], i) => {
-      const near = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]].some(([dx, dy]) => pixel(hint, x + dx, y + dy).join() === POSE_COLOURS[i].join());
+      const near = [
+        [0, 0],
+        [1, 0],
+        [-1, 0],
+        [0, 1],
+        [0, -1],
+      ].some(([dx, dy]) => pixel(hint, x + dx, y + dy).join() === POSE_COLOURS[i].join());
       expect(near, `keypoint ${i} at ${x},${y}: ${pixel(hint, x, y)}`).toBe(true);
     });
     // Each limb's stick, away from the circles, is its colour at 60 %.
@@ -38,7 +60,13 @@ describe('openpose hint', () => {
       expect(pixel(hint, mx, my), `limb ${k}`).toEqual(POSE_COLOURS[k].map((c) => Math.trunc(c * 0.6)));
     }
     // Nothing far from the skeleton.
-    for (const [x, y] of [[10, 10], [240, 128], [30, 200], [200, 20]]) expect(pixel(hint, x, y)).toEqual([0, 0, 0]);
+    for (const [x, y] of [
+      [10, 10],
+      [240, 128],
+      [30, 200],
+      [200, 20],
+    ])
+      expect(pixel(hint, x, y)).toEqual([0, 0, 0]);
   });
 
   it('draws nothing when no person has 4 parts', async () => {
@@ -59,7 +87,13 @@ describe('openpose hint', () => {
     for (const person of [left, right]) {
       for (const part of [1, 7]) {
         const [x, y] = person[part].map(Math.round);
-        const near = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]].some(([dx, dy]) => pixel(hint, x + dx, y + dy).join() === POSE_COLOURS[part].join());
+        const near = [
+          [0, 0],
+          [1, 0],
+          [-1, 0],
+          [0, 1],
+          [0, -1],
+        ].some(([dx, dy]) => pixel(hint, x + dx, y + dy).join() === POSE_COLOURS[part].join());
         expect(near, `part ${part} at ${x},${y}`).toBe(true);
       }
     }

@@ -59,8 +59,14 @@ describe('detectSegments (LSD)', () => {
   it('finds both edges of a rotated bar, parallel to it', () => {
     // A bar 6 px wide from (20, 30) to (100, 90): edges offset by ±3 px across its direction (0.6, 0.8)·(-1).
     const [nx, ny] = [-0.6 * 3, 0.8 * 3];
-    const edgeA: [Point, Point] = [[20 + nx, 30 + ny], [100 + nx, 90 + ny]];
-    const edgeB: [Point, Point] = [[20 - nx, 30 - ny], [100 - nx, 90 - ny]];
+    const edgeA: [Point, Point] = [
+      [20 + nx, 30 + ny],
+      [100 + nx, 90 + ny],
+    ];
+    const edgeB: [Point, Point] = [
+      [20 - nx, 30 - ny],
+      [100 - nx, 90 - ny],
+    ];
     const segments = lsdOf(paintPolygon(128, 128, [edgeA[0], edgeA[1], edgeB[1], edgeB[0]], 220, 40));
     expect(segments).toHaveLength(2);
     for (const [a, b] of [edgeA, edgeB]) {
@@ -74,7 +80,15 @@ describe('detectSegments (LSD)', () => {
     const w = 128;
     const corners = squareCorners(60, 66, 56, 20);
     const found = lsdOf(paintPolygon(w, 128, corners, 210, 20));
-    const mirrored = lsdOf(paintPolygon(w, 128, corners.map(([x, y]) => [w - 1 - x, y] as [number, number]), 210, 20));
+    const mirrored = lsdOf(
+      paintPolygon(
+        w,
+        128,
+        corners.map(([x, y]) => [w - 1 - x, y] as [number, number]),
+        210,
+        20,
+      ),
+    );
     expect(found).toHaveLength(4);
     expect(mirrored).toHaveLength(4);
     for (const s of found) {

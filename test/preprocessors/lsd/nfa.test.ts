@@ -25,7 +25,13 @@ describe('logGamma', () => {
 
 describe('logNfa', () => {
   it('matches the exact binomial tail within the 10% the summation allows', () => {
-    for (const [n, k] of [[20, 10], [50, 12], [100, 40], [300, 290], [60, 8]] as const) {
+    for (const [n, k] of [
+      [20, 10],
+      [50, 12],
+      [100, 40],
+      [300, 290],
+      [60, 8],
+    ] as const) {
       const exact = exactLogNfa(n, k, 0.125, 5);
       // 10% relative error on the tail is 0.046 in log10.
       expect(Math.abs(logNfa(n, k, 0.125, 5) - exact), `n=${n} k=${k}`).toBeLessThan(0.05);

@@ -107,7 +107,10 @@ export async function detectBodies(detect: RawImage, session: InferenceSession):
 export function drawBodies(bodies: readonly Body[], w: number, h: number): RawImage {
   const canvas = { data: new Uint8Array(w * h * 3), width: w, height: h };
   for (const body of bodies) {
-    drawBodyPose(canvas, body.keypoints.map((p) => (p === null ? null : { x: p.x / w, y: p.y / h })));
+    drawBodyPose(
+      canvas,
+      body.keypoints.map((p) => (p === null ? null : { x: p.x / w, y: p.y / h })),
+    );
   }
   return { ...canvas, channels: 3 };
 }
