@@ -5,6 +5,7 @@ import type { WarmupSize } from './domain/index.js';
 import { checkS3Settings, S3SettingError, type S3SettingName, type S3Settings } from './jobs/s3-settings.js';
 import { memoryBudget, type BudgetSource } from './runtime/memory-budget.js';
 import { parseAllowedHosts, parseAllowedPorts, type OutboundPolicy } from './net/address-policy.js';
+import type { ImageLimits } from './image/types.js';
 
 /** Everything the server reads from its environment, parsed once at start-up. */
 export interface ServerConfig {
@@ -101,11 +102,7 @@ export interface JobSettings {
   stalledCheckMs: number;
 }
 
-export interface ImageLimits {
-  fetchTimeoutMs: number;
-  maxBytes: number;
-  maxPixels: number;
-}
+export type { ImageLimits };
 
 export const DEFAULT_API_KEY = 'enterprise_api_key';
 

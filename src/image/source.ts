@@ -1,10 +1,9 @@
 import { ClientError } from '../domain/client-error.js';
-import type { ImageLimits } from '../config.js';
 import { decodeToRgb, ImageDecodeError } from './codec.js';
 import type { OutboundPolicy } from '../net/address-policy.js';
 import { guardedFetch, OutboundError } from '../net/guarded-fetch.js';
 import { redactUrl } from '../net/redact-url.js';
-import type { RawImage } from './types.js';
+import type { ImageLimits, RawImage } from './types.js';
 
 const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+)?(;[\w-]+=[\w.+-]+)*;base64,/i;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;

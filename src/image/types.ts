@@ -5,3 +5,10 @@ export interface RawImage {
   height: number;
   channels: 1 | 3 | 4;
 }
+
+/** What an image field may be: fetch deadline, bytes, and decoded pixels (IMAGE_FETCH_TIMEOUT_MS, IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS). */
+export interface ImageLimits {
+  fetchTimeoutMs: number;
+  maxBytes: number;
+  maxPixels: number;
+}

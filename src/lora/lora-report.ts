@@ -1,5 +1,5 @@
 /** What a request's LoRAs matched in the model's graphs: a 400 when nothing of a LoRA matches, warnings when a part does not. */
-import { GenerationError } from '../pipeline/errors.js';
+import { badRequest } from '../domain/client-error.js';
 import type { MergeReport } from './merge.js';
 
 export function loraWarnings(modelId: string, reports: readonly MergeReport[]): string[] {
@@ -12,7 +12,7 @@ export function loraWarnings(modelId: string, reports: readonly MergeReport[]): 
   const warnings: string[] = [];
   for (const [name, { matched, total }] of byName) {
     if (matched === 0)
-      throw new GenerationError(
+      throw badRequest(
         `lora_model: no layer of LoRA "${name}" matches a weight of model ${modelId} (another base model's LoRA, or a format this server does not read)`,
       );
     if (matched < total)

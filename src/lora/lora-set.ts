@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import type { LoraRef } from '../domain/model-files.js';
-import { GenerationError } from '../pipeline/errors.js';
+import { badRequest } from '../domain/client-error.js';
 import { readSafetensorsFile, SafetensorsError } from '../weights/safetensors.js';
 import { parseLora, type LoraComponent } from './lora-file.js';
 import { LoraMergeError, mergeLoras, type MergedModel } from './merge.js';
@@ -29,13 +29,13 @@ export function mergeLoraSet(modelPath: string, component: LoraComponent, loras:
     } catch (err) {
       // The reader's own messages name no path; a file that vanished is said so without its path.
       const why = err instanceof SafetensorsError ? err.message : 'the file could not be read';
-      throw new GenerationError(`lora_model: LoRA "${l.name}" cannot be used: ${why}`);
+      throw badRequest(`lora_model: LoRA "${l.name}" cannot be used: ${why}`);
     }
   });
   try {
     return mergeLoras(modelPath, component, parsed);
   } catch (err) {
-    if (err instanceof LoraMergeError) throw new GenerationError(`lora_model: ${err.message}`);
+    if (err instanceof LoraMergeError) throw badRequest(`lora_model: ${err.message}`);
     throw err;
   }
 }
