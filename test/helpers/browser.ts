@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
-import { describe, it } from 'vitest';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { describeWithTool } from './describe-with-tool.js';
 
 // Page-side code below runs in the browser, where these exist (the project's types have no DOM).
 declare const document: any;
@@ -17,25 +17,9 @@ export function findChromium(): string | null {
   }
 }
 
-const inCi = () => !['', '0', 'false', undefined].includes(process.env.CI?.toLowerCase());
-
-/**
- * `describe` for tests in a real headless browser. Without chromium they fail in CI (CI=true: .ci/run
- * installs it), and elsewhere skip with the reason printed.
- */
+/** `describe` for tests in a real headless browser: fails in CI without it, skips elsewhere (describe-with-tool.ts). */
 export function describeWithChromium(name: string, body: () => void): void {
-  if (findChromium()) {
-    describe(name, body);
-  } else if (inCi()) {
-    describe(name, () => {
-      it('needs chromium', () => {
-        throw new Error('chromium is missing: .ci/run installs it with apt-get (apt-get install chromium), or set CHROMIUM_PATH');
-      });
-    });
-  } else {
-    console.warn(`skipping "${name}": chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)`);
-    describe.skip(name, body);
-  }
+  describeWithTool(name, body, { name: 'chromium', found: findChromium() !== null, install: 'apt-get install chromium, or set CHROMIUM_PATH' });
 }
 
 /** Headless chromium with a throwaway profile (--no-sandbox: tests may run as root). */

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'vitest';
 import { RedisClient } from '../../src/jobs/redis-client.js';
 import { freePort } from './server-process.js';
+import { describeWithTool } from './describe-with-tool.js';
 
 /** The redis-server binary on PATH, or null. */
 export function findRedisServer(): string | null {
@@ -19,25 +19,9 @@ export function findRedisServer(): string | null {
   return null;
 }
 
-const inCi = () => !['', '0', 'false', undefined].includes(process.env.CI?.toLowerCase());
-
-/**
- * `describe` for tests that need a real redis-server. Without one they fail in CI (CI=true: .ci/run
- * installs it, so a missing binary is an error to see), and elsewhere skip with the reason printed.
- */
+/** `describe` for tests that need a real redis-server: fails in CI without it, skips elsewhere (describe-with-tool.ts). */
 export function describeWithRedis(name: string, body: () => void): void {
-  if (findRedisServer()) {
-    describe(name, body);
-  } else if (inCi()) {
-    describe(name, () => {
-      it('needs redis-server', () => {
-        throw new Error('redis-server is missing: .ci/run installs it with apt-get (apt-get install redis-server); the Redis tests cannot run without it');
-      });
-    });
-  } else {
-    console.warn(`skipping "${name}": redis-server is not installed (apt-get install redis-server to run these tests)`);
-    describe.skip(name, body);
-  }
+  describeWithTool(name, body, { name: 'redis-server', found: findRedisServer() !== null, install: 'apt-get install redis-server' });
 }
 
 /** A throwaway redis-server on 127.0.0.1 and a free port (or `port`): no persistence, gone when stopped. */
