@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { providerOptions, sessionOptionsFor } from './provider-options.js';
 import type { ProviderFallback } from '../domain/index.js';
 import { planGraphCache } from './graph-cache.js';
+import './float16-tensors.js';
 
 export interface SessionSettings {
   /** Execution providers in order of preference; "cpu" is always tried last. */
