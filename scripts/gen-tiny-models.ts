@@ -4,10 +4,10 @@
  *   npx tsx scripts/gen-tiny-models.ts [--out models] [--config tiny|sd15] [--fp16 | --only fp32|fp16]
  *                                      [--controlnets canny,depth] [--tokenizer-from DIR] [--force]
  *
- * The default (tiny) also writes the tiny SDXL set, tiny-sdxl. Skips a set whose stamp (<out>/.generated.json) matches; --force rewrites it.
+ * The default (tiny) also writes the tiny SDXL set, tiny-sdxl, and the built-in upscaler, upscalers/tiny-x2. Skips a set whose stamp (<out>/.generated.json) matches; --force rewrites it.
  */
 import { parseArgs } from 'node:util';
-import { generateModelSets, generateSdxlSet, type Variant } from './tiny-models/generate.js';
+import { generateModelSets, generateSdxlSet, generateUpscalerSet, type Variant } from './tiny-models/generate.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,8 +44,10 @@ const sets = generateModelSets({
     .filter((s) => s.length > 0),
   log: (line) => console.log(line),
 });
-if (values.config === 'tiny' && values.controlnets === undefined)
+if (values.config === 'tiny' && values.controlnets === undefined) {
   sets.push(generateSdxlSet({ out: values.out, force: values.force, log: (line) => console.log(line) }));
+  sets.push(generateUpscalerSet({ out: values.out, force: values.force, log: (line) => console.log(line) }));
+}
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
 for (const set of sets) {

@@ -47,8 +47,13 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     throw new GenerationError(`width, height: model ${spec.model.id} needs multiples of ${f}, got ${spec.width}x${spec.height}`);
   }
   if (spec.model.loras && spec.model.loras.length > 0) {
-    const textEncoder = await models.textEncoder(spec.model.textEncoder, spec.model.loras);
-    warnings.push(...loraWarnings(spec.model.id, [...(unet.loraReports ?? []), ...(textEncoder.loraReports ?? [])]));
+    // Each merged graph reports what it took: the UNet, the text encoder and (SDXL) the second text encoder.
+    const [textEncoder, textEncoder2] = await Promise.all([
+      models.textEncoder(spec.model.textEncoder, spec.model.loras),
+      spec.model.sdxl ? models.textEncoder(spec.model.sdxl.textEncoder2, spec.model.loras, 'text_encoder_2') : null,
+    ]);
+    const reports = [unet, textEncoder, textEncoder2].flatMap((l) => l?.loraReports ?? []);
+    warnings.push(...loraWarnings(spec.model.id, reports));
   }
   controlnets.forEach((c, k) => checkControlNetFits(spec.model.id, description, c.signature, spec.controlnets[k]!.name));
   // diffusers forces guess mode when the (first) ControlNet pools its conditions globally (shuffle).

@@ -17,6 +17,7 @@ import type { BaseModelFiles, LoadedReport, ProviderFallback, SessionKind } from
 import { safetyCheckerSignature, type SafetyCheckerSignature } from '../safety/checker.js';
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
+import type { LoraComponent } from '../lora/lora-file.js';
 import type { MergeReport } from '../lora/merge.js';
 import { sessionBytes } from '../runtime/session-bytes.js';
 import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
@@ -96,13 +97,16 @@ export class ModelSessions {
     return this.registry;
   }
 
-  /** The text encoder, with the LoRA set's text-encoder updates merged in when one is given. */
-  textEncoder(path: string, loras?: readonly LoraRef[]) {
-    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras);
+  /**
+   * A text encoder, with the LoRA set's updates for `component` merged in when one is given: `text_encoder` (kohya
+   * `lora_te_`/`lora_te1_`, PEFT `text_encoder.`) or SDXL's second encoder `text_encoder_2` (`lora_te2_`, `text_encoder_2.`).
+   */
+  textEncoder(path: string, loras?: readonly LoraRef[], component: Exclude<LoraComponent, 'unet'> = 'text_encoder') {
+    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras, component);
   }
   /** The UNet, with the LoRA set's UNet updates merged in when one is given. */
   unet(path: string, loras?: readonly LoraRef[]) {
-    return this.load<UNetSignature>('unet', path, unetSignature, loras);
+    return this.load<UNetSignature>('unet', path, unetSignature, loras, 'unet');
   }
   controlnet(path: string) {
     return this.load<ControlNetSignature>('controlnet', path, controlNetSignature);
@@ -156,7 +160,7 @@ export class ModelSessions {
         this.textEncoder(model.textEncoder, model.loras),
         this.vaeDecoder(model.vaeDecoder),
         this.tokenizer(model.tokenizerDir),
-        sdxl ? this.textEncoder(sdxl.textEncoder2) : null,
+        sdxl ? this.textEncoder(sdxl.textEncoder2, model.loras, 'text_encoder_2') : null,
         sdxl ? this.tokenizer(sdxl.tokenizer2Dir) : null,
       ]).then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
         describeModel(model, {
@@ -245,7 +249,13 @@ export class ModelSessions {
   /** Merged-graph cache keys per graph path, least recently used first. */
   private readonly variants = new Map<string, string[]>();
 
-  private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S, loras?: readonly LoraRef[]): Promise<Loaded<S>> {
+  private load<S>(
+    kind: SessionKind,
+    path: string,
+    describe: (s: ort.InferenceSession, name: string) => S,
+    loras?: readonly LoraRef[],
+    component?: LoraComponent,
+  ): Promise<Loaded<S>> {
     const setKey = loraSetKey(loras);
     // Merged sessions are keyed by the graph's path first, so release(prefix) closes them with the plain one.
     const key = setKey ? `${path}\n${setKey}` : path;
@@ -263,7 +273,7 @@ export class ModelSessions {
       // weighs what its graph does.
       await this.registry.admit({ key, kind, bytes: await sessionBytes(path), close: () => this.close(key, opening) });
       try {
-        const merged = setKey && loras ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
+        const merged = setKey && loras && component ? mergeLoraSet(path, component, loras) : null;
         const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, merged?.bytes);
         const cache = fromGraphCache === null ? '' : fromGraphCache ? ', from the optimised-graph cache' : ', optimised graph written to the cache';
         this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,9 @@ import { testPng } from '../helpers/images.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
 
-/** A models folder with a (tiny) 4× Real-ESRGAN-style upscaler installed, and the plain built-in set without one. */
+/** A models folder with a (tiny) 4× Real-ESRGAN-style upscaler installed, and one with no upscaler (the built-in set has tiny-x2). */
 const models = mkdtempSync(path.join(os.tmpdir(), 'cn-upscale-'));
+const bare = mkdtempSync(path.join(os.tmpdir(), 'cn-no-upscaler-'));
 let withUpscaler: Awaited<ReturnType<typeof startTestServer>>;
 let without: Awaited<ReturnType<typeof startTestServer>>;
 let photo: string;
@@ -20,12 +21,16 @@ beforeAll(async () => {
   cpSync(path.join(MODELS_DIR, 'controlnet', 'canny'), path.join(models, 'controlnet', 'canny'), { recursive: true });
   saveModel(pixelUpscalerGraph({ scale: 4 }), path.join(models, 'upscalers', 'tiny-x4', 'model.onnx'));
   writeFileSync(path.join(models, 'upscalers', 'tiny-x4', 'config.json'), JSON.stringify({ scale: 4 }));
-  [withUpscaler, without] = await Promise.all([startTestServer({ MODELS_DIR: models }), startTestServer()]);
+  symlinkSync(path.join(MODELS_DIR, 'tiny-sd15'), path.join(bare, 'tiny-sd15'));
+  mkdirSync(path.join(bare, 'controlnet'));
+  symlinkSync(path.join(MODELS_DIR, 'controlnet', 'canny'), path.join(bare, 'controlnet', 'canny'));
+  [withUpscaler, without] = await Promise.all([startTestServer({ MODELS_DIR: models }), startTestServer({ MODELS_DIR: bare })]);
   photo = (await testPng(64, 64)).toString('base64');
 });
 afterAll(async () => {
   await Promise.all([withUpscaler?.close(), without?.close()]);
   rmSync(models, { recursive: true, force: true });
+  rmSync(bare, { recursive: true, force: true });
 });
 
 const body = (extra: Record<string, unknown>) => ({
@@ -96,6 +101,6 @@ describe('upscale', () => {
     const res = await post(without, body({ upscale: 'yes' }));
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(/^upscale: no upscaler is installed; .* upscalers\/<name>\/model\.onnx/);
-    expect(res.json().message).not.toContain(MODELS_DIR);
+    expect(res.json().message).not.toContain(bare);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Tiny stand-ins for Real-ESRGAN ONNX exports: `input [1,3,H,W]` (0..1) → `output [1,3,sH,sW]`, dynamic sizes,
- * float32 or float16 I/O. `pixelUpscalerGraph` is pixel-local (a 1×1 conv then depth-to-space: every output pixel
+ * float32 or float16 I/O. `nearestUpscalerGraph` is nearest-neighbour enlargement (the built-in `tiny-x2`),
+ * `pixelUpscalerGraph` is pixel-local (a 1×1 conv then depth-to-space: every output pixel
  * depends on one input pixel), `convUpscalerGraph` has a 3×3 receptive field (radius 1) like a real network's
  * first layer, with seeded weights; both let a test compare tiled and untiled runs exactly.
  */
@@ -43,6 +44,15 @@ export function pixelUpscalerGraph(options: UpscalerGraphOptions = {}): GraphBui
       }
     }
     return g.op('Conv', [x, g.float32(weights, [3 * s * s, 3, 1, 1]), g.float32(bias, [3 * s * s])], { kernel_shape: [1, 1] });
+  });
+}
+
+/** Output pixel (c, sy + i, sx + j) = input(c, y, x): nearest-neighbour enlargement, exact, as a 1×1 conv + depth-to-space. */
+export function nearestUpscalerGraph(options: UpscalerGraphOptions = {}): GraphBuilder {
+  return frame('tiny-upscaler-nearest', options, (g, x, s) => {
+    const weights: number[] = [];
+    for (let c = 0; c < 3; c++) for (let k = 0; k < s * s; k++) weights.push(...[0, 1, 2].map((i) => (i === c ? 1 : 0)));
+    return g.op('Conv', [x, g.float32(weights, [3 * s * s, 3, 1, 1]), g.float32(new Array(3 * s * s).fill(0), [3 * s * s])], { kernel_shape: [1, 1] });
   });
 }
 

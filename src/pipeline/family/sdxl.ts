@@ -109,8 +109,8 @@ export const SDXL_FAMILY: ModelFamily = {
     const [tokenizer, tokenizer2, encoder, encoder2] = await Promise.all([
       models.tokenizer(model.tokenizerDir),
       models.tokenizer(files.tokenizer2Dir),
-      models.textEncoder(model.textEncoder),
-      models.textEncoder(files.textEncoder2),
+      models.textEncoder(model.textEncoder, model.loras),
+      models.textEncoder(files.textEncoder2, model.loras, 'text_encoder_2'),
     ]);
     const n = request.samples;
     const L = description.textLength;
