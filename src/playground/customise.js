@@ -50,7 +50,7 @@ export class Customise {
     if (installed === false) safety.checked = false;
     safetyHint.textContent =
       installed === false
-        ? `no safety checker installed for ${modelId || 'this model'} (models/safety_checker/ or models/<model_id>/safety_checker/)`
+        ? `none installed for ${modelId || 'this model'} (models/safety_checker/ or models/${modelId || '<model_id>'}/safety_checker/)`
         : 'flagged images come back black';
   }
 
