@@ -12,6 +12,7 @@ const SHOWN_AT = /** @type {Record<string, string>} */ ({
   controlnet_type: 'controlnet_model',
   controlnet_conditioning_scale: 'controlnet_model',
   use_karras_sigmas: 'scheduler',
+  lora_strength: 'lora_model',
   temp: 'form',
   request_id: 'form',
   id: 'form',

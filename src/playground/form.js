@@ -116,11 +116,13 @@ export class ControlNetUnits {
 }
 
 /**
- * The contract's request body for what the form shows (numbers as typed: the server checks them).
+ * The contract's request body for what the form shows (numbers as typed: the server checks them); `custom` is
+ * the Customise section's fields (LoRA, embeddings, upscale, safety checker).
  * @param {HTMLFormElement} form @param {ControlNetUnits} units @param {string | null} image @param {string | null} mask
+ * @param {Record<string, string>} [custom]
  * @returns {Record<string, unknown>}
  */
-export function requestBody(form, units, image, mask) {
+export function requestBody(form, units, image, mask, custom = {}) {
   const data = new FormData(form);
   const text = (/** @type {string} */ name) => String(data.get(name) ?? '').trim();
   const orNull = (/** @type {string} */ name) => text(name) || null;
@@ -155,6 +157,7 @@ export function requestBody(form, units, image, mask) {
     high_threshold: text('high_threshold'),
     temp: yesNo('temp'),
     safety_checker: 'no',
+    ...custom,
     instant_response: 'yes',
   };
 }

@@ -1,6 +1,8 @@
 // @ts-check
 import { API_BASE, ApiError, getJson, jobEvents, postForImage, postJson } from './api.js';
 import { curlCommand } from './curl.js';
+import { Customise } from './customise.js';
+import { customiseChoices } from './customise-choices.js';
 import { clearErrors, showErrors } from './field-errors.js';
 import { ControlNetUnits, fillSelect, requestBody } from './form.js';
 import { ImageInput } from './image-input.js';
@@ -17,8 +19,19 @@ const progress = /** @type {HTMLProgressElement} */ ($('progress'));
 const progressText = $('progress-text');
 const jobError = $('job-error');
 const generate = /** @type {HTMLButtonElement} */ ($('generate'));
-const results = { outputs: $('outputs'), summary: $('summary'), warnings: $('warnings'), meta: $('meta'), metaPanel: $('meta-panel') };
+const results = { outputs: $('outputs'), summary: $('summary'), applied: $('applied'), warnings: $('warnings'), meta: $('meta'), metaPanel: $('meta-panel') };
 const units = new ControlNetUnits($('units'), /** @type {HTMLButtonElement} */ ($('add-unit')));
+const customise = new Customise({
+  loras: $('loras'),
+  lorasNone: $('loras-none'),
+  embeddingsField: $('embeddings-field'),
+  embeddings: $('embeddings'),
+  upscale: field('upscale'),
+  upscaleHint: $('upscale-hint'),
+  safety: field('safety_checker'),
+  safetyHint: $('safety-hint'),
+  prompt: /** @type {HTMLTextAreaElement} */ (/** @type {unknown} */ (field('prompt'))),
+});
 const image = new ImageInput({
   drop: $('drop'),
   file: /** @type {HTMLInputElement} */ ($('file')),
@@ -107,8 +120,9 @@ async function loadModels() {
   if (!key) return;
   clearErrors(form);
   try {
-    /** @type {{ models: { model_id: string, model_type: string }[] }} */
-    const { models } = await postJson('get_all_models', { key });
+    /** @type {import('./customise-choices.js').Listing} */
+    const listing = await postJson('get_all_models', { key });
+    const { models } = listing;
     const of = (/** @type {string} */ type) => models.filter((m) => m.model_type === type).map((m) => String(m.model_id));
     const bases = of('stable-diffusion');
     fillSelect(
@@ -118,6 +132,7 @@ async function loadModels() {
     );
     fillSelect(field('vae'), [{ value: '', label: "the model's own" }, ...of('vae').map((value) => ({ value }))]);
     units.setChoices(of('controlnet'), units.types);
+    customise.setChoices(customiseChoices(listing), field('model_id').value);
     if (schedulerDetails.length === 0) await loadSchedulers(() => postJson('schedulers_list', { key }));
   } catch (err) {
     showRequestError(err);
@@ -196,7 +211,7 @@ async function onGenerate(event) {
   const controller = new AbortController();
   running = controller;
   const { init, mask: maskSource, files } = images();
-  const body = requestBody(form, units, init, maskSource);
+  const body = requestBody(form, units, init, maskSource, customise.fields());
   clearResult(results);
   $('curl').textContent = curlCommand(new URL('controlnet', API_BASE).href, body, files);
   $('curl-panel').hidden = false;
@@ -251,6 +266,7 @@ field('key').value = sessionStorage.getItem(KEY_STORAGE) ?? '';
 field('key').addEventListener('input', () => sessionStorage.setItem(KEY_STORAGE, field('key').value.trim()));
 field('key').addEventListener('change', () => void loadModels());
 field('scheduler').addEventListener('change', onSchedulerChange);
+field('model_id').addEventListener('change', () => customise.setModel(field('model_id').value));
 $('preview-hint').addEventListener('click', () => void previewHints());
 form.addEventListener('submit', (e) => void onGenerate(/** @type {SubmitEvent} */ (e)));
 $('copy-curl').addEventListener('click', async () => {

@@ -20,7 +20,7 @@ function show(value) {
   return String(value);
 }
 
-/** @typedef {{ outputs: HTMLElement, summary: HTMLElement, warnings: HTMLElement, meta: HTMLElement, metaPanel: HTMLElement }} ResultParts */
+/** @typedef {{ outputs: HTMLElement, summary: HTMLElement, applied: HTMLElement, warnings: HTMLElement, meta: HTMLElement, metaPanel: HTMLElement }} ResultParts */
 
 /**
  * What ran, in one line: model, mode, size, steps, seed, scheduler, time.
@@ -32,6 +32,37 @@ function summaryOf(meta, seconds) {
   return [meta.model, meta.mode, `${meta.W}×${meta.H}`, steps, `seed ${meta.seed}`, meta.scheduler, seconds === undefined ? null : `${seconds} s`]
     .filter((part) => part !== null && part !== undefined)
     .join(' · ');
+}
+
+/** @param {unknown} list a comma list (or an array) from meta @returns {string[]} */
+function items(list) {
+  if (Array.isArray(list)) return list.map(String);
+  return typeof list === 'string' && list ? list.split(',') : [];
+}
+
+/**
+ * What the Customise fields did, from meta: the LoRAs with their strengths, the embeddings, the upscaled size and
+ * the safety checker's verdicts ('' when none of them ran).
+ * @param {Record<string, unknown>} meta
+ */
+export function appliedOf(meta) {
+  const parts = [];
+  const loras = items(meta.lora_model);
+  if (loras.length > 0) {
+    const strengths = items(meta.lora_strength);
+    parts.push(`LoRA ${loras.map((id, k) => `${id} × ${strengths[k] ?? strengths[0] ?? 1}`).join(', ')}`);
+  }
+  const embeddings = items(meta.embeddings_model);
+  if (embeddings.length > 0) parts.push(`embeddings ${embeddings.join(', ')}`);
+  const up = /** @type {{ factor?: number, model?: string, W?: number, H?: number } | undefined} */ (
+    meta.upscale && typeof meta.upscale === 'object' ? meta.upscale : undefined
+  );
+  if (up) parts.push(`upscaled ${up.factor}× to ${up.W}×${up.H} (${up.model})`);
+  if (Array.isArray(meta.nsfw_content_detected)) {
+    const flagged = meta.nsfw_content_detected.filter(Boolean).length;
+    parts.push(`safety checker: ${flagged === 0 ? 'nothing flagged' : `${flagged} of ${meta.nsfw_content_detected.length} flagged (black)`}`);
+  }
+  return parts.join(' · ');
 }
 
 /**
@@ -51,9 +82,11 @@ export function renderResult(parts, body, apiBase) {
       img.src = link.href;
       img.alt = `output ${k + 1} of job ${body.id}`;
       const caption = document.createElement('figcaption');
-      caption.textContent = `#${k + 1}`;
+      const nsfw = Array.isArray(body.meta?.nsfw_content_detected) ? body.meta.nsfw_content_detected[k] : undefined;
+      const verdict = nsfw === true ? ' · flagged by the safety checker' : nsfw === false ? ' · safety checker: ok' : '';
+      caption.textContent = `#${k + 1}${verdict}`;
       img.addEventListener('load', () => {
-        caption.textContent = `#${k + 1} · ${img.naturalWidth}×${img.naturalHeight}`;
+        caption.textContent = `#${k + 1} · ${img.naturalWidth}×${img.naturalHeight}${verdict}`;
       });
       link.append(img);
       figure.append(link, caption);
@@ -62,6 +95,8 @@ export function renderResult(parts, body, apiBase) {
   );
 
   parts.summary.textContent = summaryOf(body.meta ?? {}, body.generationTime);
+  parts.applied.textContent = appliedOf(body.meta ?? {});
+  parts.applied.hidden = parts.applied.textContent === '';
 
   const warnings = body.warnings ?? [];
   parts.warnings.replaceChildren(
@@ -90,6 +125,8 @@ export function renderResult(parts, body, apiBase) {
 export function clearResult(parts) {
   parts.outputs.replaceChildren();
   parts.summary.textContent = '';
+  parts.applied.textContent = '';
+  parts.applied.hidden = true;
   parts.warnings.replaceChildren();
   parts.warnings.hidden = true;
   parts.meta.replaceChildren();

@@ -1,12 +1,16 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tinySafetyCheckerGraph, tinySafetyConcepts } from '../../scripts/tiny-models/safety-checker.js';
+import { saveModel } from '../../src/onnx/model-file.js';
+import { encodeSafetensors } from '../../src/weights/safetensors.js';
 import { describeWithChromium, launchChromium, watchPage } from '../helpers/browser.js';
+import { MODELS_DIR } from '../helpers/models.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
 // Page-side callbacks run in the browser, where these exist (the project's types have no DOM).
@@ -18,6 +22,39 @@ declare const localStorage: any;
 const KEY = 'playground-test-key';
 const FIXTURE = path.resolve('test/fixtures/astronaut.png');
 
+/**
+ * The built-in models (linked), plus what the Customise section offers: a kohya LoRA for tiny-sd15 (one UNet
+ * attention projection and one text-encoder projection, rank 4) and a safety checker of tiny-sd15's own (the tiny
+ * stand-in, with a threshold no image reaches), so tiny-sdxl has none. The built-in upscaler is tiny-x2.
+ */
+function customModels(dir: string): string {
+  const models = path.join(dir, 'models');
+  mkdirSync(models);
+  for (const name of readdirSync(MODELS_DIR)) if (name !== 'tiny-sd15') symlinkSync(path.join(MODELS_DIR, name), path.join(models, name));
+  const sd15 = path.join(models, 'tiny-sd15');
+  mkdirSync(sd15);
+  for (const name of readdirSync(path.join(MODELS_DIR, 'tiny-sd15'))) symlinkSync(path.join(MODELS_DIR, 'tiny-sd15', name), path.join(sd15, name));
+  saveModel(tinySafetyCheckerGraph(), path.join(sd15, 'safety_checker', 'model.onnx'));
+  writeFileSync(path.join(sd15, 'safety_checker', 'concepts.json'), JSON.stringify(tinySafetyConcepts([0, 0, 0, 1], 2)));
+  const pair = (prefix: string, n: number, seed: number) => {
+    const fill = (length: number, k: number) => Float32Array.from({ length }, (_, i) => Math.sin(seed + k * 31 + i) * 0.2);
+    return {
+      [`${prefix}.lora_down.weight`]: { dtype: 'F32' as const, shape: [4, n], data: fill(4 * n, 1) },
+      [`${prefix}.lora_up.weight`]: { dtype: 'F32' as const, shape: [n, 4], data: fill(4 * n, 2) },
+      [`${prefix}.alpha`]: { dtype: 'F32' as const, shape: [], data: Float32Array.of(4) },
+    };
+  };
+  mkdirSync(path.join(models, 'lora'));
+  writeFileSync(
+    path.join(models, 'lora', 'test_style.safetensors'),
+    encodeSafetensors({
+      ...pair('lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q', 16, 1),
+      ...pair('lora_te_text_model_encoder_layers_0_self_attn_q_proj', 32, 2),
+    }),
+  );
+  return models;
+}
+
 describeWithChromium('the playground page in headless chromium, against a real server process', () => {
   let dir: string;
   let screenshots: string;
@@ -28,13 +65,17 @@ describeWithChromium('the playground page in headless chromium, against a real s
     dir = mkdtempSync(path.join(os.tmpdir(), 'cn-playground-'));
     screenshots = path.join(dir, 'screenshots');
     mkdirSync(screenshots);
-    [server, browser] = await Promise.all([startServerProcess({ DATA_DIR: path.join(dir, 'data'), API_KEYS: KEY, SYNC_TIMEOUT_S: '120' }), launchChromium()]);
+    const models = customModels(dir);
+    [server, browser] = await Promise.all([
+      startServerProcess({ MODELS_DIR: models, DATA_DIR: path.join(dir, 'data'), API_KEYS: KEY, SYNC_TIMEOUT_S: '120' }),
+      launchChromium(),
+    ]);
   });
   afterAll(async () => {
     await browser?.close();
     await server?.kill('SIGTERM');
-    // The screenshots stay for people to look at; the job data goes.
-    if (dir) rmSync(path.join(dir, 'data'), { recursive: true, force: true });
+    // The screenshots stay for people to look at; the job data and the models folder go.
+    if (dir) for (const sub of ['data', 'models']) rmSync(path.join(dir, sub), { recursive: true, force: true });
     if (screenshots) console.info(`playground screenshots: ${screenshots}`);
   });
 
@@ -192,6 +233,81 @@ describeWithChromium('the playground page in headless chromium, against a real s
     expect(problems).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('customises from what get_all_models lists: a LoRA with its strength, upscale, the safety checker where installed', async () => {
+    const { page, problems } = await open({ width: 1280, height: 900 });
+    await enterKey(page, KEY);
+    await page.waitForSelector('#loras input[value="test_style"]');
+    expect(await page.$$eval('#loras input[type=checkbox]', (els: any[]) => els.map((e) => e.value))).toEqual(['test_style']);
+    expect(await page.$eval('#loras-none', (el: any) => el.hidden)).toBe(true);
+    // No embeddings installed: no control for them.
+    expect(await page.$eval('#embeddings-field', (el: any) => el.hidden)).toBe(true);
+    // The built-in tiny-x2 gives 2×, nothing gives 4×.
+    expect(await page.$$eval('select[name=upscale] option', (os: any[]) => os.map((o) => [o.value, o.textContent]))).toEqual([
+      ['no', 'no'],
+      ['yes', 'yes: 2× (tiny-x2)'],
+    ]);
+    // tiny-sd15 has its own checker, tiny-sdxl none: the box follows the model, with a hint.
+    const safety = () => page.$eval('input[name=safety_checker]', (el: any) => [el.disabled, document.getElementById('safety-hint').textContent]);
+    expect((await safety())[0]).toBe(false);
+    await page.select('select[name=model_id]', 'tiny-sdxl');
+    expect(await safety()).toEqual([true, 'none installed for tiny-sdxl (models/safety_checker/ or models/tiny-sdxl/safety_checker/)']);
+    await (await page.$('#customise'))!.screenshot({ path: path.join(screenshots, 'customise-no-checker.png') });
+    await page.select('select[name=model_id]', 'tiny-sd15');
+    expect((await safety())[0]).toBe(false);
+
+    await page.select('select[name=unit_model]', 'canny');
+    await ((await page.$('#file')) as any).uploadFile(FIXTURE);
+    await page.waitForFunction(() => /astronaut\.png, \d+×\d+/.test(document.getElementById('image-info').textContent));
+    for (const [name, value] of [
+      ['width', '128'],
+      ['height', '96'],
+      ['num_inference_steps', '3'],
+      ['seed', '42'],
+    ])
+      await fill(page, name!, value!);
+    await page.click('#loras input[value="test_style"]');
+    await page.click('input[name=safety_checker]');
+    await page.select('select[name=upscale]', 'yes');
+
+    // Out of the contract's range: the server's 400 shows at the LoRA list.
+    await fill(page, 'lora_strength', '12');
+    expect(await page.$eval('#loras input[type=range]', (el: any) => el.value)).toBe('2');
+    await page.click('#generate');
+    expect(await visibleError(page, 'lora_model')).toMatch(/^lora_strength: "12" is not a number within -10\.\.10/);
+    await (await page.$('#customise'))!.screenshot({ path: path.join(screenshots, 'customise-error.png') });
+
+    await fill(page, 'lora_strength', '0.8');
+    expect(await page.$eval('#loras input[type=range]', (el: any) => el.value)).toBe('0.8');
+    await page.click('#generate');
+    await waitDone(page);
+    const outputs = await shownOutputs(page);
+    expect(outputs.map((o) => [o.width, o.height])).toEqual([[256, 192]]);
+    const png = await sharp(Buffer.from(await (await fetch(outputs[0]!.src)).arrayBuffer())).metadata();
+    expect([png.width, png.height]).toEqual([256, 192]);
+    expect(await text(page, '#applied')).toBe('LoRA test_style × 0.8 · upscaled 2× to 256×192 (tiny-x2) · safety checker: nothing flagged');
+    expect(await text(page, '.outputs figcaption')).toBe('#1 · 256×192 · safety checker: ok');
+    const meta = Object.fromEntries(await page.$$eval('#meta dt', (dts: any[]) => dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    expect(meta).toMatchObject({ lora_model: 'test_style', lora_strength: '0.8', safety_checker: 'yes', nsfw_content_detected: '[false]', W: '128', H: '96' });
+    expect(JSON.parse(meta.upscale!)).toMatchObject({ factor: 2, model: 'tiny-x2', W: 256, H: 192 });
+    expect(await page.$$eval('#warnings li', (lis: any[]) => lis.map((li) => li.textContent))).toEqual([]);
+    const curl = await text(page, '#curl');
+    for (const pair of ['"lora_model":"test_style"', '"lora_strength":"0.8"', '"upscale":"yes"', '"safety_checker":"yes"']) expect(curl).toContain(pair);
+    expect(curl).not.toContain('embeddings_model');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(screenshots, 'customise-desktop.png'), fullPage: true });
+
+    // At a phone's width the section fits: nothing scrolls sideways.
+    await page.setViewport({ width: 390, height: 844 });
+    const layout = await page.evaluate(() => {
+      document.getElementById('customise').scrollIntoView();
+      return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth };
+    });
+    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.innerWidth);
+    await page.screenshot({ path: path.join(screenshots, 'customise-phone.png') });
+    expect(problems.filter((p) => !/status of 400/.test(p))).toEqual([]);
+    await page.close();
+  }, 120_000);
 
   it("shows the server's errors next to the fields they name (a bad key, a bad width)", async () => {
     const { page, problems } = await open({ width: 1280, height: 900 });
