@@ -23,6 +23,7 @@ import { safetyCheck } from './stages/safety-check.js';
 import { upscaleImage } from './stages/upscale.js';
 import { generationMode, schedule } from './stages/timesteps.js';
 import { loraWarnings } from '../lora/lora-report.js';
+import { embeddingsFor } from '../embeddings/embedding-set.js';
 
 export { GenerationError };
 export { firstStepIndex, generationMode } from './stages/timesteps.js';
@@ -47,7 +48,7 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
     throw new GenerationError(`width, height: model ${spec.model.id} needs multiples of ${f}, got ${spec.width}x${spec.height}`);
   }
   if (spec.model.loras && spec.model.loras.length > 0) {
-    const textEncoder = await models.textEncoder(spec.model.textEncoder, spec.model.loras);
+    const textEncoder = await models.textEncoder(spec.model.textEncoder, spec.model.loras, embeddingsFor(spec.model, 'text_encoder'));
     warnings.push(...loraWarnings(spec.model.id, [...(unet.loraReports ?? []), ...(textEncoder.loraReports ?? [])]));
   }
   controlnets.forEach((c, k) => checkControlNetFits(spec.model.id, description, c.signature, spec.controlnets[k]!.name));

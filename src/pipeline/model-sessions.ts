@@ -18,6 +18,8 @@ import { safetyCheckerSignature, type SafetyCheckerSignature } from '../safety/c
 import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtime/annotator-sessions.js';
 import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
 import type { MergeReport } from '../lora/merge.js';
+import { addEmbeddings, embeddingSetKey, embeddingsFor, type EmbeddingUse } from '../embeddings/embedding-set.js';
+import type { AddedToken } from '../tokenizer/added-tokens.js';
 import { sessionBytes } from '../runtime/session-bytes.js';
 import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
 import { FusedStepSessions } from './fused-step-sessions.js';
@@ -31,6 +33,8 @@ export interface Loaded<S> {
   fallbacks: ProviderFallback[];
   /** With LoRAs merged into the weights: what each LoRA matched in this graph. */
   loraReports?: MergeReport[];
+  /** With embeddings added to a text encoder's table: the tokens its tokenizer must add, with their rows. */
+  addedTokens?: AddedToken[];
 }
 
 export type { LoadedReport, SessionKind };
@@ -96,9 +100,9 @@ export class ModelSessions {
     return this.registry;
   }
 
-  /** The text encoder, with the LoRA set's text-encoder updates merged in when one is given. */
-  textEncoder(path: string, loras?: readonly LoraRef[]) {
-    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras);
+  /** The text encoder, with the LoRA set's text-encoder updates merged in and the embeddings' rows added when given. */
+  textEncoder(path: string, loras?: readonly LoraRef[], embeddings?: EmbeddingUse) {
+    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras, embeddings);
   }
   /** The UNet, with the LoRA set's UNet updates merged in when one is given. */
   unet(path: string, loras?: readonly LoraRef[]) {
@@ -153,10 +157,10 @@ export class ModelSessions {
       // With LoRAs, the merged sessions (same signatures) describe it: the plain graphs need not open too.
       d = Promise.all([
         this.unet(model.unet, model.loras),
-        this.textEncoder(model.textEncoder, model.loras),
+        this.textEncoder(model.textEncoder, model.loras, embeddingsFor(model, 'text_encoder')),
         this.vaeDecoder(model.vaeDecoder),
         this.tokenizer(model.tokenizerDir),
-        sdxl ? this.textEncoder(sdxl.textEncoder2) : null,
+        sdxl ? this.textEncoder(sdxl.textEncoder2, undefined, embeddingsFor(model, 'text_encoder_2')) : null,
         sdxl ? this.tokenizer(sdxl.tokenizer2Dir) : null,
       ]).then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
         describeModel(model, {
@@ -245,8 +249,16 @@ export class ModelSessions {
   /** Merged-graph cache keys per graph path, least recently used first. */
   private readonly variants = new Map<string, string[]>();
 
-  private load<S>(kind: SessionKind, path: string, describe: (s: ort.InferenceSession, name: string) => S, loras?: readonly LoraRef[]): Promise<Loaded<S>> {
-    const setKey = loraSetKey(loras);
+  private load<S>(
+    kind: SessionKind,
+    path: string,
+    describe: (s: ort.InferenceSession, name: string) => S,
+    loras?: readonly LoraRef[],
+    embeddings?: EmbeddingUse,
+  ): Promise<Loaded<S>> {
+    // One merged variant holds the LoRA set and the embeddings together.
+    const embeddingKey = embeddingSetKey(embeddings);
+    const setKey = [loraSetKey(loras), embeddingKey].filter(Boolean).join('\n');
     // Merged sessions are keyed by the graph's path first, so release(prefix) closes them with the plain one.
     const key = setKey ? `${path}\n${setKey}` : path;
     if (setKey) this.touchVariant(path, key);
@@ -263,8 +275,9 @@ export class ModelSessions {
       // weighs what its graph does.
       await this.registry.admit({ key, kind, bytes: await sessionBytes(path), close: () => this.close(key, opening) });
       try {
-        const merged = setKey && loras ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
-        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, merged?.bytes);
+        const merged = loras && loras.length > 0 ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
+        const withEmbeddings = embeddingKey && embeddings ? addEmbeddings(path, merged?.bytes ?? null, embeddings) : null;
+        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, withEmbeddings?.bytes ?? merged?.bytes);
         const cache = fromGraphCache === null ? '' : fromGraphCache ? ', from the optimised-graph cache' : ', optimised graph written to the cache';
         this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);
         try {
@@ -276,8 +289,12 @@ export class ModelSessions {
             kind,
             signature: describe(session, `${kind} (${path})`),
             ...(merged ? { loraReports: merged.reports } : {}),
+            ...(withEmbeddings ? { addedTokens: withEmbeddings.tokens } : {}),
           };
-          this.log(`${describeSession(report(loaded))}${merged ? ` with LoRA ${loras!.map((l) => `${l.name}@${l.strength}`).join(', ')} merged in` : ''}`);
+          const embedded = withEmbeddings ? ` with embeddings ${embeddings!.refs.map((r) => r.name).join(', ')} added` : '';
+          this.log(
+            `${describeSession(report(loaded))}${merged ? ` with LoRA ${loras!.map((l) => `${l.name}@${l.strength}`).join(', ')} merged in` : ''}${embedded}`,
+          );
           return loaded;
         } catch (err) {
           void session.release();
