@@ -3,13 +3,18 @@
 in AUTOMATIC1111's layout (`emb_params`, 3 vectors: a multi-vector embedding) and diffusers' (`{"<cat-toy>": [32]}`,
 one vector), and diffusers 0.27.2's images for seeded requests with them loaded by `load_textual_inversion`.
 
-    PYTHONPATH=/tmp/pyref/src /usr/bin/python3 scripts/reference/make-embeddings-parity.py
+    PYTHONPATH=/tmp/pyref/src /usr/bin/python3 scripts/reference/make-embeddings-parity.py [sd|sdxl]
 
 (/tmp/pyref/src holds diffusers 0.27.2's and huggingface_hub 0.25.2's src/ trees: see README "Parity".) The
 model is rebuilt with make-parity.py's seeded build_folder (the same weights as test/fixtures/parity/sd-tiny;
 checked: the case without embeddings must reproduce that folder's euler image). As the server does, the A1111 file
 is loaded with its id as the token (`load_textual_inversion(path, token="mystyle")`, as diffusers' docs load an
 A1111 file); the diffusers file names its own token. Writes test/fixtures/embeddings/.
+
+`sdxl` does the same for the sdxl-tiny parity model (both text encoders 32 wide) with an SDXL file
+(`{"clip_l": [2, 32], "clip_g": [2, 32]}`), loaded as diffusers' docs load one: `load_textual_inversion(sd["clip_l"],
+token=..., text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer)` and the same with clip_g for text_encoder_2 /
+tokenizer_2. Writes test/fixtures/embeddings/sdxl/.
 """
 from __future__ import annotations
 
@@ -50,6 +55,61 @@ def write_safetensors(path: Path, tensors, metadata=None) -> None:
     h = json.dumps(header).encode()
     h += b" " * ((8 - len(h) % 8) % 8)
     path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def make_sdxl() -> int:
+    import diffusers
+
+    torch.set_num_threads(2)
+    out = OUT / "sdxl"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "embeddings").mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="embeddings-parity-sdxl-") as tmp:
+        work = Path(tmp)
+        folder = work / "diffusers"
+        paths = mp.build_folder("sdxl", folder, work)
+        components, _, _, _ = mp.load_folder("sdxl", folder, paths)
+        g = torch.Generator().manual_seed(8765)
+        vectors = {}
+        for key, encoder in (("clip_l", "text_encoder"), ("clip_g", "text_encoder_2")):
+            table = components[encoder].get_input_embeddings().weight.detach()
+            vectors[key] = torch.randn((2, table.shape[1]), generator=g) * float(table.std()) * 1.5
+        path = out / "embeddings" / "sdxlstyle.safetensors"
+        write_safetensors(path, vectors)
+        runs = [
+            ("none", [], BASE_PROMPT, mp.NEGATIVE),
+            ("pair", ["sdxlstyle"], "a red rocket on the moon, sdxlstyle photo", "blurry, sdxlstyle"),
+        ]
+        entries = []
+        for name, ids, prompt, negative in runs:
+            print(f"embeddings sdxl: {name}", flush=True)
+            components, controlnets, scheduler_config, index = mp.load_folder("sdxl", folder, paths)
+            if ids:
+                loader = diffusers.StableDiffusionXLPipeline(
+                    **components, scheduler=diffusers.EulerDiscreteScheduler.from_config(scheduler_config),
+                )
+                for key, encoder, tokenizer in (("clip_l", "text_encoder", "tokenizer"), ("clip_g", "text_encoder_2", "tokenizer_2")):
+                    loader.load_textual_inversion(
+                        vectors[key], token="sdxlstyle", text_encoder=components[encoder], tokenizer=components[tokenizer]
+                    )
+            case = mp.Case(f"emb-sdxl-{name}", seed=31, prompt=prompt, negative_prompt=negative)
+            entry = mp.run_case("sdxl", case, components, controlnets, scheduler_config, index, out, "sdxl-tiny")
+            if ids:
+                entry["request"]["embeddings_model"] = ",".join(ids)
+            (out / entry["debug"].pop("first_noise_pred")).unlink()
+            entries.append(entry)
+    base = np.asarray(Image.open(out / "expected" / "emb-sdxl-none-0.png")).astype(int)
+    ref = np.asarray(Image.open(ROOT / "test" / "fixtures" / "parity" / "sdxl-tiny" / "expected" / "euler-0.png")).astype(int)
+    print("no-embedding image vs the parity fixture's euler image: max diff", int(np.abs(base - ref).max()))
+    doc = {
+        "model": "test/fixtures/parity/sdxl-tiny/models (model_id sdxl-tiny)",
+        "embeddings_dir": "embeddings/",
+        "loading": "diffusers 0.27.2 load_textual_inversion of clip_l into text_encoder/tokenizer, clip_g into text_encoder_2/tokenizer_2",
+        "tolerance": "each output pixel within 1/255 of expected/",
+        "cases": entries,
+    }
+    (out / "cases.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
 
 
 def main() -> int:
@@ -129,4 +189,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(make_sdxl() if sys.argv[1:] == ["sdxl"] else main())

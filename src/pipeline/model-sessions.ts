@@ -154,23 +154,27 @@ export class ModelSessions {
     ].join('\n');
     let d = this.descriptions.get(key);
     if (!d) {
-      // With LoRAs, the merged sessions (same signatures) describe it: the plain graphs need not open too.
-      d = Promise.all([
+      // With LoRAs or embeddings, the merged sessions (same signatures) describe it: the plain graphs need not open too.
+      const loads = [
         this.unet(model.unet, model.loras),
         this.textEncoder(model.textEncoder, model.loras, embeddingsFor(model, 'text_encoder')),
         this.vaeDecoder(model.vaeDecoder),
         this.tokenizer(model.tokenizerDir),
         sdxl ? this.textEncoder(sdxl.textEncoder2, undefined, embeddingsFor(model, 'text_encoder_2')) : null,
         sdxl ? this.tokenizer(sdxl.tokenizer2Dir) : null,
-      ]).then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
-        describeModel(model, {
-          unet: unet.signature,
-          textEncoder: textEncoder.signature,
-          vaeDecoder: vaeDecoder.signature,
-          tokenizer,
-          ...(textEncoder2 && tokenizer2 ? { textEncoder2: textEncoder2.signature, tokenizer2 } : {}),
-        }),
-      );
+      ] as const;
+      // Every load settles before a failure (a refused embedding) is reported: none is left opening.
+      d = Promise.allSettled(loads)
+        .then(() => Promise.all(loads))
+        .then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
+          describeModel(model, {
+            unet: unet.signature,
+            textEncoder: textEncoder.signature,
+            vaeDecoder: vaeDecoder.signature,
+            tokenizer,
+            ...(textEncoder2 && tokenizer2 ? { textEncoder2: textEncoder2.signature, tokenizer2 } : {}),
+          }),
+        );
       this.descriptions.set(key, d);
       d.catch(() => this.descriptions.delete(key));
     }

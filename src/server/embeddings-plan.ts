@@ -56,6 +56,17 @@ export function planEmbeddings(
     } else if (!parts.single) {
       throw badRequest(`embeddings_model: embedding "${name}" is an SDXL embedding (clip_l/clip_g); model ${model.id} is not SDXL`);
     }
+    // The text width the UNet takes (unet/config.json), where the folder says it: a mismatch is refused here, before
+    // the queue (the worker checks each text encoder's table again).
+    const width = Number(model.configs?.unet?.cross_attention_dim);
+    const got = parts.single ? parts.single.dim : parts.clip_l!.dim + parts.clip_g!.dim;
+    if (Number.isInteger(width) && width > 0 && got !== width) {
+      const dims = parts.single ? `${got}-wide vectors` : `clip_l ${parts.clip_l!.dim} + clip_g ${parts.clip_g!.dim} = ${got}-wide vectors`;
+      throw badRequest(
+        `embeddings_model: embedding "${name}" has ${dims}, but model ${model.id}'s text encoder${model.sdxl ? 's take' : ' takes'} ${width} ` +
+          '(an embedding made for another base model: SD 1.x 768, SD 2.x 1024, SDXL clip_l 768 + clip_g 1280)',
+      );
+    }
     const vectors = (parts.single ?? parts.clip_l)!.count;
     return { name, path, trigger: parsed.trigger ?? name, vectors };
   });

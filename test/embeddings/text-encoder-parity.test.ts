@@ -4,7 +4,8 @@
  * expanded as maybe_convert_prompt does) are exactly diffusers', and `encode_prompt`'s embeddings match within 1e-5;
  * with a LoRA merged into the same graph first too. The float16 tiny model's table takes rows in float16.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { mergeLoraSet } from '../../src/lora/lora-set.js';
 import { onnx } from '../../src/onnx/onnx.js';
 import { float16ToFloat32, float32ToFloat16 } from '../../src/tensor/float16.js';
 import { ClipTokenizer } from '../../src/tokenizer/clip-tokenizer.js';
-import { readSafetensorsFile } from '../../src/weights/safetensors.js';
+import { encodeSafetensors, readSafetensorsFile } from '../../src/weights/safetensors.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { readNpyFloat32 } from '../helpers/npy.js';
 
@@ -83,6 +84,23 @@ describe('text encoder with embeddings vs diffusers load_textual_inversion', () 
       }
     });
   }
+
+  it('refuses vectors of another width than the table (a ClientError naming the field and both widths)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'embeddings-width-'));
+    try {
+      const file = path.join(dir, 'wide.safetensors');
+      writeFileSync(file, encodeSafetensors({ emb_params: { dtype: 'F32', shape: [1, 768], data: new Float32Array(768) } }));
+      const use = { refs: [{ name: 'wide', path: file, trigger: 'wide', vectors: 1 }], part: 'single' as const };
+      expect(() => addEmbeddings(path.join(MODEL, 'text_encoder', 'model.onnx'), null, use)).toThrow(
+        expect.objectContaining({
+          statusCode: 400,
+          message: expect.stringMatching(/^embeddings_model: embedding "wide" has 768-wide vectors, but this model's text_encoder takes 32/),
+        }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a float16 table takes the rows in float16, and the graph runs with the new ids', async () => {
     const graph = path.join(MODELS_DIR, 'tiny-sd15-fp16', 'text_encoder', 'model.onnx');

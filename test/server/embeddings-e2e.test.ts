@@ -149,7 +149,10 @@ describe('textual-inversion embeddings (embeddings_model)', () => {
       ],
       [{ embeddings_model: 'broken' }, /^embeddings_model: embedding "broken" cannot be used: not a safetensors file/],
       [{ embeddings_model: 'sdxl_pair' }, /^embeddings_model: embedding "sdxl_pair" is an SDXL embedding \(clip_l\/clip_g\); model sd-tiny is not SDXL/],
-      [{ embeddings_model: 'sd15_wide' }, /^embeddings_model: embedding "sd15_wide" has 768-wide vectors, but this model's text_encoder takes 32/],
+      [
+        { embeddings_model: 'sd15_wide' },
+        /^embeddings_model: embedding "sd15_wide" has 768-wide vectors, but model sd-tiny's text encoder takes 32 \(an embedding made for another/,
+      ],
       [{ embeddings_model: 'eos' }, /^embeddings_model: the trigger word "<\|endoftext\|>" of embedding "eos" is already a token of this model's tokenizer/],
       [{ embeddings_model: 'mystyle,renamed' }, /^embeddings_model: embeddings "mystyle" and "renamed" have the same trigger word "mystyle"/],
       [{ embeddings_model: 'mystyle,mystyle' }, /^embeddings_model: an embedding is named twice/],

@@ -108,12 +108,16 @@ export const SDXL_FAMILY: ModelFamily = {
     const added = requireAdded(description);
     const files = model.sdxl;
     if (!files) throw new GenerationError(`model ${model.id} has no text_encoder_2/ (SDXL)`);
-    const [plainTokenizer, plainTokenizer2, encoder, encoder2] = await Promise.all([
+    const loads = [
       models.tokenizer(model.tokenizerDir),
       models.tokenizer(files.tokenizer2Dir),
       models.textEncoder(model.textEncoder, undefined, embeddingsFor(model, 'text_encoder')),
       models.textEncoder(files.textEncoder2, undefined, embeddingsFor(model, 'text_encoder_2')),
-    ]);
+    ] as const;
+    // All settle before a failure is thrown (an embedding refused for one encoder while the other's session is
+    // still opening): the job never ends with a session creation in flight.
+    await Promise.allSettled(loads);
+    const [plainTokenizer, plainTokenizer2, encoder, encoder2] = await Promise.all(loads);
     // Textual-inversion tokens, added to each tokenizer with the rows of its own text encoder.
     const tokenizer = tokenizerWithEmbeddings(plainTokenizer, encoder.addedTokens, model.embeddings);
     const tokenizer2 = tokenizerWithEmbeddings(plainTokenizer2, encoder2.addedTokens, model.embeddings);
