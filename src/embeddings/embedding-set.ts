@@ -79,12 +79,20 @@ function idsInputOf(model: ModelProto): string {
 
 /**
  * Adds the embeddings' vectors of `use.part` to the text encoder at `modelPath` (or to `base`, that graph with LoRAs
- * merged in): rows appended to its token-embedding table, in the order of the request, each embedding's vectors
- * `<t>`, `<t>_1`, ….
+ * merged in, serialized with its weights inline) and serializes it.
  */
 export function addEmbeddings(modelPath: string, base: Uint8Array | null, use: EmbeddingUse): GraphWithEmbeddings {
   const model = onnx.ModelProto.decode(base ?? readFileSync(modelPath));
   if (!base) inlineExternal(model, dirname(modelPath));
+  const tokens = appendEmbeddings(model, use);
+  return { bytes: onnx.ModelProto.encode(model).finish(), tokens };
+}
+
+/**
+ * Appends the embeddings' vectors to the graph's token-embedding table (which must be inline; other weights may stay
+ * external), in the order of the request, each embedding's vectors `<t>`, `<t>_1`, …; the tokens that index them.
+ */
+export function appendEmbeddings(model: ModelProto, use: EmbeddingUse): AddedToken[] {
   const table = tableOf(model);
   const tokens: AddedToken[] = [];
   for (const ref of use.refs) {
@@ -100,5 +108,5 @@ export function addEmbeddings(modelPath: string, base: Uint8Array | null, use: E
     const first = appendRows(table, vectors.values);
     multiVectorTokens(ref.trigger, vectors.count).forEach((content, k) => tokens.push({ content, id: first + k }));
   }
-  return { bytes: onnx.ModelProto.encode(model).finish(), tokens };
+  return tokens;
 }
