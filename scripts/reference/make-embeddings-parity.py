@@ -5,7 +5,8 @@ one vector), and diffusers 0.27.2's images for seeded requests with them loaded 
 
     PYTHONPATH=/tmp/pyref/src /usr/bin/python3 scripts/reference/make-embeddings-parity.py [sd|sdxl]
 
-(/tmp/pyref/src holds diffusers 0.27.2's and huggingface_hub 0.25.2's src/ trees: see README "Parity".) The
+(/tmp/pyref/src holds diffusers 0.27.2's and huggingface_hub 0.25.2's src/ trees, e.g. `git archive v0.27.2
+src/diffusers | tar -x -C /tmp/pyref` from their repositories; as for make-lora-parity.py.) The
 model is rebuilt with make-parity.py's seeded build_folder (the same weights as test/fixtures/parity/sd-tiny;
 checked: the case without embeddings must reproduce that folder's euler image). As the server does, the A1111 file
 is loaded with its id as the token (`load_textual_inversion(path, token="mystyle")`, as diffusers' docs load an
