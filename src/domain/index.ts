@@ -3,7 +3,7 @@
  * with, and the one client-error type). A leaf: it imports only types from other leaves (image, scheduler config, hint options), never a
  * layer that uses it.
  */
-export type { BaseModelFiles, ModelConfigs, SdxlModelFiles } from './model-files.js';
+export type { BaseModelFiles, EmbeddingRef, ModelConfigs, SdxlModelFiles } from './model-files.js';
 export { FAMILY_DEFAULT_SIDE, familyOfFiles } from './model-files.js';
 export type {
   ControlUnit,

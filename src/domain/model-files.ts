@@ -36,6 +36,18 @@ export interface BaseModelFiles {
   sdxl?: SdxlModelFiles;
   /** LoRAs merged into the UNet and text encoder for this request (`lora_model`), in order. */
   loras?: LoraRef[];
+  /** Textual-inversion embeddings added to the tokenizers and text encoders for this request (`embeddings_model`). */
+  embeddings?: EmbeddingRef[];
+}
+
+/** One textual-inversion embedding of a request: its id, its safetensors file, and the trigger word it adds. */
+export interface EmbeddingRef {
+  name: string;
+  path: string;
+  /** The word the prompt uses (the id, unless the file names one); multi-vector ones add `<t>_1`, `<t>_2`, … too. */
+  trigger: string;
+  /** Vectors per text encoder. */
+  vectors: number;
 }
 
 /** One LoRA of a request: its id, its safetensors file and strength. */

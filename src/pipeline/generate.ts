@@ -23,6 +23,7 @@ import { safetyCheck } from './stages/safety-check.js';
 import { upscaleImage } from './stages/upscale.js';
 import { generationMode, schedule } from './stages/timesteps.js';
 import { loraWarnings } from '../lora/lora-report.js';
+import { embeddingsFor } from '../embeddings/embedding-set.js';
 
 export { GenerationError };
 export { firstStepIndex, generationMode } from './stages/timesteps.js';
@@ -49,8 +50,10 @@ export async function generate(spec: GenerationSpec, models: ModelSessions, onPr
   if (spec.model.loras && spec.model.loras.length > 0) {
     // Each merged graph reports what it took: the UNet, the text encoder and (SDXL) the second text encoder.
     const [textEncoder, textEncoder2] = await Promise.all([
-      models.textEncoder(spec.model.textEncoder, spec.model.loras),
-      spec.model.sdxl ? models.textEncoder(spec.model.sdxl.textEncoder2, spec.model.loras, 'text_encoder_2') : null,
+      models.textEncoder(spec.model.textEncoder, spec.model.loras, 'text_encoder', embeddingsFor(spec.model, 'text_encoder')),
+      spec.model.sdxl
+        ? models.textEncoder(spec.model.sdxl.textEncoder2, spec.model.loras, 'text_encoder_2', embeddingsFor(spec.model, 'text_encoder_2'))
+        : null,
     ]);
     const reports = [unet, textEncoder, textEncoder2].flatMap((l) => l?.loraReports ?? []);
     warnings.push(...loraWarnings(spec.model.id, reports));

@@ -19,6 +19,8 @@ import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtim
 import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
 import type { LoraComponent } from '../lora/lora-file.js';
 import type { MergeReport } from '../lora/merge.js';
+import { addEmbeddings, embeddingSetKey, embeddingsFor, type EmbeddingUse } from '../embeddings/embedding-set.js';
+import type { AddedToken } from '../tokenizer/added-tokens.js';
 import { sessionBytes } from '../runtime/session-bytes.js';
 import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
 import { FusedStepSessions } from './fused-step-sessions.js';
@@ -32,6 +34,8 @@ export interface Loaded<S> {
   fallbacks: ProviderFallback[];
   /** With LoRAs merged into the weights: what each LoRA matched in this graph. */
   loraReports?: MergeReport[];
+  /** With embeddings added to a text encoder's table: the tokens its tokenizer must add, with their rows. */
+  addedTokens?: AddedToken[];
 }
 
 export type { LoadedReport, SessionKind };
@@ -99,10 +103,11 @@ export class ModelSessions {
 
   /**
    * A text encoder, with the LoRA set's updates for `component` merged in when one is given: `text_encoder` (kohya
-   * `lora_te_`/`lora_te1_`, PEFT `text_encoder.`) or SDXL's second encoder `text_encoder_2` (`lora_te2_`, `text_encoder_2.`).
+   * `lora_te_`/`lora_te1_`, PEFT `text_encoder.`) or SDXL's second encoder `text_encoder_2` (`lora_te2_`, `text_encoder_2.`),
+   * and the embeddings' rows added to its token table when given (one merged variant for both).
    */
-  textEncoder(path: string, loras?: readonly LoraRef[], component: Exclude<LoraComponent, 'unet'> = 'text_encoder') {
-    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras, component);
+  textEncoder(path: string, loras?: readonly LoraRef[], component: Exclude<LoraComponent, 'unet'> = 'text_encoder', embeddings?: EmbeddingUse) {
+    return this.load<TextEncoderSignature>('text_encoder', path, textEncoderSignature, loras, component, embeddings);
   }
   /** The UNet, with the LoRA set's UNet updates merged in when one is given. */
   unet(path: string, loras?: readonly LoraRef[]) {
@@ -154,23 +159,27 @@ export class ModelSessions {
     ].join('\n');
     let d = this.descriptions.get(key);
     if (!d) {
-      // With LoRAs, the merged sessions (same signatures) describe it: the plain graphs need not open too.
-      d = Promise.all([
+      // With LoRAs or embeddings, the merged sessions (same signatures) describe it: the plain graphs need not open too.
+      const loads = [
         this.unet(model.unet, model.loras),
-        this.textEncoder(model.textEncoder, model.loras),
+        this.textEncoder(model.textEncoder, model.loras, 'text_encoder', embeddingsFor(model, 'text_encoder')),
         this.vaeDecoder(model.vaeDecoder),
         this.tokenizer(model.tokenizerDir),
-        sdxl ? this.textEncoder(sdxl.textEncoder2, model.loras, 'text_encoder_2') : null,
+        sdxl ? this.textEncoder(sdxl.textEncoder2, model.loras, 'text_encoder_2', embeddingsFor(model, 'text_encoder_2')) : null,
         sdxl ? this.tokenizer(sdxl.tokenizer2Dir) : null,
-      ]).then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
-        describeModel(model, {
-          unet: unet.signature,
-          textEncoder: textEncoder.signature,
-          vaeDecoder: vaeDecoder.signature,
-          tokenizer,
-          ...(textEncoder2 && tokenizer2 ? { textEncoder2: textEncoder2.signature, tokenizer2 } : {}),
-        }),
-      );
+      ] as const;
+      // Every load settles before a failure (a refused embedding) is reported: none is left opening.
+      d = Promise.allSettled(loads)
+        .then(() => Promise.all(loads))
+        .then(([unet, textEncoder, vaeDecoder, tokenizer, textEncoder2, tokenizer2]) =>
+          describeModel(model, {
+            unet: unet.signature,
+            textEncoder: textEncoder.signature,
+            vaeDecoder: vaeDecoder.signature,
+            tokenizer,
+            ...(textEncoder2 && tokenizer2 ? { textEncoder2: textEncoder2.signature, tokenizer2 } : {}),
+          }),
+        );
       this.descriptions.set(key, d);
       d.catch(() => this.descriptions.delete(key));
     }
@@ -255,8 +264,11 @@ export class ModelSessions {
     describe: (s: ort.InferenceSession, name: string) => S,
     loras?: readonly LoraRef[],
     component?: LoraComponent,
+    embeddings?: EmbeddingUse,
   ): Promise<Loaded<S>> {
-    const setKey = loraSetKey(loras);
+    // One merged variant holds the LoRA set and the embeddings together.
+    const embeddingKey = embeddingSetKey(embeddings);
+    const setKey = [loraSetKey(loras), embeddingKey].filter(Boolean).join('\n');
     // Merged sessions are keyed by the graph's path first, so release(prefix) closes them with the plain one.
     const key = setKey ? `${path}\n${setKey}` : path;
     if (setKey) this.touchVariant(path, key);
@@ -273,8 +285,9 @@ export class ModelSessions {
       // weighs what its graph does.
       await this.registry.admit({ key, kind, bytes: await sessionBytes(path), close: () => this.close(key, opening) });
       try {
-        const merged = setKey && loras && component ? mergeLoraSet(path, component, loras) : null;
-        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, merged?.bytes);
+        const merged = loras && loras.length > 0 && component ? mergeLoraSet(path, component, loras) : null;
+        const withEmbeddings = embeddingKey && embeddings ? addEmbeddings(path, merged?.bytes ?? null, embeddings) : null;
+        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, withEmbeddings?.bytes ?? merged?.bytes);
         const cache = fromGraphCache === null ? '' : fromGraphCache ? ', from the optimised-graph cache' : ', optimised graph written to the cache';
         this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);
         try {
@@ -286,8 +299,12 @@ export class ModelSessions {
             kind,
             signature: describe(session, `${kind} (${path})`),
             ...(merged ? { loraReports: merged.reports } : {}),
+            ...(withEmbeddings ? { addedTokens: withEmbeddings.tokens } : {}),
           };
-          this.log(`${describeSession(report(loaded))}${merged ? ` with LoRA ${loras!.map((l) => `${l.name}@${l.strength}`).join(', ')} merged in` : ''}`);
+          const embedded = withEmbeddings ? ` with embeddings ${embeddings!.refs.map((r) => r.name).join(', ')} added` : '';
+          this.log(
+            `${describeSession(report(loaded))}${merged ? ` with LoRA ${loras!.map((l) => `${l.name}@${l.strength}`).join(', ')} merged in` : ''}${embedded}`,
+          );
           return loaded;
         } catch (err) {
           void session.release();

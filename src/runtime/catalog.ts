@@ -16,6 +16,7 @@ import { scanSafetyCheckers, type SafetyCheckerFiles } from './safety-checkers.j
  *   vae/<id>/{vae_decoder,vae_encoder}/model.onnx or vae/<id>/model.onnx   custom VAEs (request `vae`)
  *   aliases.json                                            {"hosted id": "<id>"}
  *   lora/<id>.safetensors                                   LoRAs (request `lora_model`)
+ *   embeddings/<id>.safetensors                             textual-inversion embeddings (request `embeddings_model`)
  */
 export interface VaeFiles {
   decoder: string;
@@ -38,6 +39,8 @@ export interface ModelCatalog {
   rejected: RejectedFolder[];
   /** LoRA files under lora/ by id; pickled ones (`.pt`, `.ckpt`, `.bin`) map to null: refused, never unpickled. */
   loras?: Map<string, string | null>;
+  /** Textual-inversion embeddings under embeddings/ by id; pickled ones map to null, as LoRAs. */
+  embeddings?: Map<string, string | null>;
 }
 
 export interface RejectedFolder {
@@ -50,17 +53,26 @@ export interface RejectedFolder {
 const RESERVED = new Set(['controlnet', 'control', 'annotators', 'vae', 'tokenizer', 'lora', 'embeddings', 'upscalers', 'safety_checker']);
 
 /** lora/<id>.safetensors (and the pickled files a user may drop there, to refuse them by name). */
-export async function scanLoras(modelsDir: string): Promise<Map<string, string | null>> {
-  const loras = new Map<string, string | null>();
-  for (const entry of await entries(path.join(modelsDir, 'lora'))) {
+export function scanLoras(modelsDir: string): Promise<Map<string, string | null>> {
+  return scanSafetensorsFolder(modelsDir, 'lora');
+}
+
+/** embeddings/<id>.safetensors (pickled `.pt`/`.bin` ones too, to refuse them by name). */
+export function scanEmbeddings(modelsDir: string): Promise<Map<string, string | null>> {
+  return scanSafetensorsFolder(modelsDir, 'embeddings');
+}
+
+async function scanSafetensorsFolder(modelsDir: string, folder: string): Promise<Map<string, string | null>> {
+  const found = new Map<string, string | null>();
+  for (const entry of await entries(path.join(modelsDir, folder))) {
     if (!entry.file) continue;
     const m = /^(.+)\.(safetensors|pt|ckpt|bin|pth)$/i.exec(entry.name);
     if (!m || entry.name.startsWith('.')) continue;
     const safe = m[2]!.toLowerCase() === 'safetensors';
-    if (safe) loras.set(m[1]!, path.join(modelsDir, 'lora', entry.name));
-    else if (!loras.has(m[1]!)) loras.set(m[1]!, null);
+    if (safe) found.set(m[1]!, path.join(modelsDir, folder, entry.name));
+    else if (!found.has(m[1]!)) found.set(m[1]!, null);
   }
-  return loras;
+  return found;
 }
 
 /** The shared ControlNets: controlnet/ first, then onnx-web's control/ for names not seen yet. */
@@ -105,7 +117,17 @@ export async function scanModels(modelsDir: string): Promise<ModelCatalog> {
     if (typeof target === 'string' && models.has(target)) aliases.set(alias, target);
   }
   const safetyCheckers = await scanSafetyCheckers(modelsDir, models.keys());
-  return { models, vaes, controlnets, aliases, rejected, loras: await scanLoras(modelsDir), upscalers: await scanUpscalers(modelsDir), safetyCheckers };
+  return {
+    models,
+    vaes,
+    controlnets,
+    aliases,
+    rejected,
+    loras: await scanLoras(modelsDir),
+    embeddings: await scanEmbeddings(modelsDir),
+    upscalers: await scanUpscalers(modelsDir),
+    safetyCheckers,
+  };
 }
 
 /** A VAE folder: vae_decoder/ (+ vae_encoder/) as in a model folder, or a lone decoder model.onnx. */

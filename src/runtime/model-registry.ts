@@ -3,17 +3,21 @@ import path from 'node:path';
 import { ClientError, badRequest } from '../domain/client-error.js';
 import { readVae, scanModels, type ModelCatalog } from './catalog.js';
 import { parseLora } from '../lora/lora-file.js';
+import { parseEmbedding } from '../embeddings/embedding-file.js';
 import { readSafetensorsFile } from '../weights/safetensors.js';
 import { detectLayout } from './layouts/index.js';
 
-export type ModelKind = 'model' | 'controlnet' | 'vae' | 'lora';
+export type ModelKind = 'model' | 'controlnet' | 'vae' | 'lora' | 'embeddings';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const RESERVED = new Set(['controlnet', 'annotators', 'vae', 'aliases.json']);
 
+/** Kinds that are one safetensors file (models/<kind>/<id>.safetensors) rather than a folder. */
+const isFileKind = (kind: ModelKind) => kind === 'lora' || kind === 'embeddings';
+
 /** Where each kind lives under the models folder. */
 const folderOf = (modelsDir: string, kind: ModelKind, id: string) =>
-  kind === 'model' ? path.join(modelsDir, id) : kind === 'lora' ? path.join(modelsDir, 'lora', `${id}.safetensors`) : path.join(modelsDir, kind, id);
+  kind === 'model' ? path.join(modelsDir, id) : isFileKind(kind) ? path.join(modelsDir, kind, `${id}.safetensors`) : path.join(modelsDir, kind, id);
 
 /**
  * The models folder as the management endpoints change it: models are added by linking a folder that
@@ -62,13 +66,14 @@ export class ModelRegistry {
       throw badRequest(`model_id: "${id}" already exists; delete_model it first`);
     }
     await fs.mkdir(path.dirname(target), { recursive: true });
-    if (kind === 'lora') {
+    if (isFileKind(kind)) {
       if (!stat.isFile() || !src.endsWith('.safetensors')) {
         throw badRequest(
-          `url: ${src} is not a .safetensors file (LoRAs are read from safetensors only; pickled .pt/.ckpt/.bin files are not loaded, since unpickling runs code)`,
+          `url: ${src} is not a .safetensors file (${kind === 'lora' ? 'LoRAs' : 'embeddings'} are read from safetensors only; pickled .pt/.ckpt/.bin files are not loaded, since unpickling runs code)`,
         );
       }
-      checkLora(src);
+      if (kind === 'lora') checkLora(src);
+      else checkEmbedding(src);
       await fs.symlink(src, target);
     } else if (kind === 'controlnet' && stat.isFile()) {
       if (!src.endsWith('.onnx')) throw badRequest(`url: ${src} is not an .onnx file`);
@@ -139,7 +144,7 @@ function localPath(source: string): string {
 /** Whether `dir` (a link is followed) is a model of this kind, as remove() requires. */
 async function isModelOf(kind: ModelKind, dir: string): Promise<boolean> {
   const stat = await fs.stat(dir).catch(() => null);
-  if (kind === 'lora') return (stat?.isFile() ?? false) && dir.endsWith('.safetensors');
+  if (isFileKind(kind)) return (stat?.isFile() ?? false) && dir.endsWith('.safetensors');
   if (!stat?.isDirectory()) return false;
   if (kind === 'model') return (await detectLayout(dir)) !== null;
   if (kind === 'controlnet') return (await fs.stat(path.join(dir, 'model.onnx')).catch(() => null))?.isFile() ?? false;
@@ -155,6 +160,15 @@ function checkLora(file: string): void {
     throw badRequest(`url: ${file} is not a LoRA safetensors file (${(err as Error).message})`);
   }
   if (modules === 0) throw badRequest(`url: ${file} holds no LoRA layer this server reads (kohya lora_down/lora_up or PEFT lora_A/lora_B)`);
+}
+
+/** An embedding file must be in one of the layouts embedding-file.ts reads. */
+function checkEmbedding(file: string): void {
+  try {
+    parseEmbedding(readSafetensorsFile(file));
+  } catch (err) {
+    throw badRequest(`url: ${file} is not a textual-inversion embedding safetensors file (${(err as Error).message})`);
+  }
 }
 
 async function checkLooksLike(kind: ModelKind, dir: string, modelsDir: string) {

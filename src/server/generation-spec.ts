@@ -128,7 +128,12 @@ export function requestMeta(
     lora: plan.model.loras?.map((l) => l.name).join(',') ?? null,
     lora_model: plan.model.loras?.map((l) => l.name).join(',') ?? null,
     lora_strength: plan.model.loras?.map((l) => l.strength).join(',') ?? null,
-    embeddings: null,
+    embeddings: plan.model.embeddings?.map((e) => e.name).join(',') ?? null,
+    embeddings_model: plan.model.embeddings?.map((e) => e.name).join(',') ?? null,
+    /** Each embedding's trigger word and vector count, as added to the tokenizer(s). */
+    embeddings_trigger_words: plan.model.embeddings
+      ? Object.fromEntries(plan.model.embeddings.map((e) => [e.name, { trigger: e.trigger, vectors: e.vectors }]))
+      : null,
     base64: yn(req.base64),
     temp: yn(req.temp),
     webhook: req.webhook,

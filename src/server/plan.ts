@@ -7,6 +7,7 @@ import { SAFETY_CHECKER_DIR } from '../runtime/safety-checkers.js';
 import { pickUpscaler, UPSCALERS_DIR } from '../runtime/upscalers.js';
 import { LIMITS, type ControlNetRequest } from './contract.js';
 import { planLoras } from './lora-plan.js';
+import { planEmbeddings } from './embeddings-plan.js';
 
 /** The contract's fields of a request, resolved against the models on disk; images still unloaded. */
 export interface GenerationPlan {
@@ -125,6 +126,8 @@ export function planGeneration(req: ControlNetRequest, raw: Record<string, unkno
   }
   const loras = planLoras(req.lora_model, req.lora_strength, catalog);
   if (loras.length > 0) model = { ...model, loras };
+  const embeddings = planEmbeddings(req.embeddings_model, model, catalog, req.prompt ?? '', req.negative_prompt, warnings);
+  if (embeddings.length > 0) model = { ...model, embeddings };
   if (req.webhook && !/^https?:\/\/[^\s]+$/i.test(req.webhook)) {
     throw badRequest(`webhook: must be an http(s) URL, got "${req.webhook.slice(0, 80)}"`);
   }
@@ -268,6 +271,5 @@ function rejectMissingFeatures(req: ControlNetRequest) {
   const refuse = (field: string, why: string) => {
     throw badRequest(`${field}: ${why}`);
   };
-  if (req.embeddings_model) refuse('embeddings_model', 'textual-inversion embeddings are not supported by this server yet');
   if (req.ip_adapter_id || req.ip_adapter_image) refuse('ip_adapter_id', 'IP-Adapter is not supported by this server');
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { buildClipTokenizerJson, parseMerges } from './clip-tokenizer-json.js';
 import { CLIP_DEFAULT_SETTINGS, readTokenizerSettings, type TokenizerSettings } from './tokenizer-settings.js';
+import { expandMultiVector, splitOnAddedTokens, type AddedToken } from './added-tokens.js';
 
 /** CLIP text encoders have 77 positions. */
 export const CLIP_MAX_LENGTH = 77;
@@ -30,10 +31,13 @@ export class ClipTokenizer {
   readonly eosId: number;
   readonly padId: number;
   private readonly cleanUpTokenizationSpaces: boolean;
+  /** Tokens added on top of the vocabulary (textual-inversion trigger words), by content and by id. */
+  private added: ReadonlyMap<string, number> = new Map();
+  private addedById: ReadonlyMap<number, string> = new Map();
 
   private constructor(
     private readonly tokenizer: Tokenizer,
-    settings: TokenizerSettings,
+    private readonly settings: TokenizerSettings,
   ) {
     const idOf = (token: string, role: string): number => {
       const id = tokenizer.token_to_id(token);
@@ -86,14 +90,32 @@ export class ClipTokenizer {
     return new ClipTokenizer(new Tokenizer(json, tokenizerConfig(settings)), settings);
   }
 
+  /** Whether `token` is already a token of this tokenizer (vocabulary, special or added). */
+  hasToken(token: string): boolean {
+    return this.added.has(token) || this.tokenizer.token_to_id(token) !== undefined;
+  }
+
+  /**
+   * This tokenizer with `tokens` added (README "Embeddings"): they are matched in the raw text before the rest is
+   * tokenized, and `encode` expands multi-vector ones (`<t>` → `<t> <t>_1 …`) as diffusers' maybe_convert_prompt does.
+   * The vocabulary is shared, not copied.
+   */
+  withAddedTokens(tokens: readonly AddedToken[]): ClipTokenizer {
+    const t = new ClipTokenizer(this.tokenizer, this.settings);
+    t.added = new Map([...this.added, ...tokens.map((a) => [a.content, a.id] as const)]);
+    t.addedById = new Map([...t.added].map(([content, id]) => [id, content]));
+    return t;
+  }
+
   /** The prompt's token ids, without bos/eos, padding or truncation. */
   tokenIds(prompt: string): number[] {
-    return this.tokenizer.encode(prompt, { add_special_tokens: false }).ids;
+    if (this.added.size === 0) return this.tokenizer.encode(prompt, { add_special_tokens: false }).ids;
+    return splitOnAddedTokens(prompt, this.added).flatMap((p) => (p.id !== null ? [p.id] : this.tokenizer.encode(p.text, { add_special_tokens: false }).ids));
   }
 
   /** The fixed-length ids the text encoder takes, and what truncation cut off. */
   encode(prompt: string): ClipEncoding {
-    const tokens = this.tokenIds(prompt);
+    const tokens = this.tokenIds(this.added.size === 0 ? prompt : expandMultiVector(prompt, this.added));
     const room = this.maxLength - 2;
     const kept = Math.min(tokens.length, room);
     const ids = new Int32Array(this.maxLength).fill(this.padId);
@@ -106,6 +128,28 @@ export class ClipTokenizer {
   /** Text of token ids, as CLIPTokenizerFast decodes it ("</w>" ends a word; trimmed). */
   decode(ids: ArrayLike<number>): string {
     if (ids.length === 0) return '';
+    if (this.addedById.size > 0) {
+      // Runs of vocabulary ids decode as usual; added tokens as their text (space-separated, as a word).
+      const parts: string[] = [];
+      const run: number[] = [];
+      const flush = () => {
+        if (run.length > 0) parts.push(this.decodeVocabulary(run.splice(0)));
+      };
+      for (const id of Array.from(ids)) {
+        const content = this.addedById.get(id);
+        if (content === undefined) run.push(id);
+        else {
+          flush();
+          parts.push(content);
+        }
+      }
+      flush();
+      return parts.filter((p) => p !== '').join(' ');
+    }
+    return this.decodeVocabulary(ids);
+  }
+
+  private decodeVocabulary(ids: ArrayLike<number>): string {
     return this.tokenizer.decode(Array.from(ids), { clean_up_tokenization_spaces: this.cleanUpTokenizationSpaces }).trim();
   }
 }

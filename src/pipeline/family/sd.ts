@@ -4,13 +4,19 @@ import { floatTensor } from '../../runtime/tensors.js';
 import { GenerationError } from '../errors.js';
 import { encodePrompts } from '../prompt-embeddings.js';
 import type { ModelFamily } from './model-family.js';
+import { embeddingsFor } from '../../embeddings/embedding-set.js';
+import { tokenizerWithEmbeddings } from '../../embeddings/trigger-words.js';
 
 export const SD_FAMILY: ModelFamily = {
   name: 'sd',
   defaultSize: { width: FAMILY_DEFAULT_SIDE.sd, height: FAMILY_DEFAULT_SIDE.sd },
 
   async encodePrompt(models, model, description, request, runner) {
-    const [tokenizer, textEncoder] = await Promise.all([models.tokenizer(model.tokenizerDir), models.textEncoder(model.textEncoder, model.loras)]);
+    const [plainTokenizer, textEncoder] = await Promise.all([
+      models.tokenizer(model.tokenizerDir),
+      models.textEncoder(model.textEncoder, model.loras, 'text_encoder', embeddingsFor(model, 'text_encoder')),
+    ]);
+    const tokenizer = tokenizerWithEmbeddings(plainTokenizer, textEncoder.addedTokens, model.embeddings);
     const run = runner.run.bind(runner);
     const e = await encodePrompts(
       tokenizer,

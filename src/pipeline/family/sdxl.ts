@@ -18,6 +18,8 @@ import { TIME_IDS } from '../model-description.js';
 import type { Loaded } from '../model-sessions.js';
 import type { SessionRunner } from '../session-runner.js';
 import type { ModelFamily, TextConditioning } from './model-family.js';
+import { embeddingsFor } from '../../embeddings/embedding-set.js';
+import { tokenizerWithEmbeddings } from '../../embeddings/trigger-words.js';
 
 /** One encoder's result per text: the chosen hidden states [L, D] and, where asked, the pooled embedding [P]. */
 interface Encoded {
@@ -106,12 +108,19 @@ export const SDXL_FAMILY: ModelFamily = {
     const added = requireAdded(description);
     const files = model.sdxl;
     if (!files) throw new GenerationError(`model ${model.id} has no text_encoder_2/ (SDXL)`);
-    const [tokenizer, tokenizer2, encoder, encoder2] = await Promise.all([
+    const loads = [
       models.tokenizer(model.tokenizerDir),
       models.tokenizer(files.tokenizer2Dir),
-      models.textEncoder(model.textEncoder, model.loras),
-      models.textEncoder(files.textEncoder2, model.loras, 'text_encoder_2'),
-    ]);
+      models.textEncoder(model.textEncoder, model.loras, 'text_encoder', embeddingsFor(model, 'text_encoder')),
+      models.textEncoder(files.textEncoder2, model.loras, 'text_encoder_2', embeddingsFor(model, 'text_encoder_2')),
+    ] as const;
+    // All settle before a failure is thrown (an embedding refused for one encoder while the other's session is
+    // still opening): the job never ends with a session creation in flight.
+    await Promise.allSettled(loads);
+    const [plainTokenizer, plainTokenizer2, encoder, encoder2] = await Promise.all(loads);
+    // Textual-inversion tokens, added to each tokenizer with the rows of its own text encoder.
+    const tokenizer = tokenizerWithEmbeddings(plainTokenizer, encoder.addedTokens, model.embeddings);
+    const tokenizer2 = tokenizerWithEmbeddings(plainTokenizer2, encoder2.addedTokens, model.embeddings);
     const n = request.samples;
     const L = description.textLength;
     const zeroNegative = request.negativePrompt === null && files.forceZerosForEmptyPrompt;

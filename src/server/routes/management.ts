@@ -67,8 +67,12 @@ function kindOf(modelType: string | null): ModelKind {
       return 'model';
     case 'lora':
       return 'lora';
+    case 'embeddings':
+    case 'embedding':
+    case 'textual_inversion':
+      return 'embeddings';
     default:
-      throw badRequest(`model_type: unknown value "${modelType}"; one of huggingface, custom_ckpt, onnx, controlnet, vae, lora`);
+      throw badRequest(`model_type: unknown value "${modelType}"; one of huggingface, custom_ckpt, onnx, controlnet, vae, lora, embeddings`);
   }
 }
 
@@ -156,6 +160,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
         ...[...controlnets].map((id) => entry('controlnet', id)),
         ...[...catalog.vaes.keys()].map((id) => entry('vae', id)),
         ...[...(catalog.loras ?? new Map())].filter(([, file]) => file !== null).map(([id]) => entry('lora', id)),
+        ...[...(catalog.embeddings ?? new Map())].filter(([, file]) => file !== null).map(([id]) => entry('embeddings', id)),
       ]),
       // Extensions: what `upscale` and `safety_checker` can use.
       upscalers: [...(catalog.upscalers?.values() ?? [])].map((u) => ({ name: u.name, scale: u.scale })),
@@ -172,6 +177,7 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
       [...catalog.controlnets.values()].some((m) => m.has(id)) ? 'controlnet' : null,
       catalog.vaes.has(id) ? 'vae' : null,
       catalog.loras?.get(id) ? 'lora' : null,
+      catalog.embeddings?.get(id) ? 'embeddings' : null,
     ].filter(Boolean);
     if (kinds.length === 0) throw new ClientError(404, `model_id: "${id}" is not on this server`);
     return { status: 'success', message: `model_id "${id}" is available`, model_type: kinds.join(',') };
@@ -223,7 +229,9 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
           ? 'vae'
           : catalog.loras?.get(id)
             ? 'lora'
-            : 'controlnet';
+            : catalog.embeddings?.get(id)
+              ? 'embeddings'
+              : 'controlnet';
     if (kind === 'model' && id === ctx.defaultModel()) {
       throw badRequest(`model_id: "${id}" is the default model (DEFAULT_MODEL); make another model the default first`);
     }

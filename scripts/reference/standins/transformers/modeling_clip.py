@@ -301,6 +301,22 @@ class PreTrainedModel(nn.Module):
     def post_init(self):
         self.apply(self._init_weights)
 
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.text_model.embeddings.token_embedding
+
+    def resize_token_embeddings(self, new_num_tokens: int) -> nn.Embedding:
+        """transformers' resize_token_embeddings: a new table of new_num_tokens rows (initialised as _init_weights
+        does), the old rows copied in, config.vocab_size updated."""
+        old = self.get_input_embeddings()
+        new = nn.Embedding(new_num_tokens, old.embedding_dim, dtype=old.weight.dtype, device=old.weight.device)
+        nn.init.normal_(new.weight, mean=0.0, std=self.config.initializer_factor * 0.02)
+        n = min(new_num_tokens, old.num_embeddings)
+        with torch.no_grad():
+            new.weight[:n] = old.weight[:n]
+        self.text_model.embeddings.token_embedding = new
+        self.config.vocab_size = new_num_tokens
+        return new
+
     def save_pretrained(self, folder, safe_serialization: bool = True, **kwargs):
         os.makedirs(folder, exist_ok=True)
         config = self.config.to_dict()

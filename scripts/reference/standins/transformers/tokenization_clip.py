@@ -2,7 +2,9 @@
 interface (padding "max_length"/"longest", truncation, return_tensors="pt", pad_token from tokenizer_config.json:
 `<|endoftext|>` for SD 1.x, `!` for SDXL's tokenizer_2). Text is normalised as CLIPTokenizerFast does (NFC,
 whitespace runs to one space, lowercase); the slow tokenizer's ftfy/BasicTokenizer clean-up differs only on
-unusual text."""
+unusual text. Added tokens (`add_tokens`, what diffusers' load_textual_inversion uses) follow transformers 4.38's
+PreTrainedTokenizer: ids from len(tokenizer) on, cut out of the raw text before the rest is normalised and split
+(its Trie.split: the leftmost match, the longest there; case-sensitive)."""
 
 from __future__ import annotations
 
@@ -93,13 +95,53 @@ class CLIPTokenizer(PreTrainedTokenizer):
         return len(self.encoder)
 
     def __len__(self) -> int:
-        return len(self.encoder)
+        return len(self.encoder) + sum(1 for t in self.added_tokens_encoder if t not in self.encoder)
 
     def get_vocab(self):
-        return dict(self.encoder)
+        return {**self.encoder, **self.added_tokens_encoder}
 
     def _id(self, token: str) -> int:
+        if token in self.added_tokens_encoder:
+            return self.added_tokens_encoder[token]
         return self.encoder.get(token, self.encoder.get(self.unk_token))
+
+    @property
+    def added_tokens_decoder(self) -> Dict[int, str]:
+        return {i: t for t, i in self.added_tokens_encoder.items()}
+
+    def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
+        """transformers' add_tokens: each new token (not in the vocabulary nor added yet) gets the id len(self)."""
+        if isinstance(new_tokens, str):
+            new_tokens = [new_tokens]
+        added = 0
+        for token in new_tokens:
+            token = getattr(token, "content", token)
+            if token in self.encoder or token in self.added_tokens_encoder:
+                continue
+            self.added_tokens_encoder[token] = len(self)
+            added += 1
+        return added
+
+    def _split_added(self, text: str) -> List[str]:
+        """Trie.split over the added tokens: pieces of text, added tokens as pieces of their own."""
+        if not self.added_tokens_encoder:
+            return [text]
+        tokens = sorted(self.added_tokens_encoder, key=len, reverse=True)
+        pieces: List[str] = []
+        start = i = 0
+        while i < len(text):
+            match = next((t for t in tokens if text.startswith(t, i)), None)
+            if match is None:
+                i += 1
+                continue
+            if i > start:
+                pieces.append(text[start:i])
+            pieces.append(match)
+            i += len(match)
+            start = i
+        if start < len(text):
+            pieces.append(text[start:])
+        return pieces
 
     @property
     def bos_token_id(self) -> int:
@@ -160,6 +202,15 @@ class CLIPTokenizer(PreTrainedTokenizer):
 
     def tokenize(self, text: str) -> List[str]:
         tokens: List[str] = []
+        for piece in self._split_added(text):
+            if piece in self.added_tokens_encoder:
+                tokens.append(piece)
+            else:
+                tokens.extend(self._tokenize(piece))
+        return tokens
+
+    def _tokenize(self, text: str) -> List[str]:
+        tokens: List[str] = []
         for token in _PATTERN.findall(self._normalize(text)):
             token = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
             tokens.extend(self.bpe(token).split(" "))
@@ -171,9 +222,10 @@ class CLIPTokenizer(PreTrainedTokenizer):
         return [self._id(t) for t in tokens]
 
     def convert_ids_to_tokens(self, ids):
+        added = self.added_tokens_decoder
         if isinstance(ids, int):
-            return self.decoder.get(ids, self.unk_token)
-        return [self.decoder.get(int(i), self.unk_token) for i in ids]
+            return added.get(ids) or self.decoder.get(ids, self.unk_token)
+        return [added.get(int(i)) or self.decoder.get(int(i), self.unk_token) for i in ids]
 
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
         if isinstance(ids, torch.Tensor):
@@ -181,9 +233,20 @@ class CLIPTokenizer(PreTrainedTokenizer):
         tokens = self.convert_ids_to_tokens(list(ids))
         if skip_special_tokens:
             tokens = [t for t in tokens if t not in (self.bos_token, self.eos_token, self.pad_token)]
-        text = "".join(tokens)
-        raw = bytearray(self.byte_decoder[c] for c in text if c in self.byte_decoder)
-        return raw.decode("utf-8", errors=self.errors).replace("</w>", " ").strip()
+        # Added tokens stand as words of their own (transformers' spaces_between_special_tokens).
+        parts: List[str] = []
+        run: List[str] = []
+        for t in tokens + [None]:
+            if t is None or t in self.added_tokens_encoder:
+                if run:
+                    raw = bytearray(self.byte_decoder[c] for c in "".join(run) if c in self.byte_decoder)
+                    parts.append(raw.decode("utf-8", errors=self.errors).replace("</w>", " ").strip())
+                    run = []
+                if t is not None:
+                    parts.append(t)
+            else:
+                run.append(t)
+        return " ".join(p for p in parts if p)
 
     def batch_decode(self, sequences, skip_special_tokens: bool = False) -> List[str]:
         return [self.decode(s, skip_special_tokens) for s in sequences]
