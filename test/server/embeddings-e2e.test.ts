@@ -125,6 +125,13 @@ describe('textual-inversion embeddings (embeddings_model)', () => {
         .map((m) => m.model_id)
         .sort(),
     ).toEqual(['broken', 'cattoy', 'eos', 'installed', 'mystyle', 'renamed', 'sd15_wide', 'sdxl_pair']);
+    // Each lists the word that triggers it (the file's own, else its id) and its vectors, for clients such as the playground.
+    const listed = (id: string) => models.find((m) => m.model_id === id) as Record<string, unknown>;
+    expect(listed('cattoy')).toMatchObject({ trigger_word: '<cat-toy>', vectors: 1, layout: 'diffusers', parts: ['single'] });
+    expect(listed('renamed')).toMatchObject({ trigger_word: 'mystyle', vectors: 3, layout: 'automatic1111' });
+    expect(listed('mystyle')).toMatchObject({ trigger_word: 'mystyle', vectors: 3 });
+    expect(listed('sdxl_pair')).toMatchObject({ layout: 'sdxl', parts: ['clip_l', 'clip_g'] });
+    expect(listed('broken')).not.toHaveProperty('trigger_word');
     const res = await generate(body(byName('emb-diffusers'), { embeddings_model: 'installed' }));
     expect(maxDiff(await pixels(Buffer.from(res.output[0]!, 'base64')), await expectedPixels('emb-diffusers'))).toBeLessThanOrEqual(1);
     const notEmbedding = await call('load_model', { model_id: 'bad', url: LORA, model_type: 'embeddings' });

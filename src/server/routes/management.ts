@@ -15,6 +15,7 @@ import { SCHEDULER_NAMES, schedulerInfo } from '../../schedulers/registry.js';
 import type { ModelKind } from '../../runtime/model-registry.js';
 import { familyOfFiles } from '../../domain/index.js';
 import { decodeToRgb, ImageDecodeError } from '../../image/codec.js';
+import { embeddingListing } from '../../embeddings/embedding-listing.js';
 
 const required = (name: string, max = 4096) => textField(name, null, max).refine((v) => v !== null && v !== '', { message: `${name}: required` });
 
@@ -160,7 +161,9 @@ export const managementRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
         ...[...controlnets].map((id) => entry('controlnet', id)),
         ...[...catalog.vaes.keys()].map((id) => entry('vae', id)),
         ...[...(catalog.loras ?? new Map())].filter(([, file]) => file !== null).map(([id]) => entry('lora', id)),
-        ...[...(catalog.embeddings ?? new Map())].filter(([, file]) => file !== null).map(([id]) => entry('embeddings', id)),
+        ...[...(catalog.embeddings ?? new Map())]
+          .filter((e): e is [string, string] => e[1] !== null)
+          .map(async ([id, file]) => ({ ...(await entry('embeddings', id)), ...embeddingListing(id, file) })),
       ]),
       // Extensions: what `upscale` and `safety_checker` can use.
       upscalers: [...(catalog.upscalers?.values() ?? [])].map((u) => ({ name: u.name, scale: u.scale })),
