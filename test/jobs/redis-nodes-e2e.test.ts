@@ -53,8 +53,9 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
     [api1, api2, workers.w1, workers.w2] = await Promise.all([
       node({}, ['--role', 'api']),
       node({ ROLE: 'api' }),
-      node({ NODE_NAME: 'w1' }, ['--role=worker']),
-      node({ NODE_NAME: 'w2', ROLE: 'worker' }),
+      // Workers open the base model before they are ready, so the first jobs do not wait for it.
+      node({ NODE_NAME: 'w1', PRELOAD: 'tiny-sd15' }, ['--role=worker']),
+      node({ NODE_NAME: 'w2', ROLE: 'worker', PRELOAD: 'tiny-sd15' }),
     ]);
   }, 90_000);
 
