@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { generateModelSets } from './tiny-models/generate.js';
-import { toHalfArray } from '../src/onnx/half.js';
+import { float32ToFloat16 } from '../src/tensor/float16.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,7 +67,7 @@ function feedsFor(s: ort.InferenceSession, batch: number): Record<string, ort.Te
       feeds[m.name] =
         m.type === 'int64' ? new ort.Tensor('int64', new BigInt64Array(count).fill(7n), dims) : new ort.Tensor('int32', new Int32Array(count).fill(7), dims);
     else if (m.name === 'conditioning_scale') feeds[m.name] = new ort.Tensor('float32', Float32Array.of(1), []);
-    else feeds[m.name] = m.type === 'float16' ? new ort.Tensor('float16', toHalfArray(wave), dims) : new ort.Tensor('float32', wave, dims);
+    else feeds[m.name] = m.type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(wave), dims) : new ort.Tensor('float32', wave, dims);
   }
   return feeds;
 }

@@ -3,7 +3,7 @@
  * and seeded parameters. Layers are plain functions over a GraphBuilder and value names (strings).
  */
 import { fillUniform, streamSeed } from './prng.js';
-import { toHalfArray } from './half.js';
+import { float32ToFloat16 } from '../tensor/float16.js';
 import { bytesPerElement, onnxDType, type Dim, type TensorDType } from './onnx.js';
 
 /** A float attribute (plain numbers are INT attributes, so a float must say so). */
@@ -156,7 +156,7 @@ export class GraphBuilder {
     if (init.kind === 'uniform') fillUniform(values, streamSeed(this.params.seed, name), init.bound);
     else values.fill(init.value);
     if (this.params.storage === 'float32') return this.initializer(name, 'float32', dims, values);
-    this.initializer(name, 'float16', dims, toHalfArray(values));
+    this.initializer(name, 'float16', dims, float32ToFloat16(values));
     return this.op('Cast', [name], { to: onnxDType('float32') }, `${name}/Cast`);
   }
 

@@ -29,7 +29,9 @@ export async function startServerProcess(env: Record<string, string>, args: stri
       HOST: '127.0.0.1',
       THREADS: '1',
       LOG_LEVEL: 'warn',
-      PRELOAD_CONTROLNETS: 'none',
+      // Nothing opens at start: ready as soon as it listens; a test's first job opens what it uses (the start-up
+      // preload has its own tests: memory-budget-e2e, serve-cli).
+      PRELOAD: 'none',
       ...env,
       PORT: String(port),
     },

@@ -53,8 +53,9 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
     [api1, api2, workers.w1, workers.w2] = await Promise.all([
       node({}, ['--role', 'api']),
       node({ ROLE: 'api' }),
-      node({ NODE_NAME: 'w1' }, ['--role=worker']),
-      node({ NODE_NAME: 'w2', ROLE: 'worker' }),
+      // Workers open the base model before they are ready, so the first jobs do not wait for it.
+      node({ NODE_NAME: 'w1', PRELOAD: 'tiny-sd15' }, ['--role=worker']),
+      node({ NODE_NAME: 'w2', ROLE: 'worker', PRELOAD: 'tiny-sd15' }),
     ]);
   }, 90_000);
 
@@ -149,8 +150,8 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
   it('refuses work with 429 when the shared queue is full, on either API node, and completes everything it accepted', async () => {
     // Keep both workers busy, then fill the queue (MAX_QUEUE=2) through both API nodes.
     const long = await Promise.all([
-      submit(api1, { width: 512, height: 512, num_inference_steps: 15 }),
-      submit(api2, { width: 512, height: 512, num_inference_steps: 15 }),
+      submit(api1, { width: 384, height: 384, num_inference_steps: 15 }),
+      submit(api2, { width: 384, height: 384, num_inference_steps: 15 }),
     ]);
     await Promise.all(long.map((id) => until(id, (r) => r.state === 'running')));
     const queued = [await submit(api1, { seed: 7 }), await submit(api2, { seed: 8 })];
@@ -181,7 +182,7 @@ describeWithRedis('several nodes sharing one Redis queue', () => {
   });
 
   it('a worker killed mid-job loses its lock, and the other worker completes that job', async () => {
-    const id = await submit(api1, { width: 512, height: 512, num_inference_steps: 20, seed: 11 });
+    const id = await submit(api1, { width: 384, height: 384, num_inference_steps: 20, seed: 11 });
     const running = await until(id, (r) => r.state === 'running' && (r.progress?.step ?? 0) >= 1);
     const victim = running.node!;
     const survivor = victim === 'w1' ? 'w2' : 'w1';

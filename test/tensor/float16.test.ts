@@ -63,6 +63,17 @@ describe('float16ToFloat32', () => {
 });
 
 describe('float32ToFloat16', () => {
+  it('encodes known values', () => {
+    expect(numberToFloat16Bits(0)).toBe(0x0000);
+    expect(numberToFloat16Bits(1)).toBe(0x3c00);
+    expect(numberToFloat16Bits(-2)).toBe(0xc000);
+    expect(numberToFloat16Bits(0.1)).toBe(0x2e66); // 0.1 rounded to float32 first, then to half
+    expect(numberToFloat16Bits(2 ** -14)).toBe(0x0400); // smallest normal
+    expect(numberToFloat16Bits(1 + 2 ** -11 + 2 ** -20)).toBe(0x3c01); // just above a tie rounds up
+    expect(numberToFloat16Bits(65519)).toBe(0x7bff); // below the overflow tie
+    expect(numberToFloat16Bits(3 * 2 ** -25)).toBe(0x0002); // tie between subnormals 1 and 2: even
+  });
+
   it('round-trips every half value exactly (NaNs stay NaN with their sign)', () => {
     const all = Uint16Array.from({ length: 65536 }, (_, h) => h);
     const back = float32ToFloat16(float16ToFloat32(all));

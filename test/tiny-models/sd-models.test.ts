@@ -3,7 +3,7 @@
  * a multiple of 8), ControlNet/UNet wiring, live conditioning paths, and fp16 against fp32.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toHalfArray, fromHalfArray } from '../../src/onnx/half.js';
+import { float16ToFloat32, float32ToFloat16 } from '../../src/tensor/float16.js';
 import type { GraphBuilder } from '../../src/onnx/graph.js';
 import { buildTextEncoder } from '../../scripts/tiny-models/sd/clip-text-encoder.js';
 import { TINY } from '../../scripts/tiny-models/sd/config.js';
@@ -41,13 +41,13 @@ beforeAll(async () => {
 
 /** A float tensor in the format's dtype (float16 as bits). */
 function floatTensor(format: ExportFormat, data: Float32Array, dims: number[]): ort.Tensor {
-  return format.float === 'float32' ? new ort.Tensor('float32', data, dims) : new ort.Tensor('float16', toHalfArray(data), dims);
+  return format.float === 'float32' ? new ort.Tensor('float32', data, dims) : new ort.Tensor('float16', float32ToFloat16(data), dims);
 }
 
 /** Output values as float32 whatever the dtype. */
 function values(t: ort.Tensor | undefined): Float32Array {
   if (t === undefined) throw new Error('missing output');
-  return t.type === 'float16' ? fromHalfArray(t.data as Uint16Array) : floats(t);
+  return t.type === 'float16' ? float16ToFloat32(t.data as Uint16Array) : floats(t);
 }
 
 function timestep(format: ExportFormat, t: number, batch: number): ort.Tensor {
