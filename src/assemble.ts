@@ -20,6 +20,7 @@ import { RedisConnections } from './jobs/redis-connections.js';
 import { RedisJobService } from './jobs/redis-service.js';
 import { RemoteWorkers, serveWorkerCommands } from './jobs/redis-control.js';
 import { DEFAULT_MODEL_ID } from './runtime/default-models.js';
+import { pruneGraphCache } from './runtime/graph-cache-prune.js';
 import { redactRequestPath } from './net/redact-url.js';
 
 export interface RunningServer {
@@ -64,6 +65,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
             threads: config.threads,
             memoryBudgetBytes: config.memoryBudget.bytes,
             graphCacheDir: config.graphCacheDir,
+            graphCacheMaxBytes: config.graphCacheMaxBytes,
             fusedStep: config.fusedStep,
             fusedStepCache: config.fusedStepCache,
           },
@@ -173,6 +175,15 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     models,
     async warmUp() {
       const started = performance.now();
+      // Entries of model files that changed or went, and the least recently used past GRAPH_CACHE_MAX_BYTES.
+      if (config.graphCacheDir && pool) {
+        const pruned = await pruneGraphCache(config.graphCacheDir, config.graphCacheMaxBytes);
+        if (pruned.removed.length > 0)
+          log.info(
+            { removed: pruned.removed.map((r) => ({ reason: r.reason, bytes: r.bytes })), kept_bytes: pruned.keptBytes, max_bytes: config.graphCacheMaxBytes },
+            'graph cache pruned',
+          );
+      }
       const catalog = models.catalog();
       const id = defaultModel();
       const plan = config.preload;
