@@ -4,12 +4,16 @@ export interface ProviderFallback {
   reason: string;
 }
 
-export type SessionKind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder' | 'upscaler' | 'safety_checker';
+export type SessionKind = 'text_encoder' | 'unet' | 'controlnet' | 'vae_decoder' | 'vae_encoder' | 'upscaler' | 'safety_checker' | 'fused_step';
 
 /** One open session, as `system_details` and the start-up log show it. */
 export interface LoadedReport {
   kind: SessionKind;
+  /** The model file (a fused step graph: its UNet's). */
   path: string;
+  /** A fused step graph: its registry key (files, variant, provider), and its ControlNets' files in order. */
+  key?: string;
+  controlnets?: string[];
   /** The execution provider that runs it. */
   provider: string;
   fallbacks: ProviderFallback[];

@@ -83,7 +83,7 @@ export class ModelSessions {
   ) {
     this.registry = new SessionRegistry(settings.memoryBudgetBytes ?? Number.POSITIVE_INFINITY, log);
     this.annotators = createAnnotatorSessions(annotatorsDir, settings, this.registry);
-    this.fused = new FusedStepSessions(settings, settings.fusedStepCache ?? 1);
+    this.fused = new FusedStepSessions(settings, settings.fusedStepCache ?? 1, {}, this.registry);
   }
 
   /** Runs `fn` (a job, hint, warm-up) holding every session it opens or uses: none of them is closed to make room meanwhile. */
@@ -214,15 +214,21 @@ export class ModelSessions {
     if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
   }
 
-  /** The sessions currently open: kind, file, the provider that runs each and why others were passed over. */
+  /**
+   * The sessions currently open: kind, file, the provider that runs each and why others were passed over, their
+   * bytes and holds; the fused step graphs too.
+   */
   async loaded(): Promise<LoadedReport[]> {
+    const keys = [...this.sessions.keys()];
     const settled = await Promise.allSettled(this.sessions.values());
     const open = new Map(this.registry.report().map((r) => [r.key, r]));
-    return settled.flatMap((s) => {
+    const plain = settled.flatMap((s, i) => {
       if (s.status !== 'fulfilled') return [];
-      const entry = open.get(s.value.path);
-      return [{ ...report(s.value), bytes: entry?.bytes ?? 0, held: entry?.held ?? false }];
+      const key = keys[i]!;
+      const entry = open.get(key);
+      return [{ ...report(s.value), key, bytes: entry?.bytes ?? 0, held: entry?.held ?? false }];
     });
+    return [...plain, ...(await this.fused.loaded())];
   }
 
   /** Releases every session (and tokenizer) whose path starts with `prefix` (all when omitted). */

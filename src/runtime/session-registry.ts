@@ -11,7 +11,7 @@ import { ClientError } from '../domain/client-error.js';
 /** What a session owner hands the registry; `close` removes the session from the owner's cache and releases it. */
 export interface BudgetedSession {
   key: string;
-  /** "unet", "controlnet", "annotator", "fused", "lora_unet", … (reports only). */
+  /** "unet", "controlnet", "annotator", "fused_step", … (reports only). */
   kind: string;
   bytes: number;
   close: () => Promise<void>;
@@ -127,6 +127,11 @@ export class SessionRegistry implements SessionBudget {
 
   forget(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Whether running work holds the session now (it will not be closed to make room). */
+  isHeld(key: string): boolean {
+    return (this.entries.get(key)?.holds ?? 0) > 0;
   }
 
   /** Would `bytes` fit now without closing anything? (Preload of "the ControlNets that fit".) */

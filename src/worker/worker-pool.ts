@@ -33,7 +33,7 @@ export class WorkerPool {
   async loaded(): Promise<LoadedReport[]> {
     const all = await Promise.all(this.workers.map((w) => w.loaded()));
     const seen = new Map<string, LoadedReport>();
-    for (const list of all) for (const s of list ?? []) seen.set(s.path, s);
+    for (const list of all) for (const s of list ?? []) seen.set(s.key ?? s.path, s);
     return [...seen.values()];
   }
 
