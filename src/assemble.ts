@@ -211,14 +211,14 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
             },
             `${model.id} loaded`,
           );
-          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it; the first model only.
-          if (i === 0 && config.warmupSizes.length > 0) {
-            const open = new Set(sessions.map((s) => s.path));
-            const report = await pool.warmUp(
-              model,
-              paths.filter((p) => open.has(p)),
-              config.warmupSizes,
-            );
+          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it, and the fused step
+          // graph of the ControlNets PRELOAD names (in its order, up to 4) built when FUSED_STEP allows: the operator named
+          // the set requests use together (PRELOAD=default opens every ControlNet that fits, not a set); the first model only.
+          const open = new Set(sessions.filter((s) => s.kind === 'controlnet').map((s) => s.path));
+          const opened = paths.filter((p) => open.has(p));
+          const fuse = config.fusedStep === 'off' || plan === 'default' ? [] : opened.slice(0, 4);
+          if (i === 0 && (config.warmupSizes.length > 0 || fuse.length > 0)) {
+            const report = await pool.warmUp(model, opened, config.warmupSizes, fuse);
             if (typeof report === 'string') log.error(`warm-up of ${model.id} failed: ${report}`);
             else log.info({ warmup: report.map((r) => ({ size: `${r.width}x${r.height}`, ms: Math.round(r.ms) })) }, 'warm-up done');
           }

@@ -17,8 +17,12 @@ export interface LoadedReport {
   /** The execution provider that runs it. */
   provider: string;
   fallbacks: ProviderFallback[];
-  /** Bytes it counts against MODEL_MEMORY_BUDGET (its weight files). */
+  /** Bytes it counts against MODEL_MEMORY_BUDGET: its weights plus its activations where measured. */
   bytes?: number;
+  /** Its weight files' bytes. */
+  weights?: number;
+  /** The memory its first run took at warm-up, and how that was measured; null: not measured (weights only count). */
+  activations?: { bytes: number; measured: string } | null;
   /** Held by running work (a job, hint, warm-up): not closed to make room until that ends. */
   held?: boolean;
 }

@@ -26,6 +26,8 @@ export type FusedStepMode = 'auto' | 'on' | 'off';
 export interface FusedStepSession {
   session: ort.InferenceSession;
   provider: string;
+  /** Its key in the session registry. */
+  key: string;
 }
 
 /** The answer of `get`: the session, or none and why (the caller runs the separate sessions). */
@@ -54,7 +56,8 @@ export class FusedStepSessions {
    * The fused session for these graphs and variant, built when missing. When the cache is full, `evict` releases the
    * least recently used one that no running job holds to make room; without it the answer is none (the caller runs
    * the separate sessions), so requests alternating between models never rebuild graphs back and forth. The answer
-   * is none too when the fused graph's weights do not fit MODEL_MEMORY_BUDGET beside the sessions running work holds.
+   * is none too when the fused graph's weights do not fit MODEL_MEMORY_BUDGET beside the sessions running work holds,
+   * or, with `preload` (warm-up), beside the sessions open now: a preload never closes a session.
    */
   async get(
     unet: FusedSource<UNetSignature>,
@@ -62,6 +65,7 @@ export class FusedStepSessions {
     variant: FusedVariant,
     provider: string,
     evict = true,
+    preload = false,
   ): Promise<FusedStepLookup> {
     const paths = [unet.path, ...controlnets.map((c) => c.path)];
     const variantName = variant.guess ? (variant.halfBatch ? 'guess mode, CFG' : 'guess mode') : 'plain';
@@ -86,6 +90,10 @@ export class FusedStepSessions {
     const key = `fused ${paths.join(' + ')} (${variantName}) on ${provider}`;
     const pending = (async (): Promise<FusedStepLookup> => {
       const bytes = (await Promise.all(paths.map(sessionBytes))).reduce((a, b) => a + b, 0);
+      if (preload && !this.registry.fitsWithoutEviction(bytes)) {
+        if (this.entries.get(id) === entry) this.entries.delete(id);
+        return { session: null, skipped: 'it does not fit MODEL_MEMORY_BUDGET beside the open sessions (a preload never closes one)' };
+      }
       try {
         // Room first (closing idle sessions), before the build reads every weight file; the registry closes this one
         // later through `close`.
@@ -102,7 +110,7 @@ export class FusedStepSessions {
           executionProviders: providerOptions(provider, this.settings.deviceId),
           ...(externalData.length > 0 ? { externalData } : {}),
         });
-        return { session, provider };
+        return { session, provider, key };
       } catch (err) {
         if (this.entries.get(id) === entry) this.entries.delete(id);
         this.registry.forget(key);
@@ -135,6 +143,8 @@ export class FusedStepSessions {
         provider: built.provider,
         fallbacks: [],
         bytes: entry.bytes,
+        weights: entry.weightBytes,
+        activations: entry.activations,
         held: entry.held,
       });
     }

@@ -226,7 +226,16 @@ export class ModelSessions {
       if (s.status !== 'fulfilled') return [];
       const key = keys[i]!;
       const entry = open.get(key);
-      return [{ ...report(s.value), key, bytes: entry?.bytes ?? 0, held: entry?.held ?? false }];
+      return [
+        {
+          ...report(s.value),
+          key,
+          bytes: entry?.bytes ?? 0,
+          weights: entry?.weightBytes ?? 0,
+          activations: entry?.activations ?? null,
+          held: entry?.held ?? false,
+        },
+      ];
     });
     return [...plain, ...(await this.fused.loaded())];
   }

@@ -25,8 +25,8 @@ export class WorkerPool {
   }
 
   /** Warms every worker up at the given sizes; resolves to the first worker's report or an error message. */
-  async warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[]): Promise<WarmupReport[] | string> {
-    const reports = await Promise.all(this.workers.map((w) => w.warmUp(model, controlnets, sizes)));
+  async warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[], fuse: string[] = []): Promise<WarmupReport[] | string> {
+    const reports = await Promise.all(this.workers.map((w) => w.warmUp(model, controlnets, sizes, fuse)));
     return reports.find((r) => typeof r === 'string') ?? reports[0] ?? [];
   }
 
