@@ -7,7 +7,12 @@
  *   npx tsx scripts/bench-cold-start.ts --model /tmp/sd15/sd15-random --controlnets canny --cache-dir /tmp/ort-cache --fresh
  *   npx tsx scripts/bench-cold-start.ts --model /tmp/sd15/sd15-random --controlnets canny --cache-dir /tmp/ort-cache
  *
- * --fresh empties the cache folder first (the first start); --cache-dir off opens without a cache.
+ * --fresh empties the cache folder first (the first start); --cache-dir off opens without a cache. --sequential opens
+ * the sessions one after another instead of all at once as the preload does: the two take the same time, because
+ * onnxruntime-node 1.30 creates a session synchronously on the calling thread (its backend.js runs `loadModel` inside
+ * a setImmediate), so sessions started together in one worker thread still open one at a time.
+ *
+ *   npx tsx scripts/bench-cold-start.ts --model models/tiny-sd15 --controlnets canny,depth [--sequential]
  */
 import { rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +29,7 @@ const { values: args } = parseArgs({
     fresh: { type: 'boolean', default: false },
     provider: { type: 'string', default: 'cpu' },
     threads: { type: 'string', default: '0' },
+    sequential: { type: 'boolean', default: false },
   },
 });
 if (!args.model) throw new Error('--model takes a model folder');
@@ -46,11 +52,20 @@ if (cacheDir && args.fresh) rmSync(cacheDir, { recursive: true, force: true });
 const lines: string[] = [];
 const sessions = new ModelSessions({ providers: [args.provider!], deviceId: 0, threads: Number(args.threads), graphCacheDir: cacheDir }, (l) => lines.push(l));
 const started = performance.now();
-await sessions.preload(model, controlnets);
+if (args.sequential) {
+  for (const open of [
+    () => sessions.textEncoder(model.textEncoder),
+    () => sessions.unet(model.unet),
+    () => sessions.vaeDecoder(model.vaeDecoder),
+    ...(model.vaeEncoder ? [() => sessions.vaeEncoder(model.vaeEncoder!)] : []),
+    ...controlnets.map((c) => () => sessions.controlnet(c)),
+  ])
+    await open();
+} else await sessions.preload(model, controlnets);
 const ms = performance.now() - started;
 for (const l of lines.filter((line) => line.includes(' opened in '))) console.log(l.replace(folder, '<model>'));
 console.log(
-  `${model.id} + ${controlnets.length} ControlNet(s): sessions opened in ${(ms / 1000).toFixed(1)} s (cache ${cacheDir ? (args.fresh ? 'empty' : 'as left') : 'off'}; load average ${os
+  `${model.id} + ${controlnets.length} ControlNet(s): sessions opened ${args.sequential ? 'one by one' : 'all at once'} in ${(ms / 1000).toFixed(2)} s (cache ${cacheDir ? (args.fresh ? 'empty' : 'as left') : 'off'}; load average ${os
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}; ${os.cpus().length} CPUs)`,
