@@ -19,6 +19,7 @@ import { createAnnotatorSessions, type CachedAnnotatorSessions } from '../runtim
 import { loraSetKey, mergeLoraSet, MERGED_VARIANTS_PER_GRAPH, type LoraRef } from '../lora/lora-set.js';
 import type { MergeReport } from '../lora/merge.js';
 import { sessionBytes } from '../runtime/session-bytes.js';
+import { primeGraphCache } from '../runtime/graph-cache-primer.js';
 import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
 import { FusedStepSessions } from './fused-step-sessions.js';
 
@@ -183,7 +184,7 @@ export class ModelSessions {
     const parts = [model.textEncoder, model.unet, model.vaeDecoder, ...(model.vaeEncoder ? [model.vaeEncoder] : [])];
     // Which ControlNets fit beside what is open and the base model's parts still to open, decided first so that
     // everything opens at once (session creation runs off the main thread).
-    const size = async (p: string) => (this.sessions.has(p) ? 0 : sessionBytes(p));
+    const size = async (p: string) => (this.sessions.has(p) ? 0 : this.registry.expectedBytes(p, await sessionBytes(p)));
     let room = this.registry.budgetBytes - this.registry.usedBytes - (await Promise.all(parts.map(size))).reduce((a, b) => a + b, 0);
     const chosen: string[] = [];
     const skipped: string[] = [];
@@ -195,6 +196,13 @@ export class ModelSessions {
         room -= bytes;
       }
     }
+    // On CPU, a first start optimises the graphs in parallel threads (session creation itself is one at a time).
+    const toOpen = [...parts, ...(model.sdxl ? [model.sdxl.textEncoder2] : []), ...chosen].filter((p) => !this.sessions.has(p));
+    const primed = await primeGraphCache(toOpen, this.settings);
+    if (primed.primed.length > 0 || primed.failed.length > 0)
+      this.log(
+        `graph cache: ${primed.primed.length} optimised graph(s) written by parallel threads in ${Math.round(primed.ms)} ms${primed.failed.map((f) => `; ${f.file}: ${f.reason}`).join('')}`,
+      );
     const opened = await Promise.all([
       this.textEncoder(model.textEncoder),
       ...(model.sdxl ? [this.textEncoder(model.sdxl.textEncoder2), this.tokenizer(model.sdxl.tokenizer2Dir)] : []),

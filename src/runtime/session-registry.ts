@@ -164,6 +164,11 @@ export class SessionRegistry implements SessionBudget {
     return (this.entries.get(key)?.holds ?? 0) > 0;
   }
 
+  /** What a session of these weights will count once open: its weights plus the activations measured for its key. */
+  expectedBytes(key: string, weightBytes: number): number {
+    return this.counted({ key, bytes: weightBytes });
+  }
+
   /** Would `bytes` fit now without closing anything? (Preload of "the ControlNets that fit".) */
   fitsWithoutEviction(bytes: number): boolean {
     return this.usedBytes + bytes <= this.budgetBytes;
