@@ -53,11 +53,13 @@ export class FusedStepSessions {
   ) {}
 
   /**
-   * The fused session for these graphs and variant, built when missing. When the cache is full, `evict` releases the
-   * least recently used one that no running job holds to make room; without it the answer is none (the caller runs
-   * the separate sessions), so requests alternating between models never rebuild graphs back and forth. The answer
-   * is none too when the fused graph's weights do not fit MODEL_MEMORY_BUDGET beside the sessions running work holds,
-   * or, with `preload` (warm-up), beside the sessions open now: a preload never closes a session.
+   * The fused session for these graphs and variant, built when missing. With `evict` (FUSED_STEP=on), a full cache
+   * releases the least recently used graph that no running job holds, and the registry closes idle sessions to make
+   * room under MODEL_MEMORY_BUDGET; the answer is none (the caller runs the separate sessions) only when the graph
+   * does not fit beside the sessions running work holds. Without it (auto, and a warm-up's `preload`), the graph is
+   * built only when the cache has room and it fits beside the sessions open now, closing nothing: a fused graph is
+   * an optional speed-up (the job holds the separate sessions anyway), so requests alternating between models never
+   * close sessions or rebuild graphs back and forth for it.
    */
   async get(
     unet: FusedSource<UNetSignature>,
@@ -90,9 +92,12 @@ export class FusedStepSessions {
     const key = `fused ${paths.join(' + ')} (${variantName}) on ${provider}`;
     const pending = (async (): Promise<FusedStepLookup> => {
       const bytes = (await Promise.all(paths.map(sessionBytes))).reduce((a, b) => a + b, 0);
-      if (preload && !this.registry.fitsWithoutEviction(bytes)) {
+      if ((preload || !evict) && !this.registry.fitsWithoutEviction(this.registry.expectedBytes(key, bytes))) {
         if (this.entries.get(id) === entry) this.entries.delete(id);
-        return { session: null, skipped: 'it does not fit MODEL_MEMORY_BUDGET beside the open sessions (a preload never closes one)' };
+        return {
+          session: null,
+          skipped: `it does not fit MODEL_MEMORY_BUDGET beside the open sessions (${preload ? 'a preload never closes one' : 'FUSED_STEP=auto closes none for it'})`,
+        };
       }
       try {
         // Room first (closing idle sessions), before the build reads every weight file; the registry closes this one

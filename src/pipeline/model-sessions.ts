@@ -261,7 +261,8 @@ export class ModelSessions {
     for (const dir of [...this.tokenizers.keys()]) if (dir.startsWith(prefix)) this.tokenizers.delete(dir);
     for (const key of [...this.descriptions.keys()]) if (key.split('\n').some((p) => p.startsWith(prefix))) this.descriptions.delete(key);
     if (this.annotatorsDir.startsWith(prefix)) await this.annotators.release();
-    await this.fused.release(prefix);
+    // Fused step graphs count as sessions here too (system_details lists them).
+    released += await this.fused.release(prefix);
     return released;
   }
 

@@ -183,4 +183,16 @@ describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
     );
     expect(await fusedOpen(s)).toEqual([]);
   });
+
+  it('FUSED_STEP=auto builds a fused graph only where it fits beside the open sessions, closing none for it', async () => {
+    const unetBytes = await sessionBytes(model.unet);
+    // Room for the fused graph only if the idle depth ControlNet were closed.
+    const { s } = sessions(baseBytes + 2 * controlnetBytes + unetBytes + 1000, { fusedStep: 'auto' });
+    await s.preload(model, [canny, depth]);
+    const result = await s.hold(() => generate(spec(model, [unit('canny', canny)]), s));
+    expect(result.stepGraph).toBe('separate');
+    expect(result.warnings).toEqual([]);
+    expect(s.registry.evictions).toBe(0);
+    expect(await kinds(s)).toContain(depth);
+  });
 });
