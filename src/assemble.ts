@@ -20,6 +20,7 @@ import { RedisConnections } from './jobs/redis-connections.js';
 import { RedisJobService } from './jobs/redis-service.js';
 import { RemoteWorkers, serveWorkerCommands } from './jobs/redis-control.js';
 import { DEFAULT_MODEL_ID } from './runtime/default-models.js';
+import { pruneGraphCache } from './runtime/graph-cache-prune.js';
 import { redactRequestPath } from './net/redact-url.js';
 
 export interface RunningServer {
@@ -64,6 +65,7 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
             threads: config.threads,
             memoryBudgetBytes: config.memoryBudget.bytes,
             graphCacheDir: config.graphCacheDir,
+            graphCacheMaxBytes: config.graphCacheMaxBytes,
             fusedStep: config.fusedStep,
             fusedStepCache: config.fusedStepCache,
           },
@@ -173,6 +175,15 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
     models,
     async warmUp() {
       const started = performance.now();
+      // Entries of model files that changed or went, and the least recently used past GRAPH_CACHE_MAX_BYTES.
+      if (config.graphCacheDir && pool) {
+        const pruned = await pruneGraphCache(config.graphCacheDir, config.graphCacheMaxBytes);
+        if (pruned.removed.length > 0)
+          log.info(
+            { removed: pruned.removed.map((r) => ({ reason: r.reason, bytes: r.bytes })), kept_bytes: pruned.keptBytes, max_bytes: config.graphCacheMaxBytes },
+            'graph cache pruned',
+          );
+      }
       const catalog = models.catalog();
       const id = defaultModel();
       const plan = config.preload;
@@ -200,14 +211,14 @@ export async function assembleServer(config: ServerConfig, log: Logger = createL
             },
             `${model.id} loaded`,
           );
-          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it; the first model only.
-          if (i === 0 && config.warmupSizes.length > 0) {
-            const open = new Set(sessions.map((s) => s.path));
-            const report = await pool.warmUp(
-              model,
-              paths.filter((p) => open.has(p)),
-              config.warmupSizes,
-            );
+          // First run of each allowed size (cuDNN's algorithm search is slow), so no request pays it, and the fused step
+          // graph of the ControlNets PRELOAD names (in its order, up to 4) built when FUSED_STEP allows: the operator named
+          // the set requests use together (PRELOAD=default opens every ControlNet that fits, not a set); the first model only.
+          const open = new Set(sessions.filter((s) => s.kind === 'controlnet').map((s) => s.path));
+          const opened = paths.filter((p) => open.has(p));
+          const fuse = config.fusedStep === 'off' || plan === 'default' ? [] : opened.slice(0, 4);
+          if (i === 0 && (config.warmupSizes.length > 0 || fuse.length > 0)) {
+            const report = await pool.warmUp(model, opened, config.warmupSizes, fuse);
             if (typeof report === 'string') log.error(`warm-up of ${model.id} failed: ${report}`);
             else log.info({ warmup: report.map((r) => ({ size: `${r.width}x${r.height}`, ms: Math.round(r.ms) })) }, 'warm-up done');
           }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseWarmupSizes } from './pipeline/warmup-sizes.js';
 import type { WarmupSize } from './domain/index.js';
 import { checkS3Settings, S3SettingError, type S3SettingName, type S3Settings } from './jobs/s3-settings.js';
-import { memoryBudget, type BudgetSource } from './runtime/memory-budget.js';
+import { memoryBudget, parseByteSize, type BudgetSource } from './runtime/memory-budget.js';
+import { DEFAULT_GRAPH_CACHE_MAX_BYTES } from './runtime/graph-cache-prune.js';
 import { parseAllowedHosts, parseAllowedPorts, type OutboundPolicy } from './net/address-policy.js';
 import type { ImageLimits } from './image/types.js';
 
@@ -62,6 +63,8 @@ export interface ServerConfig {
   memoryBudget: BudgetSource;
   /** Where optimised graphs are cached (GRAPH_CACHE_DIR, default DATA_DIR/ort-cache; "off" = no cache). */
   graphCacheDir: string | null;
+  /** GRAPH_CACHE_MAX_BYTES: the graph cache is pruned to this (least recently used entries first; default 20 GiB). */
+  graphCacheMaxBytes: number;
   /** Where outputs go: "local" (OUTPUT_DIR, or Redis with QUEUE=redis) or "s3" (an S3-compatible bucket). */
   outputStore: 'local' | 's3';
   /** The bucket's settings with OUTPUT_STORE=s3 (credentials come from the AWS SDK's default chain); else null. */
@@ -200,6 +203,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     preload: preloadSetting(env.PRELOAD, env.PRELOAD_CONTROLNETS),
     memoryBudget: memoryBudget(env.MODEL_MEMORY_BUDGET, providers[0]!, int(env, 'DEVICE_ID', 0, 0, 64)),
     graphCacheDir: graphCacheSetting(env.GRAPH_CACHE_DIR, dataDir),
+    graphCacheMaxBytes:
+      (env.GRAPH_CACHE_MAX_BYTES ?? '').trim() === '' ? DEFAULT_GRAPH_CACHE_MAX_BYTES : parseByteSize(env.GRAPH_CACHE_MAX_BYTES!, 'GRAPH_CACHE_MAX_BYTES'),
     ...outputStoreSettings(env),
     ...securitySettings(env, syncTimeoutMs),
   };

@@ -67,7 +67,7 @@ export class RemoteWorkers implements WorkerControl {
   async loaded(): Promise<LoadedReport[]> {
     const { replies } = await this.ask({ op: 'loaded' });
     const seen = new Map<string, LoadedReport>();
-    for (const r of replies) for (const s of (r.value as LoadedReport[] | null) ?? []) seen.set(`${s.path} ${s.provider}`, s);
+    for (const r of replies) for (const s of (r.value as LoadedReport[] | null) ?? []) seen.set(`${s.key ?? s.path} ${s.provider}`, s);
     return [...seen.values()];
   }
 

@@ -206,7 +206,8 @@ async function fusedStepFor(
   if (!why && loraMerged) why = 'a LoRA is merged into the UNet';
   if (why) return { session: undefined, warning: mode === 'on' ? `FUSED_STEP: the separate sessions ran, because ${why}` : null };
   const fused = await models.fused.get(unet, controlnets, variant, unet.provider, mode === 'on');
-  return { session: fused?.session, warning: null };
+  if (!fused.session) return { session: undefined, warning: mode === 'on' ? `FUSED_STEP: the separate sessions ran, because ${fused.skipped}` : null };
+  return { session: fused.session, warning: null };
 }
 
 function normalisedAlgorithm(value: string | null): string {

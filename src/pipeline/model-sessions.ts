@@ -22,6 +22,7 @@ import type { MergeReport } from '../lora/merge.js';
 import { addEmbeddings, embeddingSetKey, embeddingsFor, type EmbeddingUse } from '../embeddings/embedding-set.js';
 import type { AddedToken } from '../tokenizer/added-tokens.js';
 import { sessionBytes } from '../runtime/session-bytes.js';
+import { primeGraphCache } from '../runtime/graph-cache-primer.js';
 import { SessionRegistry, type SessionBudget } from '../runtime/session-registry.js';
 import { FusedStepSessions } from './fused-step-sessions.js';
 
@@ -88,7 +89,7 @@ export class ModelSessions {
   ) {
     this.registry = new SessionRegistry(settings.memoryBudgetBytes ?? Number.POSITIVE_INFINITY, log);
     this.annotators = createAnnotatorSessions(annotatorsDir, settings, this.registry);
-    this.fused = new FusedStepSessions(settings, settings.fusedStepCache ?? 1);
+    this.fused = new FusedStepSessions(settings, settings.fusedStepCache ?? 1, {}, this.registry);
   }
 
   /** Runs `fn` (a job, hint, warm-up) holding every session it opens or uses: none of them is closed to make room meanwhile. */
@@ -196,7 +197,7 @@ export class ModelSessions {
     const parts = [model.textEncoder, model.unet, model.vaeDecoder, ...(model.vaeEncoder ? [model.vaeEncoder] : [])];
     // Which ControlNets fit beside what is open and the base model's parts still to open, decided first so that
     // everything opens at once (session creation runs off the main thread).
-    const size = async (p: string) => (this.sessions.has(p) ? 0 : sessionBytes(p));
+    const size = async (p: string) => (this.sessions.has(p) ? 0 : this.registry.expectedBytes(p, await sessionBytes(p)));
     let room = this.registry.budgetBytes - this.registry.usedBytes - (await Promise.all(parts.map(size))).reduce((a, b) => a + b, 0);
     const chosen: string[] = [];
     const skipped: string[] = [];
@@ -208,6 +209,13 @@ export class ModelSessions {
         room -= bytes;
       }
     }
+    // On CPU, a first start optimises the graphs in parallel threads (session creation itself is one at a time).
+    const toOpen = [...parts, ...(model.sdxl ? [model.sdxl.textEncoder2] : []), ...chosen].filter((p) => !this.sessions.has(p));
+    const primed = await primeGraphCache(toOpen, this.settings);
+    if (primed.primed.length > 0 || primed.failed.length > 0)
+      this.log(
+        `graph cache: ${primed.primed.length} optimised graph(s) written by parallel threads in ${Math.round(primed.ms)} ms${primed.failed.map((f) => `; ${f.file}: ${f.reason}`).join('')}`,
+      );
     const opened = await Promise.all([
       this.textEncoder(model.textEncoder),
       ...(model.sdxl ? [this.textEncoder(model.sdxl.textEncoder2), this.tokenizer(model.sdxl.tokenizer2Dir)] : []),
@@ -227,15 +235,30 @@ export class ModelSessions {
     if (mixed) this.log(`WARNING: model ${model.id}: ${mixed}`);
   }
 
-  /** The sessions currently open: kind, file, the provider that runs each and why others were passed over. */
+  /**
+   * The sessions currently open: kind, file, the provider that runs each and why others were passed over, their
+   * bytes and holds; the fused step graphs too.
+   */
   async loaded(): Promise<LoadedReport[]> {
+    const keys = [...this.sessions.keys()];
     const settled = await Promise.allSettled(this.sessions.values());
     const open = new Map(this.registry.report().map((r) => [r.key, r]));
-    return settled.flatMap((s) => {
+    const plain = settled.flatMap((s, i) => {
       if (s.status !== 'fulfilled') return [];
-      const entry = open.get(s.value.path);
-      return [{ ...report(s.value), bytes: entry?.bytes ?? 0, held: entry?.held ?? false }];
+      const key = keys[i]!;
+      const entry = open.get(key);
+      return [
+        {
+          ...report(s.value),
+          key,
+          bytes: entry?.bytes ?? 0,
+          weights: entry?.weightBytes ?? 0,
+          activations: entry?.activations ?? null,
+          held: entry?.held ?? false,
+        },
+      ];
     });
+    return [...plain, ...(await this.fused.loaded())];
   }
 
   /** Releases every session (and tokenizer) whose path starts with `prefix` (all when omitted). */
@@ -251,7 +274,8 @@ export class ModelSessions {
     for (const dir of [...this.tokenizers.keys()]) if (dir.startsWith(prefix)) this.tokenizers.delete(dir);
     for (const key of [...this.descriptions.keys()]) if (key.split('\n').some((p) => p.startsWith(prefix))) this.descriptions.delete(key);
     if (this.annotatorsDir.startsWith(prefix)) await this.annotators.release();
-    await this.fused.release(prefix);
+    // Fused step graphs count as sessions here too (system_details lists them).
+    released += await this.fused.release(prefix);
     return released;
   }
 

@@ -12,19 +12,22 @@
  *
  * An entry is one folder `<key>/` holding `model.onnx` (+ `model.onnx_data`, weights over 1 KiB, so models past
  * protobuf's 2 GB limit can be saved), written under a temporary name and renamed when complete: a crash leaves no
- * half entry behind. An entry that fails to open is deleted and the model opens (and is cached) again.
+ * half entry behind, and `source.json` (the files it was made from; graph-cache-prune.ts keeps the folder under
+ * GRAPH_CACHE_MAX_BYTES and drops entries whose files changed). An entry that fails to open is deleted and the model
+ * opens (and is cached) again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { type CacheSource, ortVersion, pruneGraphCache, SOURCE_FILE, type SourceFile, touchEntry } from './graph-cache-prune.js';
 
 export const CACHED_MODEL = 'model.onnx';
 export const CACHED_DATA = 'model.onnx_data';
 const EDGE = 1 << 20;
 
-async function fileStamp(p: string): Promise<unknown> {
+async function fileStamp(p: string): Promise<(SourceFile & { edges: string }) | null> {
   const stat = await fs.stat(p).catch(() => null);
   if (!stat?.isFile()) return null;
   const hash = createHash('sha256');
@@ -44,21 +47,28 @@ async function fileStamp(p: string): Promise<unknown> {
   return { path: path.resolve(p), size: stat.size, mtimeMs: stat.mtimeMs, edges: hash.digest('hex') };
 }
 
-/** The entry's name for a model file opened on `provider` with `options`. */
-export async function graphCacheKey(modelPath: string, provider: string, options: ort.InferenceSession.SessionOptions): Promise<string> {
+/** The entry's name for a model file opened on `provider` with `options`, and the files it was made from. */
+async function keyAndSource(modelPath: string, provider: string, options: ort.InferenceSession.SessionOptions): Promise<{ key: string; source: CacheSource }> {
   const dir = path.dirname(modelPath);
   const base = path.basename(modelPath);
   const files = await Promise.all([modelPath, path.join(dir, `${base}_data`), path.join(dir, `${base}.data`), path.join(dir, 'weights.pb')].map(fileStamp));
   const { executionProviders, ...rest } = options;
   const identity = {
-    ort: ort.env.versions.node ?? ort.env.versions.common,
+    ort: ortVersion(),
     provider,
     executionProviders,
     options: rest,
     cpu: `${os.arch()} ${os.cpus()[0]?.model ?? ''}`,
     files,
   };
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 32);
+  const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 32);
+  const present = files.filter((f) => f !== null).map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }));
+  return { key, source: { ort: identity.ort, files: present } };
+}
+
+/** The entry's name for a model file opened on `provider` with `options`. */
+export async function graphCacheKey(modelPath: string, provider: string, options: ort.InferenceSession.SessionOptions): Promise<string> {
+  return (await keyAndSource(modelPath, provider, options)).key;
 }
 
 export interface CachePlan {
@@ -72,9 +82,18 @@ export interface CachePlan {
   discard(): Promise<void>;
 }
 
-/** How to open `modelPath` with the cache in `cacheDir`: from the cached graph, or writing it. */
-export async function planGraphCache(cacheDir: string, modelPath: string, provider: string, options: ort.InferenceSession.SessionOptions): Promise<CachePlan> {
-  const key = await graphCacheKey(modelPath, provider, options);
+/**
+ * How to open `modelPath` with the cache in `cacheDir`: from the cached graph (marked used), or writing it; after a
+ * write the cache is pruned to `maxBytes` (graph-cache-prune.ts) when given.
+ */
+export async function planGraphCache(
+  cacheDir: string,
+  modelPath: string,
+  provider: string,
+  options: ort.InferenceSession.SessionOptions,
+  maxBytes?: number,
+): Promise<CachePlan> {
+  const { key, source } = await keyAndSource(modelPath, provider, options);
   const entry = path.join(cacheDir, key);
   const cached = path.join(entry, CACHED_MODEL);
   if (
@@ -83,6 +102,7 @@ export async function planGraphCache(cacheDir: string, modelPath: string, provid
       () => false,
     )
   ) {
+    await touchEntry(entry);
     return {
       cached,
       options: { ...options, graphOptimizationLevel: 'disabled' },
@@ -97,6 +117,9 @@ export async function planGraphCache(cacheDir: string, modelPath: string, provid
     cached: null,
     options: {
       ...options,
+      // onnxruntime warns, once per graph it saves, that an NCHWc-optimised graph is specific to this CPU: the key
+      // holds the CPU model for that reason. Warnings off for this creation only; errors still print.
+      logSeverityLevel: 3,
       optimizedModelFilePath: path.join(temp, CACHED_MODEL),
       extra: {
         ...extra,
@@ -113,9 +136,13 @@ export async function planGraphCache(cacheDir: string, modelPath: string, provid
         (s) => s.isFile(),
         () => false,
       );
-      // Another process may have put the entry in place first: keep theirs.
-      if (written) await fs.rename(temp, entry).catch(() => undefined);
+      if (written) {
+        await fs.writeFile(path.join(temp, SOURCE_FILE), JSON.stringify(source)).catch(() => undefined);
+        // Another process may have put the entry in place first: keep theirs.
+        await fs.rename(temp, entry).catch(() => undefined);
+      }
       await fs.rm(temp, { recursive: true, force: true });
+      if (written && maxBytes !== undefined) await pruneGraphCache(cacheDir, maxBytes).catch(() => undefined);
     },
     discard: () => fs.rm(temp, { recursive: true, force: true }),
   };

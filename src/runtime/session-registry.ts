@@ -4,6 +4,10 @@
  * opens, `admit` makes room by closing the least recently used sessions that no running work holds; work holds a
  * session by `use`-ing it inside `hold(fn)`, and lets go when `fn` settles. A session that cannot fit (bigger than
  * the budget, or the held ones leave too little) is refused with a SessionBudgetError naming the budget.
+ *
+ * A session counts its weights (its files' bytes) plus, once measured, its activations: the memory its first run at
+ * the warm-up sizes took (warmup.ts, activation-probe.ts). A measurement is kept per key, so a session closed and
+ * reopened counts it again from the start; sessions never measured count their weights only.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClientError } from '../domain/client-error.js';
@@ -11,7 +15,7 @@ import { ClientError } from '../domain/client-error.js';
 /** What a session owner hands the registry; `close` removes the session from the owner's cache and releases it. */
 export interface BudgetedSession {
   key: string;
-  /** "unet", "controlnet", "annotator", "fused", "lora_unet", … (reports only). */
+  /** "unet", "controlnet", "annotator", "fused_step", … (reports only). */
   kind: string;
   bytes: number;
   close: () => Promise<void>;
@@ -34,10 +38,21 @@ export class SessionBudgetError extends ClientError {
   }
 }
 
+/** Memory a session's first run took at warm-up, and how it was measured. */
+export interface ActivationMeasure {
+  bytes: number;
+  /** E.g. "resident set growth over the first run at warm-up (512×512, batch 2)". */
+  measured: string;
+}
+
 export interface OpenSessionReport {
   key: string;
   kind: string;
+  /** What it counts against the budget: weights plus measured activations. */
   bytes: number;
+  weightBytes: number;
+  /** Null: not measured, its weights alone count. */
+  activations: ActivationMeasure | null;
   /** Held by running work (a job, hint, warm-up or preload). */
   held: boolean;
   /** Larger = used more recently. */
@@ -54,6 +69,7 @@ const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 export class SessionRegistry implements SessionBudget {
   private readonly entries = new Map<string, Entry>();
   private readonly scopes = new AsyncLocalStorage<Set<string>>();
+  private readonly activations = new Map<string, ActivationMeasure>();
   private clock = 0;
   /** Sessions closed to make room since start. */
   evictions = 0;
@@ -65,8 +81,21 @@ export class SessionRegistry implements SessionBudget {
 
   get usedBytes(): number {
     let sum = 0;
-    for (const e of this.entries.values()) sum += e.bytes;
+    for (const e of this.entries.values()) sum += this.counted(e);
     return sum;
+  }
+
+  /** Weights plus the activations measured for this key (none: weights only). */
+  private counted(e: { key: string; bytes: number }): number {
+    return e.bytes + (this.activations.get(e.key)?.bytes ?? 0);
+  }
+
+  /**
+   * Records what a session's first run at the warm-up sizes took; it counts from now on (and after a reopen). Nothing
+   * is closed here: the next admission makes room.
+   */
+  recordActivations(key: string, measure: ActivationMeasure): void {
+    this.activations.set(key, measure);
   }
 
   /** Runs `fn`; every session `use`d inside it (across awaits) stays open until it settles. */
@@ -95,26 +124,27 @@ export class SessionRegistry implements SessionBudget {
 
   async admit(session: BudgetedSession): Promise<void> {
     if (this.entries.has(session.key)) return this.use(session.key);
-    if (session.bytes > this.budgetBytes) {
-      throw new SessionBudgetError(`${session.kind} needs ${gib(session.bytes)}, more than MODEL_MEMORY_BUDGET (${gib(this.budgetBytes)}) on its own`);
+    const need = this.counted(session);
+    if (need > this.budgetBytes) {
+      throw new SessionBudgetError(`${session.kind} needs ${gib(need)}, more than MODEL_MEMORY_BUDGET (${gib(this.budgetBytes)}) on its own`);
     }
     const closing: Promise<void>[] = [];
     let used = this.usedBytes;
-    if (used + session.bytes > this.budgetBytes) {
+    if (used + need > this.budgetBytes) {
       const idle = [...this.entries.values()].filter((e) => e.holds === 0).sort((a, b) => a.lastUsed - b.lastUsed);
-      const freeable = idle.reduce((s, e) => s + e.bytes, 0);
-      if (used - freeable + session.bytes > this.budgetBytes) {
+      const freeable = idle.reduce((s, e) => s + this.counted(e), 0);
+      if (used - freeable + need > this.budgetBytes) {
         throw new SessionBudgetError(
-          `${session.kind} needs ${gib(session.bytes)} but MODEL_MEMORY_BUDGET (${gib(this.budgetBytes)}) has ${gib(this.budgetBytes - (used - freeable))} left beside the sessions running work holds; use fewer ControlNets or raise MODEL_MEMORY_BUDGET`,
+          `${session.kind} needs ${gib(need)} but MODEL_MEMORY_BUDGET (${gib(this.budgetBytes)}) has ${gib(this.budgetBytes - (used - freeable))} left beside the sessions running work holds; use fewer ControlNets or raise MODEL_MEMORY_BUDGET`,
         );
       }
       for (const e of idle) {
-        if (used + session.bytes <= this.budgetBytes) break;
+        if (used + need <= this.budgetBytes) break;
         this.entries.delete(e.key);
-        used -= e.bytes;
+        used -= this.counted(e);
         this.evictions++;
         this.log(
-          `closed ${e.kind} ${e.key} (${gib(e.bytes)}, least recently used) to make room for ${session.kind} ${session.key} under MODEL_MEMORY_BUDGET ${gib(this.budgetBytes)}`,
+          `closed ${e.kind} ${e.key} (${gib(this.counted(e))}, least recently used) to make room for ${session.kind} ${session.key} under MODEL_MEMORY_BUDGET ${gib(this.budgetBytes)}`,
         );
         closing.push(e.close().catch(() => undefined));
       }
@@ -129,12 +159,30 @@ export class SessionRegistry implements SessionBudget {
     this.entries.delete(key);
   }
 
+  /** Whether running work holds the session now (it will not be closed to make room). */
+  isHeld(key: string): boolean {
+    return (this.entries.get(key)?.holds ?? 0) > 0;
+  }
+
+  /** What a session of these weights will count once open: its weights plus the activations measured for its key. */
+  expectedBytes(key: string, weightBytes: number): number {
+    return this.counted({ key, bytes: weightBytes });
+  }
+
   /** Would `bytes` fit now without closing anything? (Preload of "the ControlNets that fit".) */
   fitsWithoutEviction(bytes: number): boolean {
     return this.usedBytes + bytes <= this.budgetBytes;
   }
 
   report(): OpenSessionReport[] {
-    return [...this.entries.values()].map((e) => ({ key: e.key, kind: e.kind, bytes: e.bytes, held: e.holds > 0, useOrder: e.lastUsed }));
+    return [...this.entries.values()].map((e) => ({
+      key: e.key,
+      kind: e.kind,
+      bytes: this.counted(e),
+      weightBytes: e.bytes,
+      activations: this.activations.get(e.key) ?? null,
+      held: e.holds > 0,
+      useOrder: e.lastUsed,
+    }));
   }
 }

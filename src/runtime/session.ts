@@ -14,6 +14,8 @@ export interface SessionSettings {
   memoryBudgetBytes?: number;
   /** GRAPH_CACHE_DIR: optimised graphs are saved here and later sessions open from them (graph-cache.ts); none when absent. */
   graphCacheDir?: string | null;
+  /** GRAPH_CACHE_MAX_BYTES: the graph cache is pruned to this after each entry it writes (graph-cache-prune.ts). */
+  graphCacheMaxBytes?: number;
   /** FUSED_STEP: one fused ControlNets + UNet graph per step where it covers the request (auto: guess mode excepted; on: also guess mode). */
   fusedStep?: 'auto' | 'on' | 'off';
   /** FUSED_STEP_CACHE: fused step graphs kept open (default 1; each holds its own copy of the weights). */
@@ -91,7 +93,7 @@ export async function openSession(modelPath: string, settings: SessionSettings, 
       // `bytes`: a graph built in memory (LoRA-merged weights, not cached on disk); `modelPath` then only names it.
       const session = bytes
         ? { session: await createFromBytes(provider, bytes, options), fromCache: null }
-        : await createOnce(provider, modelPath, options, settings.graphCacheDir ?? null);
+        : await createOnce(provider, modelPath, options, settings.graphCacheDir ?? null, settings.graphCacheMaxBytes);
       return { session: session.session, provider, path: modelPath, fallbacks, fromGraphCache: session.fromCache, openMs: performance.now() - started };
     } catch (err) {
       const reason = firstLine(err);
@@ -118,6 +120,7 @@ async function createOnce(
   modelPath: string,
   options: ort.InferenceSession.SessionOptions,
   cacheDir: string | null,
+  cacheMaxBytes?: number,
 ): Promise<{ session: ort.InferenceSession; fromCache: boolean | null }> {
   const create = (file: string, opts: ort.InferenceSession.SessionOptions) => {
     const creating = ort.InferenceSession.create(file, opts);
@@ -127,7 +130,7 @@ async function createOnce(
   // TensorRT compiles subgraphs into nodes onnxruntime cannot save (its own engine cache is out of reach from Node).
   if (!cacheDir || provider === 'tensorrt') return { session: await create(modelPath, options), fromCache: null };
   // A cache folder that cannot be written (read-only volume, full disk) costs speed, not the session.
-  const plan = await planGraphCache(cacheDir, modelPath, provider, options).catch(() => null);
+  const plan = await planGraphCache(cacheDir, modelPath, provider, options, cacheMaxBytes).catch(() => null);
   if (!plan) return { session: await create(modelPath, options), fromCache: null };
   if (plan.cached) {
     try {

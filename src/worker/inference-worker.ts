@@ -63,7 +63,7 @@ port.on('message', async (message: ToWorker) => {
         post({
           type: 'reply',
           requestId: message.requestId,
-          value: await gate.use(() => models.hold(() => warmUp(models, message.model, message.controlnets, message.sizes, log))),
+          value: await gate.use(() => models.hold(() => warmUp(models, message.model, message.controlnets, message.sizes, log, message.fuse))),
         });
       } catch (err) {
         post({ type: 'reply', requestId: message.requestId, value: (err as Error).message });

@@ -10,7 +10,7 @@ export type ToWorker =
   | { type: 'loaded'; requestId: number }
   | { type: 'preload'; requestId: number; model: BaseModelFiles; controlnets: string[] }
   | { type: 'hint'; requestId: number; request: HintRequest }
-  | { type: 'warmup'; requestId: number; model: BaseModelFiles; controlnets: string[]; sizes: WarmupSize[] };
+  | { type: 'warmup'; requestId: number; model: BaseModelFiles; controlnets: string[]; sizes: WarmupSize[]; fuse: string[] };
 
 export type FromWorker =
   | { type: 'progress'; id: string; step: number; total: number }

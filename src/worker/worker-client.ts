@@ -70,10 +70,11 @@ export class InferenceWorker {
 
   /**
    * Runs each ControlNet + the UNet (batch 2) and the VAE decoder once per size, after preload, so the first
-   * request at each size is not the slow one. Resolves to a report per size, or an error message.
+   * request at each size is not the slow one; builds the fused step graph of the UNet and the `fuse` ControlNets
+   * first (warmup.ts). Resolves to a report per size, or an error message.
    */
-  warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[]): Promise<WarmupReport[] | string> {
-    return this.request({ type: 'warmup', requestId: 0, model, controlnets, sizes }) as Promise<WarmupReport[] | string>;
+  warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[], fuse: string[] = []): Promise<WarmupReport[] | string> {
+    return this.request({ type: 'warmup', requestId: 0, model, controlnets, sizes, fuse }) as Promise<WarmupReport[] | string>;
   }
 
   /** The open sessions, each with the provider that runs it and why earlier providers were passed over. */

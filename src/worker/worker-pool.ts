@@ -25,15 +25,15 @@ export class WorkerPool {
   }
 
   /** Warms every worker up at the given sizes; resolves to the first worker's report or an error message. */
-  async warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[]): Promise<WarmupReport[] | string> {
-    const reports = await Promise.all(this.workers.map((w) => w.warmUp(model, controlnets, sizes)));
+  async warmUp(model: BaseModelFiles, controlnets: string[], sizes: WarmupSize[], fuse: string[] = []): Promise<WarmupReport[] | string> {
+    const reports = await Promise.all(this.workers.map((w) => w.warmUp(model, controlnets, sizes, fuse)));
     return reports.find((r) => typeof r === 'string') ?? reports[0] ?? [];
   }
 
   async loaded(): Promise<LoadedReport[]> {
     const all = await Promise.all(this.workers.map((w) => w.loaded()));
     const seen = new Map<string, LoadedReport>();
-    for (const list of all) for (const s of list ?? []) seen.set(s.path, s);
+    for (const list of all) for (const s of list ?? []) seen.set(s.key ?? s.path, s);
     return [...seen.values()];
   }
 

@@ -167,8 +167,9 @@ describe('the fused graph', () => {
     ]);
     const variant = { guess: false, halfBatch: false, guessScales: [] };
     const first = await cache.get(unet, [canny], variant, 'cpu');
+    expect(first.session).not.toBeNull();
     expect(await cache.get(unet, [canny], variant, 'cpu')).toBe(first);
-    expect(await cache.get(unet, [depth], variant, 'cpu', false)).toBeNull();
+    expect(await cache.get(unet, [depth], variant, 'cpu', false)).toEqual({ session: null, skipped: 'FUSED_STEP_CACHE (1) is full' });
     expect(await cache.get(unet, [canny], variant, 'cpu', false)).toBe(first);
     await cache.get(unet, [depth], variant, 'cpu');
     expect(cache.size).toBe(1);

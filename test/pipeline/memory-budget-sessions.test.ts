@@ -9,6 +9,7 @@ import { generate } from '../../src/pipeline/generate.js';
 import { scanModels, type ModelCatalog } from '../../src/runtime/catalog.js';
 import { sessionBytes } from '../../src/runtime/session-bytes.js';
 import { SessionBudgetError } from '../../src/runtime/session-registry.js';
+import type { SessionSettings } from '../../src/runtime/session.js';
 import type { BaseModelFiles } from '../../src/domain/index.js';
 import { MODELS_DIR } from '../helpers/models.js';
 import { spec, unit } from './helpers.js';
@@ -21,9 +22,9 @@ let baseBytes: number;
 let controlnetBytes: number;
 const open: ModelSessions[] = [];
 
-function sessions(budget: number) {
+function sessions(budget: number, extra: Partial<SessionSettings> = {}) {
   const lines: string[] = [];
-  const s = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, memoryBudgetBytes: budget }, (l) => lines.push(l));
+  const s = new ModelSessions({ providers: ['cpu'], deviceId: 0, threads: 1, memoryBudgetBytes: budget, ...extra }, (l) => lines.push(l));
   open.push(s);
   return { s, lines };
 }
@@ -42,6 +43,7 @@ afterEach(async () => {
 });
 
 const kinds = async (s: ModelSessions) => (await s.loaded()).map((l) => (l.kind === 'controlnet' ? l.path : l.kind)).sort();
+const fusedOpen = async (s: ModelSessions) => (await s.loaded()).filter((l) => l.kind === 'fused_step');
 
 describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
   it('counts each session by its weight files and reports the sizes', async () => {
@@ -113,5 +115,84 @@ describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
     await expect(tiny.hold(() => generate(spec(model, [unit('canny', canny)]), tiny))).rejects.toThrow(
       /more than MODEL_MEMORY_BUDGET \(0\.00 GiB\) on its own/,
     );
+  });
+
+  it('counts fused step graphs like the other sessions: they evict and are evicted, a running job keeps its own, no job fails', async () => {
+    const unetBytes = await sessionBytes(model.unet);
+    // The base model, one ControlNet and one fused graph (UNet + ControlNet) fit; a second fused graph does not.
+    const budget = baseBytes + controlnetBytes + unetBytes + controlnetBytes + 1000;
+    const { s, lines } = sessions(budget, { fusedStep: 'on', fusedStepCache: 2 });
+    const run = (name: string, file: string) => s.hold(() => generate(spec(model, [unit(name, file)]), s));
+
+    const first = await run('canny', canny);
+    expect(first.stepGraph).toBe('fused');
+    const [cannyFused] = await fusedOpen(s);
+    expect(cannyFused).toMatchObject({ path: model.unet, controlnets: [canny], bytes: unetBytes + controlnetBytes, held: false });
+    expect(s.registry.usedBytes).toBeLessThanOrEqual(budget);
+
+    // depth: its ControlNet and its fused graph need room; the idle canny graph is closed by the registry (the cache
+    // has room for two), and the job runs fused.
+    const second = await run('depth', depth);
+    expect(second.stepGraph).toBe('fused');
+    expect((await fusedOpen(s)).map((f) => f.controlnets)).toEqual([[depth]]);
+    expect(lines.some((l) => l.startsWith('closed fused_step fused '))).toBe(true);
+    expect(s.registry.usedBytes).toBeLessThanOrEqual(budget);
+
+    // Back to canny: the separate sessions close the idle depth graph, or it runs separately; it never fails.
+    const third = await run('canny', canny);
+    expect(third.images).toHaveLength(1);
+    expect(s.registry.usedBytes).toBeLessThanOrEqual(budget);
+
+    // While a job runs, its fused graph is held: another session that needs its room is refused, the graph stays.
+    let finish!: () => void;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const job = s.hold(async () => {
+      const result = generate(spec(model, [unit('canny', canny)], { steps: 3 }), s, (p) => {
+        if (p.step === 1) started();
+      });
+      await running;
+      await new Promise<void>((r) => (finish = r));
+      return result;
+    });
+    await running;
+    const held = await fusedOpen(s);
+    expect(held).toEqual([expect.objectContaining({ controlnets: [canny], held: true })]);
+    // The job holds its base-model parts, canny and the fused graph: depth's 1.5 MB would need the graph's room.
+    await expect(s.hold(() => s.controlnet(depth))).rejects.toThrow(/MODEL_MEMORY_BUDGET/);
+    expect((await fusedOpen(s)).map((f) => f.key)).toEqual(held.map((f) => f.key));
+    finish();
+    expect((await job).stepGraph).toBe('fused');
+    // Once the job has ended, its sessions are idle again and make room (least recently used first).
+    await s.hold(() => s.controlnet(depth));
+    expect(await kinds(s)).toContain(depth);
+    expect(s.registry.usedBytes).toBeLessThanOrEqual(budget);
+
+    // clear_cache closes fused graphs with the rest.
+    await s.release();
+    expect(await fusedOpen(s)).toEqual([]);
+    expect(s.registry.usedBytes).toBe(0);
+  });
+
+  it('runs the separate sessions when the fused graph does not fit beside what the job holds (FUSED_STEP=on says why)', async () => {
+    const { s } = sessions(baseBytes + controlnetBytes + 1000, { fusedStep: 'on' });
+    const result = await s.hold(() => generate(spec(model, [unit('canny', canny)]), s));
+    expect(result.stepGraph).toBe('separate');
+    expect(result.warnings.join('\n')).toMatch(
+      /FUSED_STEP: the separate sessions ran, because the fused graph does not fit: fused_step needs .*MODEL_MEMORY_BUDGET/,
+    );
+    expect(await fusedOpen(s)).toEqual([]);
+  });
+
+  it('FUSED_STEP=auto builds a fused graph only where it fits beside the open sessions, closing none for it', async () => {
+    const unetBytes = await sessionBytes(model.unet);
+    // Room for the fused graph only if the idle depth ControlNet were closed.
+    const { s } = sessions(baseBytes + 2 * controlnetBytes + unetBytes + 1000, { fusedStep: 'auto' });
+    await s.preload(model, [canny, depth]);
+    const result = await s.hold(() => generate(spec(model, [unit('canny', canny)]), s));
+    expect(result.stepGraph).toBe('separate');
+    expect(result.warnings).toEqual([]);
+    expect(s.registry.evictions).toBe(0);
+    expect(await kinds(s)).toContain(depth);
   });
 });

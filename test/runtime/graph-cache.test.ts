@@ -9,6 +9,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHED_DATA, CACHED_MODEL, graphCacheKey } from '../../src/runtime/graph-cache.js';
+import { SOURCE_FILE } from '../../src/runtime/graph-cache-prune.js';
 import { providerOptions, sessionOptionsFor } from '../../src/runtime/provider-options.js';
 import { openSession } from '../../src/runtime/session.js';
 import { MODELS_DIR } from '../helpers/models.js';
@@ -42,7 +43,7 @@ describe('optimised-graph cache', () => {
     const first = await openSession(model, settings());
     expect(first.fromGraphCache).toBe(false);
     expect(entries()).toHaveLength(1);
-    expect(readdirSync(path.join(cacheDir, entries()[0]!)).sort()).toEqual([CACHED_MODEL, CACHED_DATA].sort());
+    expect(readdirSync(path.join(cacheDir, entries()[0]!)).sort()).toEqual([CACHED_MODEL, CACHED_DATA, SOURCE_FILE].sort());
     const second = await openSession(model, settings());
     expect(second.fromGraphCache).toBe(true);
     const plain = await openSession(model, { ...settings(), graphCacheDir: null });

@@ -21,12 +21,15 @@ describe('MODEL_MEMORY_BUDGET', () => {
     expect(memoryBudget('10GiB', 'cuda', 0, () => null)).toEqual({ bytes: 10 * 2 ** 30, source: 'MODEL_MEMORY_BUDGET' });
   });
 
-  it('is part of the config, with PRELOAD and the graph cache folder (PRELOAD_CONTROLNETS still read)', () => {
+  it('is part of the config, with PRELOAD, the graph cache folder and its cap (PRELOAD_CONTROLNETS still read)', () => {
     const config = loadConfig({ MODEL_MEMORY_BUDGET: '2GiB', DATA_DIR: '/srv/cn' });
     expect(config.memoryBudget).toEqual({ bytes: 2 * 2 ** 30, source: 'MODEL_MEMORY_BUDGET' });
     expect(config.preload).toBe('default');
     expect(config.graphCacheDir).toBe('/srv/cn/ort-cache');
     expect(loadConfig({ GRAPH_CACHE_DIR: 'off' }).graphCacheDir).toBeNull();
+    expect(config.graphCacheMaxBytes).toBe(20 * 2 ** 30);
+    expect(loadConfig({ GRAPH_CACHE_MAX_BYTES: '5GiB' }).graphCacheMaxBytes).toBe(5 * 2 ** 30);
+    expect(() => loadConfig({ GRAPH_CACHE_MAX_BYTES: 'big' })).toThrow(/GRAPH_CACHE_MAX_BYTES must be a byte count/);
     expect(loadConfig({ PRELOAD: 'tiny-sd15, canny' }).preload).toEqual({ names: ['tiny-sd15', 'canny'] });
     expect(loadConfig({ PRELOAD: 'none', PRELOAD_CONTROLNETS: 'all' }).preload).toBe('none');
     expect(loadConfig({ PRELOAD_CONTROLNETS: 'all' }).preload).toBe('default');

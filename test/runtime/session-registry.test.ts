@@ -78,4 +78,26 @@ describe('SessionRegistry', () => {
     registry.forget('a');
     expect(registry.usedBytes).toBe(0);
   });
+
+  it('counts measured activations on top of the weights, evicts by both, and keeps a measurement across a reopen', async () => {
+    const { registry, closed, admit } = setup(100);
+    await admit('unet', 40, 'unet');
+    await admit('canny', 20);
+    const measured = 'resident set growth over the first run at warm-up (64×64, batch 2)';
+    registry.recordActivations('unet', { bytes: 30, measured });
+    expect(registry.usedBytes).toBe(90);
+    expect(registry.report().find((r) => r.key === 'unet')).toMatchObject({ bytes: 70, weightBytes: 40, activations: { bytes: 30, measured } });
+    expect(registry.report().find((r) => r.key === 'canny')).toMatchObject({ bytes: 20, weightBytes: 20, activations: null });
+    // 20 more bytes of weights fit beside the weights (60) but not beside weights + activations (90): the LRU goes.
+    await admit('depth', 20);
+    expect(closed).toEqual(['unet']);
+    expect(registry.usedBytes).toBe(40);
+    // Reopened, the UNet counts its measurement again: 70 beside 40 needs the least recently used ControlNet closed.
+    await admit('unet', 40, 'unet');
+    expect(closed).toEqual(['unet', 'canny']);
+    expect(registry.usedBytes).toBe(90);
+    // A session whose weights and activations together exceed the budget is refused, naming what it needs.
+    registry.recordActivations('big', { bytes: 80, measured });
+    await expect(admit('big', 30)).rejects.toThrow(/controlnet needs .*more than MODEL_MEMORY_BUDGET/);
+  });
 });

@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { testPng } from '../helpers/images.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
-it('clear_cache while a job runs: the job completes, then the sessions are released (and reload for the next job)', async () => {
+it('clear_cache while a job runs: the job completes (its fused step graph too), then the sessions are released (and reload for the next job)', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cn-clear-cache-'));
   const server = await startServerProcess({ DATA_DIR: dir, API_KEYS: 'client', ADMIN_API_KEYS: 'admin', SYNC_TIMEOUT_S: '0' });
   try {
@@ -33,6 +33,9 @@ it('clear_cache while a job runs: the job completes, then the sessions are relea
       if (Date.now() > deadline) throw new Error(`job never ran:\n${server.output()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    // The job runs the fused step graph (FUSED_STEP=auto): listed, with its bytes, and held by the job.
+    const open = (await server.post('/api/v1/enterprise/system_details', { key: 'client' })).json.loaded_sessions;
+    expect(open.filter((s: { kind: string }) => s.kind === 'fused_step')).toEqual([expect.objectContaining({ held: true, bytes: expect.any(Number) })]);
     const cleared = await server.post('/api/v1/enterprise/clear_cache', { key: 'admin' });
     expect(cleared.json).toMatchObject({ status: 'success' });
     // clear_cache answered once the generation was done (the record follows a moment later), and did not fail it.

@@ -9,7 +9,7 @@ const worker = new InferenceWorker({ providers: ['cpu'], deviceId: 0, threads: 1
 afterAll(() => worker.close());
 
 describe('InferenceWorker', () => {
-  it('warms up a preloaded model and reports where each session runs', async () => {
+  it('warms up a preloaded model and reports where each session runs and what it takes', async () => {
     const catalog = await scanModels(MODELS_DIR);
     const model = catalog.models.get('tiny-sd15')!;
     const controlnets = [catalog.controlnets.get('tiny-sd15')!.get('canny')!];
@@ -17,14 +17,20 @@ describe('InferenceWorker', () => {
     const reports = await worker.warmUp(model, controlnets, [{ width: 64, height: 64 }]);
     expect(reports).toMatchObject([{ width: 64, height: 64, runMs: { controlnet: expect.any(Number), unet: expect.any(Number) } }]);
     const loaded = await worker.loaded();
-    expect(loaded.find((l) => l.kind === 'unet')).toEqual({
+    const unet = loaded.find((l) => l.kind === 'unet')!;
+    // Its weights, plus what its first run at the warm-up size took (measured in the worker thread).
+    expect(unet).toEqual({
       kind: 'unet',
+      key: model.unet,
       path: model.unet,
       provider: 'cpu',
       fallbacks: [],
-      bytes: statSync(model.unet).size,
+      bytes: statSync(model.unet).size + unet.activations!.bytes,
+      weights: statSync(model.unet).size,
+      activations: { bytes: expect.any(Number), measured: 'resident set growth over the first run at warm-up (64×64, batch 2)' },
       held: false,
     });
+    expect(unet.activations!.bytes).toBeGreaterThan(0);
   });
 
   it('answers a warm-up it cannot do with the reason', async () => {
