@@ -264,7 +264,7 @@ export class ModelSessions {
       await this.registry.admit({ key, kind, bytes: await sessionBytes(path), close: () => this.close(key, opening) });
       try {
         const merged = setKey && loras ? mergeLoraSet(path, kind === 'unet' ? 'unet' : 'text_encoder', loras) : null;
-        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, merged?.bytes);
+        const { session, provider, fallbacks, fromGraphCache, openMs } = await openSession(path, this.settings, merged ?? undefined);
         const cache = fromGraphCache === null ? '' : fromGraphCache ? ', from the optimised-graph cache' : ', optimised graph written to the cache';
         this.log(`${kind} ${path} opened in ${Math.round(openMs)} ms${cache}`);
         try {
