@@ -14,7 +14,7 @@
  * peak RSS is its own); the table gives the median of the runs (milliseconds) and the largest peak RSS.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -174,7 +174,7 @@ try {
   const col = (f: (r: RunResult) => number) => median(results.map(f));
   const maxOf = (f: (r: RunResult) => number) => Math.max(...results.map(f));
   const dataFile = join(folder, 'unet', 'model.onnx_data');
-  const unetBytes = readFileSync(unetPath).byteLength + (existsSync(dataFile) ? readFileSync(dataFile).byteLength : 0);
+  const unetBytes = statSync(unetPath).size + (existsSync(dataFile) ? statSync(dataFile).size : 0);
   console.log(
     `\n${args.config} ${args.variant} (UNet ${gib(unetBytes)}${existsSync(dataFile) ? ', external data' : ', inline'}), LoRA rank ${RANK} on ${layers} layers, CPU, ${args.threads} threads, median of ${results.length} run(s)\n`,
   );
