@@ -49,6 +49,8 @@ interface RunResult {
   rssPlain: number;
   rssMerge: number;
   rssPeak: number;
+  /** Resident (not peak) after the first set, its merge buffers collected: the merged sessions themselves. */
+  rssOpen: number;
   error?: string;
 }
 
@@ -79,11 +81,12 @@ async function child(spec: { unet: string; te: string; lora: string; threads: nu
   collect();
   const rssPlain = peakRss();
   const first = await timed(() => both(1));
+  const rssOpen = process.memoryUsage.rss();
   const repeat = await timed(() => both(1));
   const switched = await timed(() => both(0.5));
   const back = await timed(() => both(1));
   await models.release();
-  return { plain, mergeUnet, mergeTe, first, repeat, switched, back, rssPlain, rssMerge, rssPeak: peakRss() };
+  return { plain, mergeUnet, mergeTe, first, repeat, switched, back, rssPlain, rssMerge, rssOpen, rssPeak: peakRss() };
 }
 
 if (args.child) {
@@ -192,6 +195,7 @@ try {
     console.log(`\n| peak RSS (largest of the runs) | |\n| --- | ---: |`);
     console.log(`| the two merges alone (UNet, then text encoder; nothing else open) | ${gib(maxOf((r) => r.rssMerge))} |`);
     console.log(`| … then the plain sessions | ${gib(maxOf((r) => r.rssPlain))} |`);
+    console.log(`| resident after the first set (its merged sessions open, merge buffers collected) | ${gib(maxOf((r) => r.rssOpen))} |`);
     console.log(`| whole run (at the switch: one merged variant per graph open, a second merged and created) | ${gib(maxOf((r) => r.rssPeak))} |`);
   }
 } finally {
