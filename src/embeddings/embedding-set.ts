@@ -4,10 +4,10 @@
  * the token-embedding table with one row per vector appended (on top of the LoRA-merged graph when there is one),
  * with the tokens that index those rows.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { statSync } from 'node:fs';
 import { badRequest } from '../domain/client-error.js';
 import type { BaseModelFiles, EmbeddingRef } from '../domain/model-files.js';
+import { type ExternalDataFile, externalTensorBytes, LoraMergeError, readGraphInMemory } from '../lora/graph-in-memory.js';
 import { onnx, type ModelProto } from '../onnx/onnx.js';
 import type { AddedToken } from '../tokenizer/added-tokens.js';
 import type { EmbeddingPart } from './embedding-file.js';
@@ -37,26 +37,16 @@ export function embeddingSetKey(use: EmbeddingUse | undefined): string {
   return `embeddings[${use.part}] ${files.join('|')}`;
 }
 
-export interface GraphWithEmbeddings {
-  bytes: Uint8Array;
-  /** The tokens the tokenizer must add, with the rows they index. */
-  tokens: AddedToken[];
+/** A graph onnxruntime opens from memory: the serialized proto and its external weight files by location. */
+export interface GraphBytes {
+  model: Uint8Array;
+  externalData: ExternalDataFile[];
 }
 
-/** Makes every tensor inline: a graph opened from bytes has no folder to read external data from. */
-function inlineExternal(model: ModelProto, modelDir: string): void {
-  for (const t of model.graph!.initializer ?? []) {
-    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
-    const entries = new Map((t.externalData ?? []).map((e) => [e.key!, e.value!]));
-    const file = resolve(modelDir, entries.get('location') ?? '');
-    if (!file.startsWith(resolve(modelDir) + sep)) throw badRequest('embeddings_model: the text encoder keeps weights outside its folder');
-    const data = readFileSync(file);
-    const offset = Number(entries.get('offset') ?? 0);
-    const length = entries.has('length') ? Number(entries.get('length')) : data.byteLength - offset;
-    t.rawData = new Uint8Array(data.buffer, data.byteOffset + offset, length);
-    t.externalData = [];
-    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
-  }
+export interface GraphWithEmbeddings {
+  graph: GraphBytes;
+  /** The tokens the tokenizer must add, with the rows they index. */
+  tokens: AddedToken[];
 }
 
 function tableOf(model: ModelProto): TokenTable {
@@ -67,7 +57,6 @@ function tableOf(model: ModelProto): TokenTable {
     throw err;
   }
 }
-
 /** The graph's token-ids input: its one integer input. */
 function idsInputOf(model: ModelProto): string {
   const inits = new Set((model.graph!.initializer ?? []).map((t) => t.name));
@@ -77,15 +66,42 @@ function idsInputOf(model: ModelProto): string {
   return ints[0]?.name ?? 'input_ids';
 }
 
+/** Brings the token table inline when the graph keeps it in an external file (only that tensor; the rest stay external). */
+function inlineTable(model: ModelProto, externalData: readonly ExternalDataFile[]): void {
+  const table = tableOf(model).tensor;
+  if (table.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
+  try {
+    table.rawData = externalTensorBytes(externalData, table).slice();
+  } catch (err) {
+    if (err instanceof LoraMergeError) throw badRequest(`embeddings_model: this model cannot take embeddings: ${err.message}`);
+    throw err;
+  }
+  table.externalData = [];
+  table.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+}
+
 /**
  * Adds the embeddings' vectors of `use.part` to the text encoder at `modelPath` (or to `base`, that graph with LoRAs
- * merged in, serialized with its weights inline) and serializes it.
+ * merged in) and serializes the graph. Only the token table travels inline; the other weights stay in their
+ * (in-memory) external files, so a text encoder past protobuf's 2 GB (SDXL's in float32) takes embeddings too.
  */
-export function addEmbeddings(modelPath: string, base: Uint8Array | null, use: EmbeddingUse): GraphWithEmbeddings {
-  const model = onnx.ModelProto.decode(base ?? readFileSync(modelPath));
-  if (!base) inlineExternal(model, dirname(modelPath));
+export function addEmbeddings(modelPath: string, base: GraphBytes | null, use: EmbeddingUse): GraphWithEmbeddings {
+  let model: ModelProto;
+  let externalData: ExternalDataFile[];
+  if (base) {
+    model = onnx.ModelProto.decode(base.model);
+    externalData = base.externalData;
+  } else {
+    try {
+      ({ proto: model, externalData } = readGraphInMemory(modelPath));
+    } catch (err) {
+      if (err instanceof LoraMergeError) throw badRequest(`embeddings_model: this model cannot take embeddings: ${err.message}`);
+      throw err;
+    }
+  }
+  inlineTable(model, externalData);
   const tokens = appendEmbeddings(model, use);
-  return { bytes: onnx.ModelProto.encode(model).finish(), tokens };
+  return { graph: { model: onnx.ModelProto.encode(model).finish(), externalData }, tokens };
 }
 
 /**

@@ -65,13 +65,14 @@ export function findTokenTable(model: ModelProto, idsInput: string): TokenTable 
         : 'its text encoder has several tables indexed by the token ids; which one is the token embedding is unclear',
     );
   const t = found[0]!;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new TokenTableError('the token-embedding table is stored outside the graph');
   if (t.dataType !== DT.FLOAT && t.dataType !== DT.FLOAT16) throw new TokenTableError(`the token-embedding table has element type ${t.dataType}`);
   const [rows, dim] = (t.dims ?? []).map(Number) as [number, number];
   return { tensor: t, rows, dim };
 }
 
+/** The table's values; an external table must be brought inline first (embedding-set.ts does). */
 function tableValues(t: TensorProto): Float32Array | Uint16Array {
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new TokenTableError('the token-embedding table is stored outside the graph');
   const raw = t.rawData && t.rawData.byteLength > 0 ? new Uint8Array(t.rawData) : null;
   if (t.dataType === DT.FLOAT) return raw ? new Float32Array(raw.slice().buffer) : Float32Array.from(t.floatData ?? []);
   return raw ? new Uint16Array(raw.slice().buffer) : Uint16Array.from((t.int32Data ?? []) as number[]);

@@ -22,6 +22,15 @@ export interface SessionSettings {
   fusedStepCache?: number;
 }
 
+/**
+ * A graph opened from memory instead of its file (LoRA-merged weights, not cached on disk): the serialized proto, and
+ * the external data files it names, by location (onnxruntime copies them while the session is created).
+ */
+export interface GraphFromMemory {
+  model: Uint8Array;
+  externalData: readonly { path: string; data: Uint8Array }[];
+}
+
 /** A provider that was tried before the one that runs, and why it was passed over. */
 export type { ProviderFallback };
 
@@ -74,7 +83,7 @@ function firstLine(err: unknown): string {
  * CPU-only install) or that finds no GPU fails at session creation, so we fall through to the next one and report
  * what really runs, and why the ones before it did not.
  */
-export async function openSession(modelPath: string, settings: SessionSettings, bytes?: Uint8Array): Promise<LoadedSession> {
+export async function openSession(modelPath: string, settings: SessionSettings, fromMemory?: GraphFromMemory): Promise<LoadedSession> {
   const fallbacks: ProviderFallback[] = [];
   for (const provider of providerOrder(settings.providers)) {
     const probe = probes.get(provider);
@@ -90,9 +99,9 @@ export async function openSession(modelPath: string, settings: SessionSettings, 
     };
     const started = performance.now();
     try {
-      // `bytes`: a graph built in memory (LoRA-merged weights, not cached on disk); `modelPath` then only names it.
-      const session = bytes
-        ? { session: await createFromBytes(provider, bytes, options), fromCache: null }
+      // A graph from memory (LoRA-merged weights, not cached on disk): `modelPath` then only names it.
+      const session = fromMemory
+        ? { session: await createFromMemory(provider, fromMemory, options), fromCache: null }
         : await createOnce(provider, modelPath, options, settings.graphCacheDir ?? null, settings.graphCacheMaxBytes);
       return { session: session.session, provider, path: modelPath, fallbacks, fromGraphCache: session.fromCache, openMs: performance.now() - started };
     } catch (err) {
@@ -104,9 +113,9 @@ export async function openSession(modelPath: string, settings: SessionSettings, 
   throw new Error(`could not open ${modelPath} on any execution provider (${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')})`);
 }
 
-/** A graph built in memory, on one provider (the first creation on a provider is its probe). */
-function createFromBytes(provider: string, bytes: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  const creating = ort.InferenceSession.create(bytes, options);
+/** A graph from memory, on one provider (the first creation on a provider is its probe). */
+function createFromMemory(provider: string, graph: GraphFromMemory, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const creating = ort.InferenceSession.create(graph.model, graph.externalData.length > 0 ? { ...options, externalData: graph.externalData } : options);
   if (!probes.has(provider)) probes.set(provider, creating);
   return creating;
 }

@@ -2,9 +2,11 @@
  * LoRA key parsing (kohya, PEFT, diffusers' older names), mapping modules to weights by graph structure (the tiny
  * generator's named graphs, float32 and float16, and the torch-exported sd-tiny fixture with `onnx::MatMul_…`
  * weights stored [in, out]), and the merged weights: W + strength × alpha / rank × up·down, checked element by
- * element against a plain computation, and the merged graph opening in onnxruntime from memory.
+ * element against a plain computation, and the merged graph opening in onnxruntime from memory. Graphs with their
+ * weights in external data are patched in place: the proto goes to onnxruntime as read, the weight file once, in
+ * memory, and the merge equals the merge into the same graph with its weights inline, byte for byte.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -15,8 +17,9 @@ import { FP16_FORMAT, FP32_FORMAT } from '../../scripts/tiny-models/sd/formats.j
 import { buildUNet } from '../../scripts/tiny-models/sd/unet.js';
 import { weightTargets } from '../../src/lora/graph-targets.js';
 import { parseLora } from '../../src/lora/lora-file.js';
-import { mergeLoras } from '../../src/lora/merge.js';
-import { encodeModel } from '../../src/onnx/model-file.js';
+import { tensorBytes } from '../../src/lora/graph-in-memory.js';
+import { LoraMergeError, mergeLoras, type MergedModel } from '../../src/lora/merge.js';
+import { encodeModel, saveModel } from '../../src/onnx/model-file.js';
 import { onnx, type TensorProto } from '../../src/onnx/onnx.js';
 import { float16ToFloat32 } from '../../src/tensor/float16.js';
 import { encodeSafetensors, parseSafetensors } from '../../src/weights/safetensors.js';
@@ -47,6 +50,13 @@ const values = (t: TensorProto) =>
     ? float16ToFloat32(new Uint16Array(new Uint8Array(t.rawData!).buffer))
     : new Float32Array(new Uint8Array(t.rawData!).buffer);
 const initializer = (bytes: Uint8Array, name: string) => onnx.ModelProto.decode(bytes).graph!.initializer!.find((t) => t.name === name)!;
+/** A merged graph's initializers with their bytes as raw data, wherever the merge left them (inline or external). */
+const mergedInitializers = (merged: MergedModel): Map<string, TensorProto> => {
+  const model = Buffer.from(merged.model.buffer, merged.model.byteOffset, merged.model.byteLength);
+  const proto = onnx.ModelProto.decode(model);
+  return new Map(proto.graph!.initializer!.map((t) => [t.name!, { ...t, rawData: tensorBytes({ model, proto, externalData: merged.externalData }, t) }]));
+};
+const mergedInitializer = (merged: MergedModel, name: string): TensorProto => mergedInitializers(merged).get(name)!;
 
 describe('LoRA keys', () => {
   it('reads kohya, PEFT and diffusers-processor names into one form, and reports what it cannot take', () => {
@@ -122,7 +132,7 @@ describe('LoRA weight mapping and merge', () => {
       const tol = label === 'float16' ? 2e-3 : 1e-6;
       const down = lora.modules[0]!.down.values;
       const up = lora.modules[0]!.up.values;
-      const gotQ = values(initializer(merged.bytes, `${q}.weight`));
+      const gotQ = values(mergedInitializer(merged, `${q}.weight`));
       for (let i = 0; i < inQ; i++) {
         for (let o = 0; o < outQ; o++) {
           let d = 0;
@@ -130,7 +140,7 @@ describe('LoRA weight mapping and merge', () => {
           expect(Math.abs(gotQ[i * outQ + o]! - (wq[i * outQ + o]! + 0.8 * (1.5 / r) * d))).toBeLessThanOrEqual(tol * (1 + Math.abs(wq[i * outQ + o]!)));
         }
       }
-      const gotC = values(initializer(merged.bytes, `${conv}.weight`));
+      const gotC = values(mergedInitializer(merged, `${conv}.weight`));
       const cd = lora.modules[1]!.down.values;
       const cu = lora.modules[1]!.up.values;
       const K = inC * 9;
@@ -143,7 +153,8 @@ describe('LoRA weight mapping and merge', () => {
       }
       // The file on disk is untouched, and the merged graph is a valid model for onnxruntime.
       expect(readFileSync(unetPath).equals(plain)).toBe(true);
-      const session = await ort.InferenceSession.create(merged.bytes, { intraOpNumThreads: 1 });
+      expect(merged.externalData).toEqual([]);
+      const session = await ort.InferenceSession.create(merged.model, { intraOpNumThreads: 1 });
       expect(session.inputNames[0]).toBe('sample');
       await session.release();
     });
@@ -167,10 +178,10 @@ describe('LoRA weight mapping and merge', () => {
       ),
     );
     const zero = mergeLoras(tePath, 'text_encoder', [{ name: 't', lora, strength: 0 }]);
-    expect(Buffer.from(initializer(zero.bytes, `${name}.weight`).rawData!).equals(Buffer.from(w.rawData!))).toBe(true);
+    expect(Buffer.from(mergedInitializer(zero, `${name}.weight`).rawData!).equals(Buffer.from(w.rawData!))).toBe(true);
     const one = mergeLoras(tePath, 'text_encoder', [{ name: 't', lora, strength: 1 }]);
     expect(one.reports[0]).toMatchObject({ matched: 1, unmatched: ['lora_te_text_model_encoder_layers_9_mlp_fc1'] });
-    expect(Buffer.from(initializer(one.bytes, `${name}.weight`).rawData!).equals(Buffer.from(w.rawData!))).toBe(false);
+    expect(Buffer.from(mergedInitializer(one, `${name}.weight`).rawData!).equals(Buffer.from(w.rawData!))).toBe(false);
   });
 });
 
@@ -190,7 +201,113 @@ describe('weight_names.json', () => {
     const lora = parseLora(parseSafetensors(encodeSafetensors({ [`unet.${q}.lora_A.weight`]: f32([1, 8], 31), [`unet.${q}.lora_B.weight`]: f32([8, 1], 32) })));
     const merged = mergeLoras(unet, 'unet', [{ name: 'n', lora, strength: 1 }]);
     const plain = readFileSync(unet);
-    expect(Buffer.from(initializer(merged.bytes, k).rawData!).equals(Buffer.from(initializer(plain, k).rawData!))).toBe(false);
-    expect(Buffer.from(initializer(merged.bytes, qInit).rawData!).equals(Buffer.from(initializer(plain, qInit).rawData!))).toBe(true);
+    expect(Buffer.from(mergedInitializer(merged, k).rawData!).equals(Buffer.from(initializer(plain, k).rawData!))).toBe(false);
+    expect(Buffer.from(mergedInitializer(merged, qInit).rawData!).equals(Buffer.from(initializer(plain, qInit).rawData!))).toBe(true);
+  });
+});
+
+describe('graphs with external data', () => {
+  /** A seeded kohya LoRA on every MatMul, Gemm and Conv weight of the graph (conv weights with alpha). */
+  const everyLayer = (modelPath: string, seed: number, component: 'unet' | 'text_encoder' = 'unet') => {
+    const tensors: Parameters<typeof encodeSafetensors>[0] = {};
+    const prefix = component === 'unet' ? 'lora_unet_' : 'lora_te_';
+    let i = 0;
+    for (const [key, t] of weightTargets(onnx.ModelProto.decode(readFileSync(modelPath)), component)) {
+      const d = t.dims;
+      const conv = t.layout === 'conv';
+      const [inF, outF] = conv ? [d[1]! * d[2]! * d[3]!, d[0]!] : t.layout === 'linear-in-out' ? [d[0]!, d[1]!] : [d[1]!, d[0]!];
+      tensors[`${prefix}${key}.lora_down.weight`] = f32(conv ? [2, d[1]!, d[2]!, d[3]!] : [2, inF], seed + 2 * i);
+      tensors[`${prefix}${key}.lora_up.weight`] = f32(conv ? [outF, 2, 1, 1] : [outF, 2], seed + 2 * i + 1);
+      if (conv) tensors[`${prefix}${key}.alpha`] = { dtype: 'F32', shape: [], data: new Float32Array([1.5]) };
+      i++;
+    }
+    return parseLora(parseSafetensors(encodeSafetensors(tensors)));
+  };
+  const save = (name: string, format: typeof FP32_FORMAT, externalData: 'always' | 'never', build = buildUNet) => {
+    const p = path.join(dir, name, 'model.onnx');
+    saveModel(build(TINY, format), p, { externalData });
+    return p;
+  };
+  /** The proto without its weights' bytes: what a merge must leave as it was. */
+  const structure = (bytes: Uint8Array) => {
+    const model = onnx.ModelProto.decode(bytes);
+    for (const t of model.graph!.initializer!) t.rawData = new Uint8Array(0);
+    return Buffer.from(onnx.ModelProto.encode(model).finish());
+  };
+
+  for (const [label, format] of [
+    ['float32', FP32_FORMAT],
+    ['float16', FP16_FORMAT],
+  ] as const) {
+    it(`${label}: the weight file is patched in memory, the proto passes as read, and the result equals the merge into inline weights byte for byte`, () => {
+      const external = save(`ext-${label}`, format, 'always');
+      const inline = save(`inline-${label}`, format, 'never');
+      const dataFile = path.join(dir, `ext-${label}`, 'model.onnx_data');
+      const plainData = readFileSync(dataFile);
+      // Two LoRAs on the same weights: float16 weights take both in float32 and round once, as the inline merge does.
+      const loras = [
+        { name: 'a', lora: everyLayer(external, 100), strength: 0.9 },
+        { name: 'b', lora: everyLayer(external, 900), strength: -1.2 },
+      ];
+      const a = mergeLoras(external, 'unet', loras);
+      const b = mergeLoras(inline, 'unet', loras);
+      // The proto is passed as read (weights under 1 KiB stay inline and are patched where they lie).
+      expect(a.model.byteLength).toBe(readFileSync(external).byteLength);
+      expect(structure(a.model).equals(structure(readFileSync(external)))).toBe(true);
+      expect(a.externalData.map((f) => [f.path, f.data.byteLength])).toEqual([['model.onnx_data', plainData.byteLength]]);
+      expect(b.externalData).toEqual([]);
+      expect(a.reports).toEqual(b.reports);
+      expect(a.reports[0]!.matched).toBeGreaterThan(100);
+      const fromExternal = mergedInitializers(a);
+      const fromInline = mergedInitializers(b);
+      expect([...fromExternal.keys()]).toEqual([...fromInline.keys()]);
+      const differing = [...fromInline].filter(([name, t]) => !Buffer.from(t.rawData!).equals(Buffer.from(fromExternal.get(name)!.rawData!)));
+      expect(differing.map(([name]) => name)).toEqual([]);
+      expect(Buffer.from(a.externalData[0]!.data).equals(plainData)).toBe(false);
+      // The files on disk are untouched.
+      expect(readFileSync(dataFile).equals(plainData)).toBe(true);
+    });
+  }
+
+  it('a session opens from the patched proto and weight file in memory, runs as the inline merge does, and keeps its own copy of the weights', async () => {
+    const te = (d: typeof TINY, f: typeof FP32_FORMAT) => buildTextEncoder(d, f, 500);
+    const external = save('run-ext', FP32_FORMAT, 'always', te);
+    const inline = save('run-inline', FP32_FORMAT, 'never', te);
+    const loras = [{ name: 'a', lora: everyLayer(external, 300, 'text_encoder'), strength: 0.7 }];
+    const a = mergeLoras(external, 'text_encoder', loras);
+    const b = mergeLoras(inline, 'text_encoder', loras);
+    expect(a.reports[0]!.matched).toBe(12);
+    const opts = { intraOpNumThreads: 1 };
+    const fromMemory = await ort.InferenceSession.create(a.model, { ...opts, externalData: a.externalData });
+    const fromInline = await ort.InferenceSession.create(b.model, opts);
+    const plain = await ort.InferenceSession.create(external, opts);
+    const ids = Array.from({ length: 77 }, (_, i) => (i * 37) % 500);
+    const feeds = {
+      input_ids:
+        FP32_FORMAT.inputIds === 'int64'
+          ? new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, 77])
+          : new ort.Tensor('int32', Int32Array.from(ids), [1, 77]),
+    };
+    const run = async (s: ort.InferenceSession) => (await s.run(feeds))[s.outputNames[0]!]!.data as Float32Array;
+    const merged = await run(fromMemory);
+    expect(Buffer.from(merged.buffer).equals(Buffer.from((await run(fromInline)).buffer))).toBe(true);
+    expect(Buffer.from(merged.buffer).equals(Buffer.from((await run(plain)).buffer))).toBe(false);
+    // onnxruntime copied the weights while it created the session: the merge's buffers may go once it is open.
+    a.externalData[0]!.data.fill(0);
+    expect(Buffer.from((await run(fromMemory)).buffer).equals(Buffer.from(merged.buffer))).toBe(true);
+    await Promise.all([fromMemory.release(), fromInline.release(), plain.release()]);
+  });
+
+  it('refuses external data outside the model folder, naming the tensor and no path', () => {
+    const external = save('escape', FP32_FORMAT, 'always');
+    const model = onnx.ModelProto.decode(readFileSync(external));
+    const t = model.graph!.initializer!.find((x) => x.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)!;
+    t.externalData!.find((e) => e.key === 'location')!.value = '../escape/model.onnx_data';
+    mkdirSync(path.join(dir, 'escape-inner'), { recursive: true });
+    const moved = path.join(dir, 'escape-inner', 'model.onnx');
+    writeFileSync(moved, onnx.ModelProto.encode(model).finish());
+    const lora = everyLayer(external, 5);
+    expect(() => mergeLoras(moved, 'unet', [{ name: 'a', lora, strength: 1 }])).toThrow(LoraMergeError);
+    expect(() => mergeLoras(moved, 'unet', [{ name: 'a', lora, strength: 1 }])).toThrow(`tensor ${t.name}: external data outside the model folder`);
   });
 });
