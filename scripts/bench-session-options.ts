@@ -3,7 +3,7 @@
  * time, on one UNet or ControlNet, A/B interleaved call by call in one process (a busy machine slows every variant
  * alike; the ratios to the first variant are medians of per-round ratios).
  *
- *   npx tsx scripts/bench-session-options.ts --model /tmp/sd15/sd15-random [--controlnets canny] [--graph unet]
+ *   npx tsx scripts/bench-session-options.ts --model /tmp/sd15/sd15-random [--controlnets canny] [--graph unet|controlnet|vae_decoder]
  *       [--size 128x128] [--steps 10] [--threads 2] [--rounds 8] [--variants project:real,plain:real,plain:const]
  *
  * Feeds: `real` are the ones the pipeline gave this graph at the middle denoising step of one generation (copied);
@@ -41,7 +41,9 @@ const [width, height] = args.size!.split('x').map(Number) as [number, number];
 const steps = Number(args.steps);
 const threads = Number(args.threads);
 const rounds = Number(args.rounds);
-const label = args.graph === 'unet' ? 'unet' : 'controlnet';
+const GRAPHS = ['unet', 'controlnet', 'vae_decoder'] as const;
+const label = GRAPHS.find((g) => g === args.graph);
+if (!label) throw new Error(`--graph takes ${GRAPHS.join(', ')}, not "${args.graph}"`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -84,7 +86,7 @@ async function main() {
   if (!model) throw new Error(`no model in ${modelDir}`);
   const cnFile = catalog.controlnets.get(model.id)?.get(args.controlnets!);
   if (!cnFile) throw new Error(`no ControlNet ${args.controlnets}`);
-  const file = label === 'unet' ? model.unet : cnFile;
+  const file = label === 'unet' ? model.unet : label === 'vae_decoder' ? model.vaeDecoder : cnFile;
 
   // 1. The real feeds: one generation, the feeds of this graph's run() at the middle step copied.
   const settings = { providers: ['cpu'], deviceId: 0, threads, fusedStep: 'off' as const };
@@ -93,7 +95,7 @@ async function main() {
   let real: Feeds | null = null;
   const original = SessionRunner.prototype.run;
   SessionRunner.prototype.run = function (this: SessionRunner, l: string, s: ort.InferenceSession, feeds: Feeds) {
-    if (l === label && seen++ === Math.floor(steps / 2)) real = copy(feeds);
+    if (l === label && seen++ === (label === 'vae_decoder' ? 0 : Math.floor(steps / 2))) real = copy(feeds);
     return original.call(this, l, s, feeds);
   };
   const image = { data: new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251), width, height, channels: 3 as const };

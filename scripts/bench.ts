@@ -108,6 +108,8 @@ const min = (xs: number[]) => Math.min(...xs);
 
 interface RunNumbers {
   totalMs: number;
+  /** Process CPU time (user + system, all threads) over the run: far steadier than wall time on a shared machine. */
+  cpuMs: number;
   stepMs: number;
   runMs: Record<string, number>;
   /** Bytes of feeds and outputs per denoising step (ControlNets, UNet, fused step). */
@@ -133,6 +135,7 @@ async function openFloor(model: { unet: string; textEncoder: string; vaeDecoder:
 
 interface FloorNumbers {
   totalMs: number;
+  cpuMs: number;
   runMs: Record<string, number>;
 }
 
@@ -185,6 +188,7 @@ async function plainFloor({ te, unet, vae, cns }: FloorSessions, loops: number):
       return out;
     };
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const ids = te.inputMetadata[0]!;
     const text = await timed('text_encoder', te, { [ids.name]: zeros(ids.isTensor ? ids.type : 'int64', [batch, 77]) });
     const hidden = Object.values(text).find((t) => t.dims.length === 3)!;
@@ -217,7 +221,8 @@ async function plainFloor({ te, unet, vae, cns }: FloorSessions, loops: number):
     }
     const vaeIn = vae.inputMetadata[0]!;
     await timed('vae_decoder', vae, { [vaeIn.name]: zeros(vaeIn.isTensor ? vaeIn.type : 'float32', [samples, 4, lh, lw]) });
-    totals.push({ totalMs: performance.now() - started, runMs });
+    const used = process.cpuUsage(cpu);
+    totals.push({ totalMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000, runMs });
   }
   return totals;
 }
@@ -278,19 +283,30 @@ async function main() {
       const stepTimes: number[] = [];
       let previous = performance.now();
       const started = previous;
+      const cpu = process.cpuUsage();
       last = await generate(spec(1000 + i), sessions, () => {
         const now = performance.now();
         stepTimes.push(now - previous);
         previous = now;
       });
       const totalMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
       // The first interval also holds prompt encoding and latents; the rest are steps alone.
       const stepMs = stepTimes.length > 1 ? median(stepTimes.slice(1)) : stepTimes[0]!;
       const bytes = STEP_LABELS.reduce((sum, l) => sum + (last!.timings.runBytes?.[l] ?? 0), 0) / last.stepsRun;
       if (i >= warmups)
         measured
           .get(mode)!
-          .push({ totalMs, stepMs, runMs: { ...last.timings.runMs }, stepBytes: bytes, providers: last.providers, stepGraph: last.stepGraph ?? 'separate' });
+          .push({
+            totalMs,
+            cpuMs,
+            stepMs,
+            runMs: { ...last.timings.runMs },
+            stepBytes: bytes,
+            providers: last.providers,
+            stepGraph: last.stepGraph ?? 'separate',
+          });
     }
     if (floorSessions) {
       const [t] = await plainFloor(floorSessions, 1);
@@ -304,6 +320,7 @@ async function main() {
   const overhead = (m: RunNumbers) => m.totalMs - sumRun(m);
   const rows: [string, (m: RunNumbers) => number, number][] = [
     ['end to end', (m) => m.totalMs, 1],
+    ['CPU time, end to end', (m) => m.cpuMs, 1],
     ['per denoising step', (m) => m.stepMs, 1],
     ...labels.map((l) => [`run(): ${l}`, (m: RunNumbers) => m.runMs[l] ?? 0, 1] as [string, (m: RunNumbers) => number, number]),
     ['Σ run()', sumRun, 1],
@@ -341,14 +358,20 @@ async function main() {
       `| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`,
     );
   const floorTotals = floor.map((f) => f.totalMs);
-  if (floor.length > 0 && cols.length === 0)
+  if (floor.length > 0 && cols.length === 0) {
     console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floorTotals).toFixed(1)} | ${min(floorTotals).toFixed(1)} |`);
+    console.log(`| floor CPU time | ${median(floor.map((f) => f.cpuMs)).toFixed(1)} | ${min(floor.map((f) => f.cpuMs)).toFixed(1)} |`);
+  }
   if (floor.length > 0 && cols.length > 0) {
     const cell = (xs: number[]) => cols.map(() => `${median(xs).toFixed(1)} | ${min(xs).toFixed(1)}`).join(' | ');
     console.log(`| plain onnxruntime-node calls (floor) | ${cell(floorTotals)} |`);
+    console.log(`| floor CPU time | ${cell(floor.map((f) => f.cpuMs))} |`);
     for (const label of Object.keys(floor[0]!.runMs)) console.log(`| floor run(): ${label} | ${cell(floor.map((f) => f.runMs[label] ?? 0))} |`);
     console.log(
       `| end to end / floor | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.totalMs)) / median(floorTotals)).toFixed(3)} | `).join(' | ')} |`,
+    );
+    console.log(
+      `| CPU time / floor CPU time | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.cpuMs)) / median(floor.map((f) => f.cpuMs))).toFixed(3)} | `).join(' | ')} |`,
     );
     // Each run's project time over the floor time measured right after it: the pairs share the machine's load.
     console.log(
@@ -370,6 +393,7 @@ async function main() {
       runs: Object.fromEntries(measured),
       floorMs: floorTotals,
       floorRunMs: floor.map((f) => f.runMs),
+      floorCpuMs: floor.map((f) => f.cpuMs),
     };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   }
