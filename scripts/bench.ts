@@ -108,6 +108,8 @@ const min = (xs: number[]) => Math.min(...xs);
 
 interface RunNumbers {
   totalMs: number;
+  /** Process CPU time (user + system, all threads) over the run: far steadier than wall time on a shared machine. */
+  cpuMs: number;
   stepMs: number;
   runMs: Record<string, number>;
   /** Bytes of feeds and outputs per denoising step (ControlNets, UNet, fused step). */
@@ -124,10 +126,31 @@ const STEP_LABELS = ['controlnet', 'unet', 'fused_step'];
  * --threads), run back to back with the same shapes — text encoder once, ControlNets and UNet per step, the
  * ControlNets' outputs fed to the UNet as they come, VAE decoder once. No scheduler, no mixing, no copies.
  */
-async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder: string }, controlnets: readonly string[], loops: number): Promise<number[]> {
+async function openFloor(model: { unet: string; textEncoder: string; vaeDecoder: string }, controlnets: readonly string[]): Promise<FloorSessions> {
   const options: ort.InferenceSession.SessionOptions = threads > 0 ? { intraOpNumThreads: threads } : {};
   const open = (file: string) => ort.InferenceSession.create(file, options);
   const [te, unet, vae, ...cns] = await Promise.all([open(model.textEncoder), open(model.unet), open(model.vaeDecoder), ...controlnets.map(open)]);
+  return { te: te!, unet: unet!, vae: vae!, cns };
+}
+
+interface FloorNumbers {
+  totalMs: number;
+  cpuMs: number;
+  runMs: Record<string, number>;
+}
+
+interface FloorSessions {
+  te: ort.InferenceSession;
+  unet: ort.InferenceSession;
+  vae: ort.InferenceSession;
+  cns: ort.InferenceSession[];
+}
+
+/**
+ * The floor's sessions are opened once, before the loop, and warmed up by the same --warmup runs as the project's:
+ * opened afresh in every loop (as before), each of its timed runs included four first-of-session run() calls.
+ */
+async function plainFloor({ te, unet, vae, cns }: FloorSessions, loops: number): Promise<FloorNumbers[]> {
   const feedsFor = (s: ort.InferenceSession, given: Record<string, ort.Tensor>): Record<string, ort.Tensor> => {
     const feeds: Record<string, ort.Tensor> = {};
     for (const m of s.inputMetadata) {
@@ -154,11 +177,20 @@ async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder
     return new ort.Tensor('float32', new Float32Array(n).fill(0.5), dims);
   };
   const latentDims = [batch, 4, lh, lw];
-  const totals: number[] = [];
+  const totals: FloorNumbers[] = [];
   for (let loop = 0; loop < loops; loop++) {
+    const runMs: Record<string, number> = {};
+    /** run() timed under the pipeline's labels, so the floor's calls line up with the project's run() rows. */
+    const timed = async (label: string, s: ort.InferenceSession, feeds: Record<string, ort.Tensor>) => {
+      const t = performance.now();
+      const out = await s.run(feeds);
+      runMs[label] = (runMs[label] ?? 0) + performance.now() - t;
+      return out;
+    };
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const ids = te.inputMetadata[0]!;
-    const text = await te.run({ [ids.name]: zeros(ids.isTensor ? ids.type : 'int64', [batch, 77]) });
+    const text = await timed('text_encoder', te, { [ids.name]: zeros(ids.isTensor ? ids.type : 'int64', [batch, 77]) });
     const hidden = Object.values(text).find((t) => t.dims.length === 3)!;
     for (let step = 0; step < steps; step++) {
       const residuals: Record<string, ort.Tensor> = {};
@@ -166,7 +198,9 @@ async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder
         const hint = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 4 && m.shape[1] === 3)!;
         const sample = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 4 && m !== hint)!;
         const hiddenIn = cn.inputMetadata.find((m) => m.isTensor && m.shape.length === 3)!;
-        const out = await cn.run(
+        const out = await timed(
+          'controlnet',
+          cn,
           feedsFor(cn, {
             [sample.name]: zeros(sample.isTensor ? sample.type : 'float32', latentDims),
             [hint.name]: zeros(hint.isTensor ? hint.type : 'float32', [batch, 3, height!, width!]),
@@ -183,13 +217,13 @@ async function plainFloor(model: { unet: string; textEncoder: string; vaeDecoder
       });
       const hiddenIn = unet.inputMetadata.find((m) => m.isTensor && m.shape.length === 3)!;
       given[hiddenIn.name] = hidden;
-      await unet.run(feedsFor(unet, given));
+      await timed('unet', unet, feedsFor(unet, given));
     }
     const vaeIn = vae.inputMetadata[0]!;
-    await vae.run({ [vaeIn.name]: zeros(vaeIn.isTensor ? vaeIn.type : 'float32', [samples, 4, lh, lw]) });
-    totals.push(performance.now() - started);
+    await timed('vae_decoder', vae, { [vaeIn.name]: zeros(vaeIn.isTensor ? vaeIn.type : 'float32', [samples, 4, lh, lw]) });
+    const used = process.cpuUsage(cpu);
+    totals.push({ totalMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000, runMs });
   }
-  await Promise.all([te, unet, vae, ...cns].map((s) => s.release()));
   return totals;
 }
 
@@ -235,7 +269,13 @@ async function main() {
 
   // A/B interleaved in one process (and the floor in the same loop), so a busy machine slows every variant alike.
   const measured = new Map<Mode, RunNumbers[]>(modes.map((m) => [m, []]));
-  const floor: number[] = [];
+  const floor: FloorNumbers[] = [];
+  const floorSessions = args.floor
+    ? await openFloor(
+        model,
+        controlnets.map((c) => c.file),
+      )
+    : null;
   let last: GenerationResult | null = null;
   for (let i = 0; i < warmups + runs; i++) {
     for (const mode of modes) {
@@ -243,26 +283,33 @@ async function main() {
       const stepTimes: number[] = [];
       let previous = performance.now();
       const started = previous;
+      const cpu = process.cpuUsage();
       last = await generate(spec(1000 + i), sessions, () => {
         const now = performance.now();
         stepTimes.push(now - previous);
         previous = now;
       });
       const totalMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
       // The first interval also holds prompt encoding and latents; the rest are steps alone.
       const stepMs = stepTimes.length > 1 ? median(stepTimes.slice(1)) : stepTimes[0]!;
       const bytes = STEP_LABELS.reduce((sum, l) => sum + (last!.timings.runBytes?.[l] ?? 0), 0) / last.stepsRun;
       if (i >= warmups)
         measured
           .get(mode)!
-          .push({ totalMs, stepMs, runMs: { ...last.timings.runMs }, stepBytes: bytes, providers: last.providers, stepGraph: last.stepGraph ?? 'separate' });
+          .push({
+            totalMs,
+            cpuMs,
+            stepMs,
+            runMs: { ...last.timings.runMs },
+            stepBytes: bytes,
+            providers: last.providers,
+            stepGraph: last.stepGraph ?? 'separate',
+          });
     }
-    if (args.floor) {
-      const [t] = await plainFloor(
-        model,
-        controlnets.map((c) => c.file),
-        1,
-      );
+    if (floorSessions) {
+      const [t] = await plainFloor(floorSessions, 1);
       if (i >= warmups) floor.push(t!);
     }
   }
@@ -273,6 +320,7 @@ async function main() {
   const overhead = (m: RunNumbers) => m.totalMs - sumRun(m);
   const rows: [string, (m: RunNumbers) => number, number][] = [
     ['end to end', (m) => m.totalMs, 1],
+    ['CPU time, end to end', (m) => m.cpuMs, 1],
     ['per denoising step', (m) => m.stepMs, 1],
     ...labels.map((l) => [`run(): ${l}`, (m: RunNumbers) => m.runMs[l] ?? 0, 1] as [string, (m: RunNumbers) => number, number]),
     ['Σ run()', sumRun, 1],
@@ -309,11 +357,26 @@ async function main() {
     console.log(
       `| overhead share | ${cols.map((c) => `${median(measured.get(c)!.map((m) => (100 * overhead(m)) / m.totalMs)).toFixed(2)} % | `).join(' | ')} |`,
     );
-  if (floor.length > 0 && cols.length === 0)
-    console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floor).toFixed(1)} | ${min(floor).toFixed(1)} |`);
+  const floorTotals = floor.map((f) => f.totalMs);
+  if (floor.length > 0 && cols.length === 0) {
+    console.log(`| plain onnxruntime-node calls (floor), end to end | ${median(floorTotals).toFixed(1)} | ${min(floorTotals).toFixed(1)} |`);
+    console.log(`| floor CPU time | ${median(floor.map((f) => f.cpuMs)).toFixed(1)} | ${min(floor.map((f) => f.cpuMs)).toFixed(1)} |`);
+  }
   if (floor.length > 0 && cols.length > 0) {
-    console.log(`| plain onnxruntime-node calls (floor) | ${cols.map(() => `${median(floor).toFixed(1)} | ${min(floor).toFixed(1)}`).join(' | ')} |`);
-    console.log(`| end to end / floor | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.totalMs)) / median(floor)).toFixed(3)} | `).join(' | ')} |`);
+    const cell = (xs: number[]) => cols.map(() => `${median(xs).toFixed(1)} | ${min(xs).toFixed(1)}`).join(' | ');
+    console.log(`| plain onnxruntime-node calls (floor) | ${cell(floorTotals)} |`);
+    console.log(`| floor CPU time | ${cell(floor.map((f) => f.cpuMs))} |`);
+    for (const label of Object.keys(floor[0]!.runMs)) console.log(`| floor run(): ${label} | ${cell(floor.map((f) => f.runMs[label] ?? 0))} |`);
+    console.log(
+      `| end to end / floor | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.totalMs)) / median(floorTotals)).toFixed(3)} | `).join(' | ')} |`,
+    );
+    console.log(
+      `| CPU time / floor CPU time | ${cols.map((c) => `${(median(measured.get(c)!.map((m) => m.cpuMs)) / median(floor.map((f) => f.cpuMs))).toFixed(3)} | `).join(' | ')} |`,
+    );
+    // Each run's project time over the floor time measured right after it: the pairs share the machine's load.
+    console.log(
+      `| end to end / floor, median of per-run ratios | ${cols.map((c) => `${median(measured.get(c)!.map((m, i) => m.totalMs / floorTotals[i]!)).toFixed(3)} | `).join(' | ')} |`,
+    );
   }
   if (args.json) {
     const out = {
@@ -328,11 +391,14 @@ async function main() {
       loadMs,
       loadavg: os.loadavg(),
       runs: Object.fromEntries(measured),
-      floorMs: floor,
+      floorMs: floorTotals,
+      floorRunMs: floor.map((f) => f.runMs),
+      floorCpuMs: floor.map((f) => f.cpuMs),
     };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   }
   await sessions.release();
+  if (floorSessions) await Promise.all([floorSessions.te, floorSessions.unet, floorSessions.vae, ...floorSessions.cns].map((s) => s.release()));
 }
 
 main().catch((err) => {
