@@ -55,7 +55,14 @@ export function residualSumSession(v: ResidualSumVariant): Promise<ort.Inference
   const key = JSON.stringify(v);
   let session = sessions.get(key);
   if (!session) {
-    session = ort.InferenceSession.create(encodeModel(buildResidualSumGraph(v)), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    // One thread: a few element-wise ops on residuals; onnxruntime's default would start a pool as wide as the machine
+    // beside the model sessions' own (THREADS).
+    session = ort.InferenceSession.create(encodeModel(buildResidualSumGraph(v)), {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
     sessions.set(key, session);
     session.catch(() => sessions.delete(key));
   }
