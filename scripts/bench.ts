@@ -296,17 +296,15 @@ async function main() {
       const stepMs = stepTimes.length > 1 ? median(stepTimes.slice(1)) : stepTimes[0]!;
       const bytes = STEP_LABELS.reduce((sum, l) => sum + (last!.timings.runBytes?.[l] ?? 0), 0) / last.stepsRun;
       if (i >= warmups)
-        measured
-          .get(mode)!
-          .push({
-            totalMs,
-            cpuMs,
-            stepMs,
-            runMs: { ...last.timings.runMs },
-            stepBytes: bytes,
-            providers: last.providers,
-            stepGraph: last.stepGraph ?? 'separate',
-          });
+        measured.get(mode)!.push({
+          totalMs,
+          cpuMs,
+          stepMs,
+          runMs: { ...last.timings.runMs },
+          stepBytes: bytes,
+          providers: last.providers,
+          stepGraph: last.stepGraph ?? 'separate',
+        });
     }
     if (floorSessions) {
       const [t] = await plainFloor(floorSessions, 1);
