@@ -16,6 +16,8 @@ export const SOURCE_FILE = 'source.json';
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 /** GRAPH_CACHE_MAX_BYTES's default: a few model sets (an SD 1.5 set with two ControlNets is about 8 GB in float32). */
 export const DEFAULT_GRAPH_CACHE_MAX_BYTES = 20 * 2 ** 30;
+/** The names of cache entries and of their writers' temporary folders (graph-cache.ts). */
+const ENTRY_NAME = /^[0-9a-f]{32}(\.tmp-\d+-[0-9a-f]{8})?$/;
 
 export interface SourceFile {
   path: string;
@@ -86,6 +88,9 @@ export async function pruneGraphCache(cacheDir: string, maxBytes: number, now = 
     );
   };
   for (const name of names) {
+    // Only what graph-cache.ts writes (a 32-hex key, or `<key>.tmp-<pid>-<hex>` while writing): a GRAPH_CACHE_DIR
+    // pointed at a folder that holds anything else never loses it.
+    if (!ENTRY_NAME.test(name)) continue;
     const dir = path.join(cacheDir, name);
     const stat = await fs.stat(dir).catch(() => null);
     if (!stat?.isDirectory()) continue;

@@ -74,14 +74,28 @@ describe('graph cache pruning', () => {
 
   it('removes a crashed writer’s old temporary folder, not a fresh one', async () => {
     await cacheEntry(modelCopy('a'));
-    const old = path.join(cacheDir, 'abc.tmp-1-00000000');
-    const fresh = path.join(cacheDir, 'abc.tmp-2-00000000');
+    const key = 'ab'.repeat(16);
+    const old = path.join(cacheDir, `${key}.tmp-1-00000000`);
+    const fresh = path.join(cacheDir, `${key}.tmp-2-00000000`);
     mkdirSync(old);
     mkdirSync(fresh);
     setAge(old, STALE_TEMP_MS + 60_000);
     const report = await pruneGraphCache(cacheDir, Number.MAX_SAFE_INTEGER);
-    expect(report.removed).toEqual([{ name: 'abc.tmp-1-00000000', reason: 'unfinished', bytes: 0 }]);
+    expect(report.removed).toEqual([{ name: `${key}.tmp-1-00000000`, reason: 'unfinished', bytes: 0 }]);
     expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('never touches a folder it did not write (GRAPH_CACHE_DIR pointed at a folder that holds other things)', async () => {
+    await cacheEntry(modelCopy('a'));
+    const foreign = ['models', 'abc.tmp-1-00000000', 'AB'.repeat(16)].map((n) => path.join(cacheDir, n));
+    for (const f of foreign) {
+      mkdirSync(f);
+      copyFileSync(SOURCE, path.join(f, 'model.onnx'));
+      setAge(f, STALE_TEMP_MS + 60_000);
+    }
+    const report = await pruneGraphCache(cacheDir, 0);
+    expect(report.removed.map((r) => r.reason)).toEqual(['over GRAPH_CACHE_MAX_BYTES']);
+    for (const f of foreign) expect(existsSync(path.join(f, 'model.onnx'))).toBe(true);
   });
 
   it('keeps the most recently used entries under the cap; a cache hit counts as a use', async () => {
