@@ -9,11 +9,11 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { float32ToFloat16 } from '../../src/tensor/float16.js';
 import { encodeSafetensors, readSafetensorsFile } from '../../src/weights/safetensors.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
+import { type FixtureCase, fixtureBody, fixtureCases, generateOk, maxPixelDiff as maxDiff, rgbPixels as pixels } from '../helpers/parity-requests.js';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'embeddings');
 const LORA = path.join(import.meta.dirname, '..', 'fixtures', 'lora', 'lora', 'kohya_mix.safetensors');
@@ -21,12 +21,8 @@ const PARITY_MODELS = path.join(import.meta.dirname, '..', 'fixtures', 'parity',
 const root = mkdtempSync(path.join(tmpdir(), 'embeddings-'));
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
-interface EmbeddingCase {
-  name: string;
-  request: Record<string, unknown>;
-  expected: string[];
-}
-const cases = (JSON.parse(readFileSync(path.join(FIXTURE, 'cases.json'), 'utf8')) as { cases: EmbeddingCase[] }).cases;
+type EmbeddingCase = FixtureCase;
+const cases = fixtureCases<EmbeddingCase>(FIXTURE);
 const byName = (n: string) => cases.find((c) => c.name === n)!;
 const f32 = (shape: number[], v = 0.01) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(v) });
 
@@ -56,32 +52,11 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function body(c: EmbeddingCase, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const r: Record<string, unknown> = { ...c.request, key: API_KEY, base64: 'yes', ...extra };
-  if (typeof r.control_image === 'string') r.control_image = readFileSync(path.join(FIXTURE, r.control_image)).toString('base64');
-  return r;
-}
+const body = (c: FixtureCase, extra: Record<string, unknown> = {}) => fixtureBody(FIXTURE, c, extra);
 
 const post = (payload: Record<string, unknown>) => server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
 
-async function generate(payload: Record<string, unknown>) {
-  const res = await post(payload);
-  expect(res.statusCode, res.body).toBe(200);
-  const json = res.json();
-  expect(json.status, res.body).toBe('success');
-  return json as { output: string[]; meta: Record<string, unknown>; warnings?: string[] };
-}
-
-async function pixels(png: Buffer): Promise<Buffer> {
-  return (await sharp(png).raw().toBuffer({ resolveWithObject: true })).data;
-}
-
-function maxDiff(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const generate = (payload: Record<string, unknown>) => generateOk(server.app, payload);
 
 const expectedPixels = (name: string) => pixels(readFileSync(path.join(FIXTURE, byName(name).expected[0]!)));
 

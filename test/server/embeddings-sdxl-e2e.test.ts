@@ -7,22 +7,18 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../../src/weights/safetensors.js';
-import { API_KEY, startTestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
+import { type FixtureCase, fixtureBody, fixtureCases, maxPixelDiff as maxDiff, rgbPixels as pixels } from '../helpers/parity-requests.js';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'embeddings', 'sdxl');
 const PARITY_MODELS = path.join(import.meta.dirname, '..', 'fixtures', 'parity', 'sdxl-tiny', 'models');
 const root = mkdtempSync(path.join(tmpdir(), 'embeddings-sdxl-'));
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
-interface EmbeddingCase {
-  name: string;
-  request: Record<string, unknown>;
-  expected: string[];
-}
-const cases = (JSON.parse(readFileSync(path.join(FIXTURE, 'cases.json'), 'utf8')) as { cases: EmbeddingCase[] }).cases;
+type EmbeddingCase = FixtureCase;
+const cases = fixtureCases<EmbeddingCase>(FIXTURE);
 const byName = (n: string) => cases.find((c) => c.name === n)!;
 const f32 = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01) });
 
@@ -42,21 +38,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function body(c: EmbeddingCase, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const r: Record<string, unknown> = { ...c.request, key: API_KEY, base64: 'yes', ...extra };
-  if (typeof r.control_image === 'string') r.control_image = readFileSync(path.join(FIXTURE, r.control_image)).toString('base64');
-  return r;
-}
+const body = (c: FixtureCase, extra: Record<string, unknown> = {}) => fixtureBody(FIXTURE, c, extra);
 
 const post = (payload: Record<string, unknown>) => server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
-const pixels = async (png: Buffer) => (await sharp(png).raw().toBuffer({ resolveWithObject: true })).data;
-
-function maxDiff(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 describe('SDXL embeddings (clip_l + clip_g)', () => {
   it('equals diffusers with clip_l in text_encoder and clip_g in text_encoder_2, within 1/255', async () => {

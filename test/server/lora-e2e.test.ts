@@ -7,22 +7,18 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../../src/weights/safetensors.js';
 import { API_KEY, startTestServer } from '../helpers/server.js';
+import { type FixtureCase, fixtureBody, fixtureCases, generateOk, maxPixelDiff as maxDiff, rgbPixels as pixels } from '../helpers/parity-requests.js';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'lora');
 const PARITY_MODELS = path.join(import.meta.dirname, '..', 'fixtures', 'parity', 'sd-tiny', 'models');
 const root = mkdtempSync(path.join(tmpdir(), 'lora-'));
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
-interface LoraCase {
-  name: string;
-  request: Record<string, unknown>;
-  expected: string[];
-}
-const cases = (JSON.parse(readFileSync(path.join(FIXTURE, 'cases.json'), 'utf8')) as { cases: LoraCase[] }).cases;
+type LoraCase = FixtureCase;
+const cases = fixtureCases<LoraCase>(FIXTURE);
 const byName = (n: string) => cases.find((c) => c.name === n)!;
 
 beforeAll(async () => {
@@ -55,31 +51,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function body(c: LoraCase, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const r: Record<string, unknown> = { ...c.request, key: API_KEY, base64: 'yes', ...extra };
-  const inline = (v: string) => readFileSync(path.join(FIXTURE, v)).toString('base64');
-  if (typeof r.control_image === 'string') r.control_image = inline(r.control_image);
-  return r;
-}
+const body = (c: FixtureCase, extra: Record<string, unknown> = {}) => fixtureBody(FIXTURE, c, extra);
 
-async function generate(payload: Record<string, unknown>) {
-  const res = await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
-  expect(res.statusCode, res.body).toBe(200);
-  const json = res.json();
-  expect(json.status, res.body).toBe('success');
-  return json as { output: string[]; meta: Record<string, unknown>; warnings?: string[] };
-}
-
-async function pixels(png: Buffer): Promise<Buffer> {
-  return (await sharp(png).raw().toBuffer({ resolveWithObject: true })).data;
-}
-
-function maxDiff(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const generate = (payload: Record<string, unknown>) => generateOk(server.app, payload);
 
 describe('LoRA (lora_model, lora_strength)', () => {
   for (const name of ['lora-kohya', 'lora-peft', 'lora-two']) {

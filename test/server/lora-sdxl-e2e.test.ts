@@ -9,22 +9,18 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../../src/weights/safetensors.js';
-import { API_KEY, startTestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
+import { type FixtureCase, fixtureBody, fixtureCases, generateOk, maxPixelDiff as maxDiff, rgbPixels as pixels } from '../helpers/parity-requests.js';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'lora-sdxl');
 const PARITY_MODEL = path.join(import.meta.dirname, '..', 'fixtures', 'parity', 'sdxl-tiny', 'models', 'sdxl-tiny');
 const root = mkdtempSync(path.join(tmpdir(), 'lora-sdxl-'));
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
-interface LoraCase {
-  name: string;
-  request: Record<string, unknown>;
-  expected: string[];
-}
-const cases = (JSON.parse(readFileSync(path.join(FIXTURE, 'cases.json'), 'utf8')) as { cases: LoraCase[] }).cases;
+type LoraCase = FixtureCase;
+const cases = fixtureCases<LoraCase>(FIXTURE);
 const byName = (n: string) => cases.find((c) => c.name === n)!;
 
 beforeAll(async () => {
@@ -52,30 +48,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function body(c: LoraCase, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const r: Record<string, unknown> = { ...c.request, key: API_KEY, base64: 'yes', ...extra };
-  if (typeof r.control_image === 'string') r.control_image = readFileSync(path.join(FIXTURE, r.control_image)).toString('base64');
-  return r;
-}
+const body = (c: FixtureCase, extra: Record<string, unknown> = {}) => fixtureBody(FIXTURE, c, extra);
 
-async function generate(payload: Record<string, unknown>) {
-  const res = await server.app.inject({ method: 'POST', url: '/api/v1/enterprise/controlnet', payload });
-  expect(res.statusCode, res.body).toBe(200);
-  const json = res.json();
-  expect(json.status, res.body).toBe('success');
-  return json as { output: string[]; meta: Record<string, unknown>; warnings?: string[] };
-}
-
-async function pixels(png: Buffer): Promise<Buffer> {
-  return (await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })).data;
-}
-
-function maxDiff(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const generate = (payload: Record<string, unknown>) => generateOk(server.app, payload);
 
 describe('LoRA on SDXL (both text encoders)', () => {
   for (const name of ['lora-kohya', 'lora-te2-peft']) {
