@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { loadClipTokenizer } from '../runtime/onnx-tokenizer.js';
-import { openSession, type SessionSettings } from '../runtime/session.js';
+import { openSession, providerOrder, type SessionSettings } from '../runtime/session.js';
 import {
   controlNetSignature,
   textEncoderSignature,
@@ -306,11 +306,12 @@ export class ModelSessions {
     }
     const opening: Promise<Loaded<S> & { kind: SessionKind }> = (async () => {
       // Room first (closing idle sessions), so the memory is free before this one takes it. A merged variant (LoRA,
-      // embeddings) is opened from memory, and onnxruntime keeps its own copy of weights given that way where it
-      // maps a file: measured on CPU (scripts/bench-lora.ts, SD 1.5-width fp32 UNet of 3.2 GiB), 7.2 GiB resident
-      // against 3.3 GiB for the plain session. So it counts twice its graph's weights.
+      // embeddings) is opened from memory, and on CPU onnxruntime keeps its own copy of weights given that way where it
+      // maps a file: measured (scripts/bench-lora.ts, SD 1.5-width fp32 UNet of 3.2 GiB), 7.2 GiB resident against
+      // 3.3 GiB for the plain session. So on CPU it counts twice its graph's weights.
       const weights = await sessionBytes(path);
-      await this.registry.admit({ key, kind, bytes: setKey ? 2 * weights : weights, close: () => this.close(key, opening) });
+      const onCpu = providerOrder(this.settings.providers)[0] === 'cpu';
+      await this.registry.admit({ key, kind, bytes: setKey && onCpu ? 2 * weights : weights, close: () => this.close(key, opening) });
       try {
         const merged = loras && loras.length > 0 && component ? mergeLoraSet(path, component, loras) : null;
         const withEmbeddings = embeddingKey && embeddings ? addEmbeddings(path, merged, embeddings) : null;
