@@ -57,6 +57,12 @@ export async function startServerProcess(env: Record<string, string>, args: stri
     port,
     child,
     output: () => output,
+    /** The output once it matches `pattern` (a log line can reach the pipe after the answer it goes with), or as it is after `ms`. */
+    outputMatching: async (pattern: RegExp, ms = 5_000) => {
+      const until = Date.now() + ms;
+      while (!pattern.test(output) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      return output;
+    },
     post: async (route: string, body: unknown) => {
       const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: res.status, json: (await res.json()) as Record<string, any>, headers: res.headers };

@@ -60,7 +60,7 @@ it('serves every request that fits under MODEL_MEMORY_BUDGET by closing idle ses
       expect(now.memory_budget.open_bytes).toBeLessThanOrEqual(budget);
       expect(now.loaded_sessions.reduce((sum: number, s: { bytes: number }) => sum + s.bytes, 0)).toBe(now.memory_budget.open_bytes);
     }
-    expect(server.output()).toMatch(/closed \w+ .* least recently used\) to make room/);
+    expect(await server.outputMatching(/closed \w+ .* least recently used\) to make room/)).toMatch(/closed \w+ .* least recently used\) to make room/);
 
     const tooBig = await server.post('/api/v1/enterprise/controlnet', job('canny,depth'));
     expect(tooBig.status).toBe(400);
