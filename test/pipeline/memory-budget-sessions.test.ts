@@ -45,6 +45,23 @@ afterEach(async () => {
 const kinds = async (s: ModelSessions) => (await s.loaded()).map((l) => (l.kind === 'controlnet' ? l.path : l.kind)).sort();
 const fusedOpen = async (s: ModelSessions) => (await s.loaded()).filter((l) => l.kind === 'fused_step');
 
+/** A canny job holding its sessions, stopped after its first step until `finish()`; `job` is its result. */
+async function jobBetweenSteps(s: ModelSessions) {
+  let finish!: () => void;
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  const job = s.hold(async () => {
+    const result = generate(spec(model, [unit('canny', canny)], { steps: 3 }), s, (p) => {
+      if (p.step === 1) started();
+    });
+    await running;
+    await new Promise<void>((r) => (finish = r));
+    return result;
+  });
+  await running;
+  return { job, finish: () => finish() };
+}
+
 describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
   it('counts each session by its weight files and reports the sizes', async () => {
     const { s } = sessions(Number.POSITIVE_INFINITY);
@@ -82,19 +99,8 @@ describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
 
   it("never closes a running job's sessions: what does not fit beside them is refused until the job ends", async () => {
     const { s } = sessions(baseBytes + controlnetBytes + 1000);
-    let finish!: () => void;
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
     // A job that has its sessions and is between steps.
-    const job = s.hold(async () => {
-      const result = generate(spec(model, [unit('canny', canny)], { steps: 3 }), s, (p) => {
-        if (p.step === 1) started();
-      });
-      await running;
-      await new Promise<void>((r) => (finish = r));
-      return result;
-    });
-    await running;
+    const { job, finish } = await jobBetweenSteps(s);
     const other = s.hold(() => s.controlnet(depth));
     await expect(other).rejects.toBeInstanceOf(SessionBudgetError);
     await expect(other).rejects.toThrow(/MODEL_MEMORY_BUDGET/);
@@ -148,18 +154,7 @@ describe('ModelSessions under MODEL_MEMORY_BUDGET', () => {
     expect(s.registry.usedBytes).toBeLessThanOrEqual(budget);
 
     // While a job runs, its fused graph is held: another session that needs its room is refused, the graph stays.
-    let finish!: () => void;
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    const job = s.hold(async () => {
-      const result = generate(spec(model, [unit('canny', canny)], { steps: 3 }), s, (p) => {
-        if (p.step === 1) started();
-      });
-      await running;
-      await new Promise<void>((r) => (finish = r));
-      return result;
-    });
-    await running;
+    const { job, finish } = await jobBetweenSteps(s);
     const held = await fusedOpen(s);
     expect(held).toEqual([expect.objectContaining({ controlnets: [canny], held: true })]);
     // The job holds its base-model parts, canny and the fused graph: depth's 1.5 MB would need the graph's room.
