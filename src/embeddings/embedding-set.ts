@@ -49,12 +49,18 @@ export interface GraphWithEmbeddings {
   tokens: AddedToken[];
 }
 
+/** A graph this module cannot work on (no token table, weights it cannot read) as the request's 400; others as they are. */
+function asClientError(err: unknown): unknown {
+  return err instanceof TokenTableError || err instanceof LoraMergeError
+    ? badRequest(`embeddings_model: this model cannot take embeddings: ${err.message}`)
+    : err;
+}
+
 function tableOf(model: ModelProto): TokenTable {
   try {
     return findTokenTable(model, idsInputOf(model));
   } catch (err) {
-    if (err instanceof TokenTableError) throw badRequest(`embeddings_model: this model cannot take embeddings: ${err.message}`);
-    throw err;
+    throw asClientError(err);
   }
 }
 /** The graph's token-ids input: its one integer input. */
@@ -73,8 +79,7 @@ function inlineTable(model: ModelProto, externalData: readonly ExternalDataFile[
   try {
     table.rawData = externalTensorBytes(externalData, table).slice();
   } catch (err) {
-    if (err instanceof LoraMergeError) throw badRequest(`embeddings_model: this model cannot take embeddings: ${err.message}`);
-    throw err;
+    throw asClientError(err);
   }
   table.externalData = [];
   table.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
@@ -95,8 +100,7 @@ export function addEmbeddings(modelPath: string, base: GraphBytes | null, use: E
     try {
       ({ proto: model, externalData } = readGraphInMemory(modelPath));
     } catch (err) {
-      if (err instanceof LoraMergeError) throw badRequest(`embeddings_model: this model cannot take embeddings: ${err.message}`);
-      throw err;
+      throw asClientError(err);
     }
   }
   inlineTable(model, externalData);
